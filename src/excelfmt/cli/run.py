@@ -1,0 +1,169 @@
+"""`excelfmt run WORKBOOK`: flags -> Settings -> excelfmt.run -> what people see -> exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from .. import api, ui
+from ..config import Settings, load_settings
+from ..options import OPTIONS_BY_NAME
+from .app import reported_errors
+
+DRY_RUN_ROWS = 5
+
+_REQUEST, _WORKBOOK, _SENDING = "Request", "Workbook", "Sending"
+_OUTPUT, _AUTH = "Output", "Authentication and network"
+
+
+def _option(name: str, panel: str, **extra: object) -> typer.models.OptionInfo:
+    """A flag whose name and help come from the settings table (one name everywhere)."""
+    option = OPTIONS_BY_NAME[name]
+    return typer.Option(  # type: ignore[no-any-return]
+        option.flag,
+        help=f"{option.help} \\[env: {option.env}]",
+        rich_help_panel=panel,
+        show_default=False,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def run_command(
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            metavar="WORKBOOK",
+            show_default=False,
+            help="The workbook to send: .xlsx or .xlsm (streamed), or .xls, .xlsb, .ods.",
+        ),
+    ],
+    url: Annotated[str | None, _option("url", _REQUEST)] = None,
+    method: Annotated[str | None, _option("method", _REQUEST)] = None,
+    header: Annotated[
+        list[str] | None, _option("header", _REQUEST, metavar="'NAME: VALUE'")
+    ] = None,
+    body: Annotated[str | None, _option("body", _REQUEST, metavar="JSON")] = None,
+    status_rule: Annotated[
+        list[str] | None, _option("status_rule", _REQUEST, metavar="STATUS=VERDICT")
+    ] = None,
+    sheet: Annotated[str | None, _option("sheet", _WORKBOOK)] = None,
+    header_row: Annotated[int | None, _option("header_row", _WORKBOOK, metavar="N")] = None,
+    limit: Annotated[int | None, _option("limit", _WORKBOOK, metavar="N")] = None,
+    concurrency: Annotated[int | None, _option("concurrency", _SENDING, metavar="N")] = None,
+    rate: Annotated[float | None, _option("rate", _SENDING, metavar="PER_SECOND")] = None,
+    timeout: Annotated[float | None, _option("timeout", _SENDING, metavar="SECONDS")] = None,
+    output: Annotated[Path | None, _option("output", _OUTPUT, metavar="PATH")] = None,
+    capture: Annotated[list[str] | None, _option("capture", _OUTPUT, metavar="PATH")] = None,
+    auth_env: Annotated[str | None, _option("auth_env", _AUTH, metavar="VAR")] = None,
+    api_key_header: Annotated[str | None, _option("api_key_header", _AUTH, metavar="NAME")] = None,
+    api_key_env: Annotated[str | None, _option("api_key_env", _AUTH, metavar="VAR")] = None,
+    proxy: Annotated[str | None, _option("proxy", _AUTH, metavar="URL")] = None,
+    ca_bundle: Annotated[Path | None, _option("ca_bundle", _AUTH, metavar="FILE")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            rich_help_panel=_OUTPUT,
+            show_default=False,
+            help="Settings file (default: ./excelfmt.toml when it exists).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            rich_help_panel=_OUTPUT,
+            help=f"Print the first {DRY_RUN_ROWS} requests that would be sent; send nothing.",
+        ),
+    ] = False,
+    json_summary: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            rich_help_panel=_OUTPUT,
+            help="Print one JSON summary object on stdout at the end (no progress bar).",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            rich_help_panel=_OUTPUT,
+            help="No progress and no summary; a line on stderr only if some rows failed.",
+        ),
+    ] = False,
+) -> None:
+    """Send every row of WORKBOOK to an API and write a results workbook beside it.
+
+    Each data row becomes one request: by default a POST of the row as a JSON object keyed by the header cells.
+
+    Settings also come from excelfmt.toml and EXCELFMT_* variables; flags win.
+
+    Exit codes: 0 every row ok; 1 some rows failed (see the results); 2 bad usage, settings or input (nothing sent); 130 interrupted.
+    """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
+    with reported_errors():
+        flags: dict[str, object] = {
+            "url": url,
+            "method": method,
+            "header": tuple(header or ()),
+            "body": body,
+            "status_rule": tuple(status_rule or ()),
+            "sheet": sheet,
+            "header_row": header_row,
+            "limit": limit,
+            "concurrency": concurrency,
+            "rate": rate,
+            "timeout": timeout,
+            "output": str(output) if output is not None else None,
+            "capture": tuple(capture or ()),
+            "auth_env": auth_env,
+            "api_key_header": api_key_header,
+            "api_key_env": api_key_env,
+            "proxy": proxy,
+            "ca_bundle": str(ca_bundle) if ca_bundle is not None else None,
+        }
+        settings = load_settings(flags, config_file=config)
+        if dry_run:
+            _dry_run(settings, workbook, json_summary)
+            return
+        code = _run(settings, workbook, json_summary=json_summary, quiet=quiet)
+    if code:
+        raise typer.Exit(code)
+
+
+def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
+    info, jobs = api.preview(settings, workbook, DRY_RUN_ROWS)
+    requests = ui.describe_jobs(jobs, settings.redactor())
+    if as_json:
+        print(
+            json.dumps(
+                {"dry_run": True, "sheet": info.sheet, "requests": requests},
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+        return
+    ui.print_dry_run(Console(highlight=False), info, requests)
+
+
+def _run(settings: Settings, workbook: Path, *, json_summary: bool, quiet: bool) -> int:
+    live = sys.stdout.isatty() and not (json_summary or quiet)
+    console = Console(highlight=False)
+    observer: api.Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr)
+    summary = api.run(settings, workbook, observer=observer, handle_signals=True)
+    if json_summary:
+        ui.print_summary_json(sys.stdout, summary)
+    elif live:
+        ui.print_summary_table(console, summary)
+    elif not quiet:
+        print(ui.summary_line(summary), flush=True)
+    elif summary.exit_code:
+        print(ui.summary_line(summary), file=sys.stderr, flush=True)
+    return int(summary.exit_code)

@@ -1,0 +1,115 @@
+"""Send a Job as an httpx.Request through one shared transport and bring back a Reply.
+
+The code speaks httpx (Request, Response, AsyncBaseTransport), but the default transport
+is aiohttp's connection pool (httpx-aiohttp): httpx's own async pool collapses under
+concurrency (encode/httpx#3215), measured in docs/performance.md. Requests go straight
+to the transport: AsyncClient's per-request work (merging defaults, cookies, auth and
+redirect hooks) buys nothing for a batch of independent API calls and cost a fifth of
+the CPU per row. Tests pass httpx.MockTransport or any other transport instead.
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+
+import httpx
+
+from .config import Settings
+from .models import Job
+
+MAX_BODY_BYTES = 1 << 20
+"""Bytes of a response body kept; the rest is not read (a results cell holds 32k)."""
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What came back for one request."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    reason: str
+    latency: float
+
+
+def default_transport(settings: Settings) -> httpx.AsyncBaseTransport:
+    """aiohttp's pool: keep-alive, as many connections as requests may be in flight."""
+    from httpx_aiohttp import AiohttpTransport
+
+    verify: ssl.SSLContext | bool = True
+    if settings.ca_bundle is not None:
+        verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
+    limits = httpx.Limits(
+        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+    )
+    proxy = httpx.Proxy(settings.proxy) if settings.proxy else None
+    transport: httpx.AsyncBaseTransport = AiohttpTransport(
+        verify=verify, trust_env=True, limits=limits, proxy=proxy
+    )
+    return transport
+
+
+class Sender:
+    """Sends jobs through one transport; an async context manager that closes it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._transport = transport or default_transport(settings)
+        self._extensions = {"timeout": httpx.Timeout(settings.timeout).as_dict()}
+        self._clock = clock
+        self._last_url: tuple[str, httpx.URL] = ("", httpx.URL())
+
+    def _url(self, text: str) -> httpx.URL:
+        # Most runs send every row to the same URL: parse it once, not once per row.
+        if self._last_url[0] != text:
+            self._last_url = (text, httpx.URL(text))
+        return self._last_url[1]
+
+    async def __aenter__(self) -> Sender:
+        await self._transport.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._transport.__aexit__(exc_type, exc, tb)
+
+    async def send(self, job: Job) -> Reply:
+        """Send `job` and read up to MAX_BODY_BYTES of the answer. Raises on no response."""
+        request = httpx.Request(
+            job.method,
+            self._url(job.url),
+            headers=job.headers,
+            content=job.body,
+            extensions=self._extensions,
+        )
+        started = self._clock()
+        response = await self._transport.handle_async_request(request)
+        try:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) >= MAX_BODY_BYTES:
+                    break
+        finally:
+            await response.aclose()
+        return Reply(
+            status=response.status_code,
+            headers=response.headers,
+            body=bytes(body[:MAX_BODY_BYTES]),
+            reason=response.reason_phrase,
+            latency=self._clock() - started,
+        )

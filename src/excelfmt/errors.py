@@ -1,0 +1,60 @@
+"""The program's errors: each one a sentence for a person and an exit code for cron.
+
+A failed *row* never raises: it becomes an `Outcome`. These exceptions are for the run
+as a whole, and become exit codes in exactly one place (`excelfmt.cli`)::
+
+    ExcelfmtError                 exit 1, never raised directly
+    ├── UsageError                exit 2: a wrong flag, setting or config file
+    │   └── TemplateError         a template names a column the sheet does not have
+    ├── InputError                exit 2: the workbook cannot be read as asked
+    ├── RunStopped                exit 3: the run stopped early and can be resumed
+    └── Interrupted               exit 130: Ctrl-C or SIGTERM
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The exit codes a cron job can rely on (see ARCHITECTURE.md)."""
+
+    OK = 0
+    ROWS_FAILED = 1
+    BAD_INPUT = 2
+    STOPPED = 3
+    INTERRUPTED = 130
+
+
+class ExcelfmtError(Exception):
+    """Root of every error excelfmt raises on purpose; `str()` is the sentence to show."""
+
+    exit_code: ExitCode = ExitCode.ROWS_FAILED
+
+
+class UsageError(ExcelfmtError):
+    """A flag, setting or config file is wrong; nothing was sent."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class TemplateError(UsageError):
+    """A URL, header or body template does not fit the sheet; nothing was sent."""
+
+
+class InputError(ExcelfmtError):
+    """The workbook is missing, unreadable, or has no usable header."""
+
+    exit_code = ExitCode.BAD_INPUT
+
+
+class RunStopped(ExcelfmtError):
+    """The run stopped before the end on purpose; what finished is recorded."""
+
+    exit_code = ExitCode.STOPPED
+
+
+class Interrupted(ExcelfmtError):
+    """The user (or the system) asked the run to stop."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,80 @@
+"""Plain data that flows through a run: Row -> Job -> Outcome. Imports nothing local."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import TypeAlias
+
+JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
+
+
+class CellError(str):
+    """An Excel error value in a cell (#N/A, #DIV/0!, ...): text, but never data to send."""
+
+    __slots__ = ()
+
+
+CellValue: TypeAlias = str | int | float | bool | datetime | date | time | timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One data row of the sheet, as the reader found it."""
+
+    seq: int
+    """Position among the data rows read, from 0; results keep this order."""
+    number: int
+    """The row number Excel shows for it."""
+    values: Mapping[str, CellValue]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One HTTP request to make for one row, or the reason it cannot be made."""
+
+    row: Row
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+    problem: str | None = None
+    """Set when the row failed local validation; such a job is never sent."""
+
+
+class Category(StrEnum):
+    """Why a row did not succeed. The names are the ones users see and filter on."""
+
+    REQUIRES_USER_ACTION = "REQUIRES_USER_ACTION"
+    TEMPORARY_FAILURE = "TEMPORARY_FAILURE"
+    SYSTEM_ERROR = "SYSTEM_ERROR"
+    NETWORK_ERROR = "NETWORK_ERROR"
+    AUTH_ERROR = "AUTH_ERROR"
+    UNKNOWN_ERROR = "UNKNOWN_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The final result of one row: success when `category` is None."""
+
+    row: Row
+    category: Category | None
+    http_status: int | None = None
+    message: str | None = None
+    """A short sentence: the API's error text, or what went wrong locally."""
+    response: JSONValue = None
+    """The response body (parsed JSON, or text), or the fields captured from it."""
+    latency: float | None = None
+    """Seconds the last attempt took, None when nothing was sent."""
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.category is None
+
+    @property
+    def status(self) -> str:
+        """What the results show in the status column: "ok" or the category."""
+        return "ok" if self.category is None else self.category.value

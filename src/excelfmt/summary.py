@@ -1,0 +1,56 @@
+"""What a finished (or stopped) run reports: for people, for cron, for the Summary sheet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .errors import ExitCode
+from .metrics import Snapshot
+from .models import JSONValue
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    input: Path
+    sheet: str
+    output: Path | None
+    started_at: datetime
+    finished_at: datetime
+    metrics: Snapshot
+    settings: dict[str, JSONValue]
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        return ExitCode.ROWS_FAILED if self.metrics.failed else ExitCode.OK
+
+    def to_json(self) -> dict[str, JSONValue]:
+        m = self.metrics
+
+        def ms(seconds: float | None) -> float | None:
+            return None if seconds is None else round(seconds * 1000, 1)
+
+        return {
+            "input": str(self.input),
+            "sheet": self.sheet,
+            "output": str(self.output) if self.output else None,
+            "rows": m.done,
+            "ok": m.ok,
+            "failed": m.failed,
+            "categories": dict(m.by_category),
+            "duration_s": round(m.elapsed, 3),
+            "rows_per_s": round(m.rows_per_second, 1),
+            "latency_ms": {
+                "p50": ms(m.latency_p50),
+                "p90": ms(m.latency_p90),
+                "p99": ms(m.latency_p99),
+            },
+            "started_at": self.started_at.isoformat(timespec="seconds"),
+            "finished_at": self.finished_at.isoformat(timespec="seconds"),
+            "interrupted": self.interrupted,
+            "exit_code": int(self.exit_code),
+        }

@@ -1,0 +1,208 @@
+"""What people see: a live progress view on a terminal, plain lines everywhere else.
+
+The only module that imports rich. Off a terminal (cron, a pipe, a log file) there is no
+bar and no escape code: one summary line at the end, easy to grep and to mail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from .api import RunInfo
+from .metrics import Snapshot
+from .models import Job
+from .redaction import Redactor
+from .summary import RunSummary
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def summary_line(summary: RunSummary) -> str:
+    """The whole run in one line, for logs and cron mail."""
+    m = summary.metrics
+    parts = [f"{m.done} rows", f"{m.ok} ok"]
+    if m.failed:
+        detail = " ".join(f"{name}={count}" for name, count in m.by_category.items())
+        parts.append(f"{m.failed} failed ({detail})")
+    state = "interrupted after" if summary.interrupted else "in"
+    text = (
+        f"excelfmt: {', '.join(parts)} {state} {m.elapsed:.1f}s ({m.rows_per_second:.0f} rows/s, "
+        f"p50 {_ms(m.latency_p50)}, p99 {_ms(m.latency_p99)}); results: {summary.output}"
+    )
+    return text
+
+
+class LiveView:
+    """An Observer that draws a progress bar while the run goes (terminal only)."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>7} rows/s"),
+            TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+            refresh_per_second=8,
+        )
+        self._task: TaskID | None = None
+
+    def started(self, info: RunInfo) -> None:
+        self._console.print(
+            f"Sending rows of [bold]{escape(info.input.name)}[/] (sheet '{escape(info.sheet)}', "
+            f"about {info.estimated_rows if info.estimated_rows is not None else '?'} rows), "
+            f"up to {info.concurrency} at a time."
+        )
+        self._task = self._progress.add_task(
+            "rows", total=info.estimated_rows, rate="0", ok=0, failed=0
+        )
+        self._progress.start()
+
+    def progressed(self, snapshot: Snapshot) -> None:
+        if self._task is None:
+            return
+        task = self._progress.tasks[0]
+        total = task.total
+        if total is not None and snapshot.done > total:
+            total = None  # the file under-declared its size: no false 100%
+        self._progress.update(
+            self._task,
+            completed=snapshot.done,
+            total=total,
+            rate=f"{snapshot.rows_per_second:.0f}",
+            ok=snapshot.ok,
+            failed=snapshot.failed,
+        )
+
+    def stopping(self, in_flight: int) -> None:
+        self._console.print(
+            f"[yellow]Stopping: waiting for {in_flight} request(s) in flight to finish; "
+            "press Ctrl-C again to abandon them.[/]"
+        )
+
+    def finished(self, summary: RunSummary) -> None:
+        if self._task is not None:
+            done = summary.metrics.done
+            self._progress.update(self._task, completed=done, total=done)
+        self._progress.stop()
+
+
+class PlainView:
+    """An Observer for non-terminals: says nothing until the end, and then only a line."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def started(self, info: RunInfo) -> None:
+        pass
+
+    def progressed(self, snapshot: Snapshot) -> None:
+        pass
+
+    def stopping(self, in_flight: int) -> None:
+        print(
+            f"excelfmt: stopping, waiting for {in_flight} request(s) in flight",
+            file=self._stream,
+            flush=True,
+        )
+
+    def finished(self, summary: RunSummary) -> None:
+        pass
+
+
+def print_summary_table(console: Console, summary: RunSummary) -> None:
+    """The end-of-run report on a terminal."""
+    m = summary.metrics
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("rows", str(m.done))
+    table.add_row("[green]ok[/]", str(m.ok))
+    for name, count in m.by_category.items():
+        table.add_row(f"[red]{name}[/]", str(count))
+    table.add_row("rows/s", f"{m.rows_per_second:.0f}")
+    table.add_row(
+        "latency p50 / p90 / p99",
+        f"{_ms(m.latency_p50)} / {_ms(m.latency_p90)} / {_ms(m.latency_p99)}",
+    )
+    table.add_row("results", str(summary.output))
+    console.print(table)
+    if summary.interrupted:
+        console.print(
+            "[yellow]Interrupted: the rows above were recorded; the rest were not sent.[/]"
+        )
+
+
+def print_summary_json(stream: TextIO, summary: RunSummary) -> None:
+    print(json.dumps(summary.to_json(), ensure_ascii=False), file=stream, flush=True)
+
+
+def describe_jobs(jobs: Sequence[Job], redactor: Redactor) -> list[dict[str, object]]:
+    """Requests as data, secrets masked: what a dry run shows."""
+    shown: list[dict[str, object]] = []
+    for job in jobs:
+        if job.problem is not None:
+            shown.append({"row": job.row.number, "problem": job.problem})
+            continue
+        body: object = None
+        if job.body is not None:
+            text = redactor(job.body.decode("utf-8", "replace"))
+            try:
+                body = json.loads(text)
+            except json.JSONDecodeError:
+                body = text
+        shown.append(
+            {
+                "row": job.row.number,
+                "method": job.method,
+                "url": redactor(job.url),
+                "headers": {name: redactor.header(name, value) for name, value in job.headers},
+                "body": body,
+            }
+        )
+    return shown
+
+
+def print_dry_run(console: Console, info: RunInfo, requests: list[dict[str, object]]) -> None:
+    for request in requests:
+        if "problem" in request:
+            console.print(f"[red]not sent: {escape(str(request['problem']))}[/]", highlight=False)
+            continue
+        line = f"Row {request['row']}: {request['method']} {request['url']}"
+        console.print(f"[bold]{escape(line)}[/]", highlight=False, soft_wrap=True)
+        for name, value in request["headers"].items():  # type: ignore[attr-defined]
+            console.print(f"  {name}: {value}", markup=False, highlight=False, soft_wrap=True)
+        if request["body"] is not None:
+            text = json.dumps(request["body"], ensure_ascii=False, indent=2)
+            console.print(
+                "  " + text.replace("\n", "\n  "), markup=False, highlight=False, soft_wrap=True
+            )
+        console.print()
+    about = info.estimated_rows if info.estimated_rows is not None else "an unknown number of"
+    console.print(
+        f"Dry run: nothing was sent. Sheet '{info.sheet}' has about {about} data "
+        f"rows; results would go to {info.output}.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
