@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 
 @dataclass
 class Received:
     method: str
     path: str
-    query: str
-    headers: dict[str, str]
+    raw_path: str
+    headers: CIMultiDict[str]
+    """Case-insensitive, as HTTP header names are."""
     body: bytes
     at: float
 
@@ -95,8 +97,12 @@ class ApiServer:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         received = Received(
-            request.method, request.path, request.query_string, dict(request.headers),
-            await request.read(), time.monotonic(),
+            request.method,
+            request.path,
+            request.raw_path,
+            CIMultiDict(request.headers),
+            await request.read(),
+            time.monotonic(),
         )
         with self._lock:
             self.received.append(received)

@@ -26,7 +26,7 @@ CONFIG_FILE_NAME = "excelfmt.toml"
 _proxy_bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Settings:
     """Everything a run needs to know, validated. Build it with `load_settings`."""
 
@@ -49,7 +49,13 @@ class Settings:
     status_rule: tuple[tuple[int, str], ...] = ()
     capture: tuple[str, ...] = ()
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    """Header name and secret value pairs resolved from auth_env / api_key_env."""
+    """Header name and value pairs resolved from auth_env / api_key_env."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The raw secret values behind `credentials`, masked wherever text is shown."""
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print header values, which may be credentials.
+        return f"Settings({self.describe()!r})"
 
     @property
     def status_rules(self) -> dict[int, str]:
@@ -63,7 +69,11 @@ class Settings:
             if name.strip().lower() in SENSITIVE_HEADERS
         ]
         return Redactor(
-            [secret for _, secret in self.credentials] + [v.strip() for v in header_secrets],
+            [
+                *self.secrets,
+                *(value for _, value in self.credentials),
+                *(value.strip() for value in header_secrets),
+            ],
             [name for name, _ in self.credentials],
         )
 
@@ -190,17 +200,28 @@ def load_settings(
     if not values["url"]:
         raise UsageError("No API URL: give --url, set EXCELFMT_URL, or put url in excelfmt.toml.")
     credentials: list[tuple[str, str]] = []
+    secrets: list[str] = []
     if values["auth_env"]:
         token = _secret(env, str(values["auth_env"]), "auth_env")
         credentials.append(("Authorization", f"Bearer {token}"))
+        secrets.append(token)
     key_header, key_env = values["api_key_header"], values["api_key_env"]
     if bool(key_header) != bool(key_env):
         raise UsageError("api_key_header and api_key_env go together: set both or neither.")
     if key_header and key_env:
-        credentials.append((str(key_header), _secret(env, str(key_env), "api_key_env")))
+        key = _secret(env, str(key_env), "api_key_env")
+        credentials.append((str(key_header), key))
+        secrets.append(key)
     if not values["proxy"]:
         values["proxy"] = _environment_proxy(env, str(values["url"]))
+    proxy_password = urlsplit(str(values["proxy"] or "")).password
+    if proxy_password:
+        secrets.append(proxy_password)
     ca_bundle = values["ca_bundle"]
     if isinstance(ca_bundle, Path) and not ca_bundle.is_file():
         raise UsageError(f"ca_bundle: the file {ca_bundle} does not exist.")
-    return Settings(**values, credentials=tuple(credentials))  # type: ignore[arg-type]
+    return Settings(
+        **values,  # type: ignore[arg-type] # each value was checked by its option's converter
+        credentials=tuple(credentials),
+        secrets=tuple(secrets),
+    )

@@ -45,7 +45,7 @@ class Pool:
         self._refill = anyio.Lock()
         self._exhausted = False
         self.in_flight = 0
-        self.feed_error: BaseException | None = None
+        self.feed_error: Exception | None = None
         """An exception raised by the jobs iterator (e.g. a damaged sheet), kept for later."""
 
     def stop(self) -> None:
@@ -72,14 +72,8 @@ class Pool:
     async def _feed(self, jobs: Iterator[Job], send: MemoryObjectSendStream[list[Job]]) -> None:
         async with send:
             with self._feeding:
-                while True:
-                    try:
-                        chunk = await anyio.to_thread.run_sync(_take, jobs, CHUNK_ROWS)
-                    except Exception as exc:
-                        # Rows already sent still finish and are recorded; the run then
-                        # reports the error instead of dropping what was done.
-                        self.feed_error = exc
-                        return
+                while self.feed_error is None:
+                    chunk, self.feed_error = await anyio.to_thread.run_sync(_take, jobs, CHUNK_ROWS)
                     if not chunk:
                         return
                     await send.send(chunk)
@@ -125,5 +119,15 @@ class Pool:
                     await self._deliver(batch)
 
 
-def _take(jobs: Iterator[Job], count: int) -> list[Job]:
-    return list(islice(jobs, count))
+def _take(jobs: Iterator[Job], count: int) -> tuple[list[Job], Exception | None]:
+    """Up to `count` jobs, and the error that ended the iterator early, if one did.
+
+    Rows read before a failure (a damaged part of the sheet) are still sent and
+    recorded; the run then reports the error instead of dropping what was done.
+    """
+    chunk: list[Job] = []
+    try:
+        chunk.extend(islice(jobs, count))
+    except Exception as exc:
+        return chunk, exc
+    return chunk, None

@@ -81,13 +81,12 @@ class OpenSheet(AbstractContextManager["Sheet"]):
                 name, estimated, raw = self._open_openpyxl()
             else:
                 name, estimated, raw = self._open_calamine(fmt)
-        except InputError:
+            columns = _read_header(self._path, name, self._header_row, raw)
+        except BaseException as exc:
             self.__exit__(None, None, None)
-            raise
-        except Exception as exc:
-            self.__exit__(None, None, None)
+            if isinstance(exc, InputError) or not isinstance(exc, Exception):
+                raise
             raise InputError(f"{self._path} cannot be opened: {_reason(exc)}.") from exc
-        columns = _read_header(self._path, name, self._header_row, raw)
         if estimated is not None:
             estimated = max(0, estimated - self._header_row)
         return Sheet(self._path, name, columns, self._header_row, estimated, raw)

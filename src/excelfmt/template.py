@@ -140,7 +140,8 @@ def compile_body(template: JSONValue, columns: Sequence[str]) -> BodyRenderer:
         if sole is not None:
             return lambda row: json_value(lookup(row, sole), sole)
         if not parsed.names:
-            return lambda row: template
+            literal = parsed.literals[0]
+            return lambda row: literal
         return parsed.render
     if isinstance(template, list):
         items = [compile_body(item, columns) for item in template]

@@ -59,15 +59,20 @@ def _setup_logging() -> None:
     # openpyxl warns about harmless quirks of other writers (no default style, ...).
     warnings.filterwarnings("ignore", module="openpyxl")
     root = logging.getLogger("excelfmt")
+    if any(getattr(h, "excelfmt_cli", False) for h in root.handlers):
+        return  # a second command in the same process (tests) keeps the first handler
     if root.level == logging.NOTSET:
         root.setLevel(logging.WARNING)
     try:
         folder = log_folder()
         folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(folder / "excelfmt.log", encoding="utf-8")
+        handler: logging.Handler = logging.FileHandler(
+            folder / "excelfmt.log", encoding="utf-8", delay=True
+        )
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.excelfmt_cli = True  # type: ignore[attr-defined]
     root.addHandler(handler)
 
 

@@ -1,0 +1,97 @@
+"""Shared fixtures: a real local API, workbooks built in tmp_path, the CLI, a clean env."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from excelfmt.cli import app
+
+from .apiserver import ApiServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No EXCELFMT_* or proxy settings leak in; logs and crash reports stay in tmp_path."""
+    for name in list(os.environ):
+        if name.startswith("EXCELFMT_") or name.lower().endswith("_proxy"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def api() -> Iterator[ApiServer]:
+    server = ApiServer().start()
+    yield server
+    server.stop()
+
+
+WorkbookFactory = Callable[..., Path]
+
+
+@pytest.fixture
+def workbook(tmp_path: Path) -> WorkbookFactory:
+    """Build an .xlsx: workbook(["Id", "Name"], [[1, "a"], ...], name="in.xlsx")."""
+
+    def build(
+        header: Sequence[Any],
+        rows: Sequence[Sequence[Any]] = (),
+        *,
+        name: str = "input.xlsx",
+        sheet: str = "Sheet1",
+        before: Sequence[Sequence[Any]] = (),
+        extra_sheets: Sequence[str] = (),
+    ) -> Path:
+        book = Workbook()
+        ws = book.active
+        assert ws is not None
+        ws.title = sheet
+        for row in before:
+            ws.append(list(row))
+        ws.append(list(header))
+        for row in rows:
+            ws.append(list(row))
+        for extra in extra_sheets:
+            book.create_sheet(extra).append(["other"])
+        path = tmp_path / name
+        book.save(path)
+        return path
+
+    return build
+
+
+@pytest.fixture
+def cli() -> Callable[..., Any]:
+    """Run the real CLI in-process: cli("run", "x.xlsx", "--url", ...)."""
+    runner = CliRunner()
+
+    def invoke(*args: str, env: dict[str, str] | None = None) -> Any:
+        return runner.invoke(app, list(args), env=env, catch_exceptions=False)
+
+    return invoke
+
+
+def run_subprocess(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m excelfmt ...` as a separate process, the way cron would."""
+    return subprocess.run(
+        [sys.executable, "-m", "excelfmt", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+    )

@@ -1,0 +1,130 @@
+"""Row -> Job: templates, types, URL encoding, headers, idempotency keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from excelfmt.config import load_settings
+from excelfmt.errors import TemplateError
+from excelfmt.jobs import Planner
+from excelfmt.models import CellError, Row
+from excelfmt.template import iso_duration
+
+COLUMNS = ("Id", "Name", "Amount", "Day")
+
+
+def planner(**flags: object) -> Planner:
+    flags.setdefault("url", "https://api.example.com/items")
+    return Planner(load_settings(flags, env={}), COLUMNS)
+
+
+def row(number: int = 2, **values: object) -> Row:
+    base = {"Id": 1, "Name": "Ada", "Amount": 9.5, "Day": date(2024, 1, 2)}
+    base.update(values)
+    return Row(number - 2, number, base)  # type: ignore[arg-type]
+
+
+def body(job) -> object:
+    return json.loads(job.body)
+
+
+def test_default_body_is_the_row_with_iso_dates():
+    job = planner().plan(row())
+    assert job.method == "POST" and job.problem is None
+    assert body(job) == {"Id": 1, "Name": "Ada", "Amount": 9.5, "Day": "2024-01-02"}
+    assert dict(job.headers)["Content-Type"] == "application/json"
+
+
+def test_sole_placeholder_keeps_type_and_interpolation_makes_text():
+    job = planner(
+        body={
+            "n": "{Amount}",
+            "t": "{Name}: {Amount}",
+            "r": "{_row}",
+            "d": "{Day}",
+            "k": [{"{Name}": True}],
+        }
+    ).plan(row(number=7))
+    assert body(job) == {"n": 9.5, "t": "Ada: 9.5", "r": 7, "d": "2024-01-02", "k": [{"Ada": True}]}
+
+
+def test_url_placeholders_are_encoded_and_empty_ones_are_a_row_problem():
+    p = planner(url="https://h/x/{Name}?id={Id}")
+    assert p.plan(row(Name="a b/c&d")).url == "https://h/x/a%20b%2Fc%26d?id=1"
+    job = p.plan(row(Name=None))
+    assert job.problem == "Row 2: column Name is empty, but the URL needs it."
+
+
+def test_excel_error_cells_are_a_row_problem():
+    job = planner().plan(row(Amount=CellError("#DIV/0!")))
+    assert job.problem is not None and "#DIV/0!" in job.problem
+
+
+@pytest.mark.parametrize(
+    ("settings", "where"),
+    [
+        ({"url": "https://h/{Nmae}"}, "The URL"),
+        ({"header": ("X-A: {Idd}",)}, "Header X-A"),
+        ({"body": {"a": "{amount}"}}, "the body template"),
+        ({"method": "{Verb}"}, "The method"),
+    ],
+)
+def test_unknown_columns_are_found_before_anything_is_sent(settings, where):
+    with pytest.raises(TemplateError, match=where):
+        planner(**settings)
+
+
+def test_unmatched_brace_is_explained():
+    with pytest.raises(TemplateError, match="unmatched"):
+        planner(url="https://h/{Id")
+
+
+def test_method_template_and_bodiless_methods():
+    p = Planner(load_settings({"url": "https://h/{Id}", "method": "{Name}"}, env={}), COLUMNS)
+    assert p.plan(row(Name="delete")).method == "DELETE"
+    assert p.plan(row(Name="delete")).body is None
+    assert p.plan(row(Name="not a method")).problem is not None
+
+
+def test_headers_credentials_and_user_agent():
+    settings = load_settings(
+        {"url": "https://h", "header": ("X-Name: {Name}",), "auth_env": "T"}, env={"T": "tok-9999"}
+    )
+    headers = dict(Planner(settings, COLUMNS).plan(row()).headers)
+    assert headers["X-Name"] == "Ada"
+    assert headers["Authorization"] == "Bearer tok-9999"
+    assert headers["User-Agent"].startswith("excelfmt/")
+    assert Planner(settings, COLUMNS).plan(row(Name="a\nb")).problem is not None
+
+
+def test_idempotency_key_is_stable_per_row_content_and_changes_with_it():
+    p = planner()
+    key = dict(p.plan(row()).headers)["Idempotency-Key"]
+    assert key == dict(p.plan(row()).headers)["Idempotency-Key"]
+    assert key != dict(p.plan(row(Amount=10)).headers)["Idempotency-Key"]
+    # Two identical rows are two requests: the row number keeps them apart.
+    assert key != dict(p.plan(row(number=3)).headers)["Idempotency-Key"]
+    assert "Idempotency-Key" not in dict(planner(method="PUT").plan(row()).headers)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (timedelta(hours=30, minutes=5), "P1DT6H5M"),
+        (timedelta(0), "PT0S"),
+        (timedelta(seconds=1.5), "PT1.5S"),
+        (timedelta(days=-1), "-P1D"),
+    ],
+)
+def test_iso_durations(value, text):
+    assert iso_duration(value) == text
+
+
+def test_times_and_datetimes_in_json():
+    job = planner(body={"t": "{Day}"}).plan(row(Day=time(9, 30)))
+    assert body(job) == {"t": "09:30:00"}
+    job = planner(body={"t": "{Day}"}).plan(row(Day=datetime(2024, 1, 2, 3, 4, 5)))
+    assert body(job) == {"t": "2024-01-02T03:04:05"}
