@@ -82,7 +82,9 @@ def excelfmt_run(book: Path, url: str, concurrency: int) -> dict[str, float]:
         "rows": summary["rows"],
         "rows_per_s": summary["rows"] / wall,
         "rows_per_s_sending": summary["rows_per_s"],
-        "peak_rss_mib": usage.ru_maxrss / 1024,
+        # Both processes: the sending one (from the kernel) and the workbook one.
+        "peak_rss_mib": usage.ru_maxrss / 1024 + summary["peak_rss_mib"]["workbook"],
+        "peak_rss_sending_mib": usage.ru_maxrss / 1024,
         "wall_s": wall,
     }
 

@@ -38,9 +38,10 @@ LAYERS: dict[str, int] = {
     "dispatch": 4,
     "summary": 4,
     "writer": 5,
-    "api": 6,
-    "ui": 7,
-    "cli": 8,
+    "sheet_process": 6,
+    "api": 7,
+    "ui": 8,
+    "cli": 9,
 }
 
 

@@ -6,10 +6,11 @@ terminals: progress goes to an `Observer`, the result comes back as a RunSummary
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -18,18 +19,17 @@ from typing import Protocol
 import anyio
 import httpx
 
-from .client import Clock, Sender
+from .client import Clock, Sender, default_transport
 from .config import Settings
 from .dispatch import Dispatcher
 from .errors import ExcelfmtError, UsageError
-from .jobs import Planner
 from .metrics import Metrics, Snapshot
 from .models import Job, Outcome
 from .pool import Pool
 from .ratelimit import RateLimiter
-from .reader import OpenSheet, Sheet
+from .sheet_process import SheetProcess, peak_rss_mib
+from .sniff import sniff
 from .summary import RunSummary
-from .writer import ResultsWriter, open_results
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
@@ -74,32 +74,24 @@ def default_output(input_path: Path) -> Path:
     return input_path.with_name(f"{input_path.stem}.results.xlsx")
 
 
-def _jobs(sheet: Sheet, planner: Planner, limit: int | None) -> Iterator[Job]:
-    for row in sheet.rows(limit):
-        yield planner.plan(row)
-
-
 def preview(settings: Settings, input_path: Path, count: int = 5) -> tuple[RunInfo, list[Job]]:
     """The first `count` requests a run would send (a dry run); sends nothing."""
+    from .jobs import Planner
+    from .reader import OpenSheet
+
     with OpenSheet(input_path, settings.sheet, settings.header_row) as sheet:
         planner = Planner(settings, sheet.columns)
         limit = min(count, settings.limit) if settings.limit else count
-        jobs = list(_jobs(sheet, planner, limit))
-        return _info(settings, input_path, sheet), jobs
-
-
-def _info(settings: Settings, input_path: Path, sheet: Sheet) -> RunInfo:
-    estimated = sheet.estimated_rows
-    if estimated is not None and settings.limit is not None:
-        estimated = min(estimated, settings.limit)
-    return RunInfo(
-        input_path,
-        sheet.name,
-        sheet.columns,
-        estimated,
-        settings.output or default_output(input_path),
-        settings.concurrency,
-    )
+        jobs = [planner.plan(row) for row in sheet.rows(limit)]
+        info = RunInfo(
+            input_path,
+            sheet.name,
+            sheet.columns,
+            sheet.estimated_rows,
+            settings.output or default_output(input_path),
+            settings.concurrency,
+        )
+        return info, jobs
 
 
 def run(
@@ -118,55 +110,61 @@ def run(
     lets requests in flight finish and a second abandons them; the summary then says
     `interrupted`.
     """
-    observer = observer or SilentObserver()
     output = settings.output or default_output(input_path)
     if output.resolve() == input_path.resolve():
         raise UsageError(
             f"The results file would overwrite the input {input_path}; choose another --output."
         )
-    with OpenSheet(input_path, settings.sheet, settings.header_row) as sheet:
-        planner = Planner(settings, sheet.columns)
-        try:
-            writer = open_results(output, sheet.columns, settings.capture)
-        except OSError as exc:
-            raise UsageError(
-                f"Cannot write the results file {output}: {exc.strerror or exc}."
-            ) from None
-        try:
-            summary = anyio.run(
-                partial(
-                    _run,
-                    settings,
-                    input_path,
-                    sheet,
-                    planner,
-                    writer,
-                    observer,
-                    transport,
-                    clock,
-                    handle_signals,
-                )
-            )
-        except BaseException:
-            writer.discard()
-            raise
-    return summary
+    sniff(input_path)  # a missing or foreign file is reported before a process starts
+    with SheetProcess(settings, input_path, output) as sheet:
+        # The child opens the workbook while this process sets up its HTTP side.
+        transport = transport or default_transport(settings)
+        found = sheet.wait_ready()
+        estimated = found.estimated_rows
+        if estimated is not None and settings.limit is not None:
+            estimated = min(estimated, settings.limit)
+        info = RunInfo(
+            input_path, found.sheet, found.columns, estimated, output, settings.concurrency
+        )
+        return anyio.run(
+            partial(
+                _run,
+                settings,
+                info,
+                sheet,
+                observer or SilentObserver(),
+                transport,
+                clock,
+                handle_signals,
+            ),
+            backend_options={"use_uvloop": _has_uvloop()},
+        )
+
+
+def _peak_memory(sheet: SheetProcess) -> dict[str, float] | None:
+    sending, workbook = peak_rss_mib(), sheet.peak_rss_mib
+    if sending is None or workbook is None:
+        return None
+    return {"sending": round(sending, 1), "workbook": round(workbook, 1)}
+
+
+def _has_uvloop() -> bool:
+    """uvloop's event loop costs about a tenth less CPU per request (docs/performance.md)."""
+    return importlib.util.find_spec("uvloop") is not None
 
 
 async def _run(
     settings: Settings,
-    input_path: Path,
-    sheet: Sheet,
-    planner: Planner,
-    writer: ResultsWriter,
+    info: RunInfo,
+    sheet: SheetProcess,
     observer: Observer,
-    transport: httpx.AsyncBaseTransport | None,
+    transport: httpx.AsyncBaseTransport,
     clock: Clock,
     handle_signals: bool,
 ) -> RunSummary:
     started_at = datetime.now(UTC)
     metrics = Metrics(started=clock())
-    observer.started(_info(settings, input_path, sheet))
+    observer.started(info)
     interrupted = False
     next_progress = 0.0
 
@@ -174,7 +172,7 @@ async def _run(
         nonlocal next_progress
         for outcome in outcomes:
             metrics.record(outcome)
-        await anyio.to_thread.run_sync(writer.add, outcomes)
+        await anyio.to_thread.run_sync(sheet.add, outcomes)
         now = clock()
         if now >= next_progress:  # a view refreshes a few times a second, not per row
             next_progress = now + PROGRESS_INTERVAL
@@ -205,25 +203,26 @@ async def _run(
         async with anyio.create_task_group() as tasks:
             if handle_signals:
                 tasks.start_soon(watch_signals)
-            await pool.run(_jobs(sheet, planner, settings.limit))
+            await pool.run(sheet.jobs())
             tasks.cancel_scope.cancel()
 
     summary = RunSummary(
-        input=input_path,
-        sheet=sheet.name,
-        output=writer.path,
+        input=info.input,
+        sheet=info.sheet,
+        output=info.output,
         started_at=started_at,
         finished_at=datetime.now(UTC),
         metrics=metrics.snapshot(clock()),
         settings=settings.describe(),
         interrupted=interrupted,
     )
-    await anyio.to_thread.run_sync(writer.finish, summary)
+    await anyio.to_thread.run_sync(sheet.finish, summary)
+    summary = replace(summary, peak_rss_mib=_peak_memory(sheet))
     if pool.feed_error is not None:
         error = pool.feed_error
         if isinstance(error, ExcelfmtError):
             raise type(error)(
-                f"{error} The {metrics.done} rows already sent are recorded in {writer.path}."
+                f"{error} The {metrics.done} rows already sent are recorded in {info.output}."
             )
         raise error
     observer.finished(summary)

@@ -7,6 +7,7 @@ as a whole, and become exit codes in exactly one place (`excelfmt.cli`)::
     ├── UsageError                exit 2: a wrong flag, setting or config file
     │   └── TemplateError         a template names a column the sheet does not have
     ├── InputError                exit 2: the workbook cannot be read as asked
+    ├── OutputError               exit 1: the results file could not be written
     ├── RunStopped                exit 3: the run stopped early and can be resumed
     └── Interrupted               exit 130: Ctrl-C or SIGTERM
 """
@@ -46,6 +47,10 @@ class InputError(ExcelfmtError):
     """The workbook is missing, unreadable, or has no usable header."""
 
     exit_code = ExitCode.BAD_INPUT
+
+
+class OutputError(ExcelfmtError):
+    """The results file could not be written (disk full, folder removed, ...)."""
 
 
 class RunStopped(ExcelfmtError):

@@ -130,7 +130,7 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no default style" and the like: harmless
             reader.read_manifest()
-            reader.read_strings()
+            reader.shared_strings = _shared_strings(reader)
             reader.read_workbook()
             apply_stylesheet(reader.archive, reader.wb)
         sheets = {
@@ -185,6 +185,35 @@ class OpenSheet(AbstractContextManager["Sheet"]):
             for offset, values in enumerate(sheet.iter_rows())
         )
         return sheet.name, first_row + sheet.height - 1, rows
+
+
+def _shared_strings(reader: Any) -> list[str]:
+    """The shared-strings table, as openpyxl's reader gives it, about ten times faster.
+
+    openpyxl builds a descriptor object per string; a sheet of a million distinct
+    strings would wait many seconds before its first request. The text of a string is
+    its <t> plus the <t> of each rich-text run; phonetic runs (<rPh>) are not text.
+    """
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+    from openpyxl.xml.functions import iterparse
+
+    part = reader.package.find(SHARED_STRINGS)
+    if part is None:
+        return []
+    item, text, run = (f"{{{SHEET_MAIN_NS}}}{tag}" for tag in ("si", "t", "r"))
+    strings: list[str] = []
+    with reader.archive.open(part.PartName[1:]) as source:
+        for _, element in iterparse(source):
+            if element.tag != item:
+                continue
+            pieces = [child.text or "" for child in element if child.tag == text]
+            for child in element:
+                if child.tag == run:
+                    pieces += [node.text or "" for node in child if node.tag == text]
+            # openpyxl's rule: a literal underscore escape (_x005F_) stands for "_".
+            strings.append("".join(pieces).replace("x005F_", ""))
+            element.clear()
+    return strings
 
 
 def _declared_last_row(archive: zipfile.ZipFile, part: str) -> int | None:

@@ -21,6 +21,8 @@ class RunSummary:
     metrics: Snapshot
     settings: dict[str, JSONValue]
     interrupted: bool = False
+    peak_rss_mib: dict[str, float] | None = None
+    """Peak memory of the sending process and of the workbook process, once known."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -52,5 +54,6 @@ class RunSummary:
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "finished_at": self.finished_at.isoformat(timespec="seconds"),
             "interrupted": self.interrupted,
+            "peak_rss_mib": dict(self.peak_rss_mib) if self.peak_rss_mib else None,
             "exit_code": int(self.exit_code),
         }

@@ -210,6 +210,7 @@ class XlsxResults:
         latency = data.pop("latency_ms")
         categories = data.pop("categories")
         data.pop("exit_code")
+        data.pop("peak_rss_mib")  # measured after this sheet is written
         rows: list[tuple[str, Any]] = [
             ("Run", _SECTION),
             *data.items(),

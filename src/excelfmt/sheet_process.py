@@ -1,0 +1,297 @@
+"""The Excel side of a run — reading, planning, writing results — in a process of its own.
+
+    parent (HTTP side)                              child (Excel side)
+    SheetProcess.start() ─────────────────────────▶ open sheet, build Planner and writer
+               ◀──────────────── ("ready", info) or ("error", ExcelfmtError)
+    jobs()  ◀────────────── ("jobs", [Job...]) ...  reader thread: rows -> jobs, in chunks
+    add()   ─── ("outcomes", [(seq, ...)]) ───────▶ reorder, write rows as they complete
+    finish() ── ("finish", RunSummary) ───────────▶ write the rest and the Summary sheet
+               ◀──────────────── ("written", peak RSS) or ("error", ...)
+
+Parsing a workbook and writing one are CPU work that, in the same process, would share
+the interpreter lock with the event loop and cost it a fifth of its time per row (see
+docs/performance.md). In a second process they run beside it. Jobs travel without the
+row's values, which only the Excel side needs; outcomes come back as plain tuples.
+The child ignores Ctrl-C and SIGTERM (the parent decides how to stop) and exits when
+the parent's end of the pipe closes, so it never outlives a killed run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .config import Settings
+from .errors import ExcelfmtError, OutputError, UsageError
+from .models import Job, Outcome, Row
+from .summary import RunSummary
+
+if TYPE_CHECKING:
+    from .jobs import Planner
+
+CHUNK_ROWS = 256
+"""Jobs per message: large enough to amortise pickling, small enough to keep memory flat."""
+READY_TIMEOUT = 600.0
+"""Seconds to wait for the child to open the workbook (a huge shared-strings table)."""
+
+OutcomeWire = tuple[int, Any, int | None, str | None, Any, float | None, int]
+
+
+def _context() -> Any:
+    """fork when it is safe (one thread, Linux): instant; else a fork server or spawn."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        # The fork server imports these once; each child then starts warm.
+        context.set_forkserver_preload(
+            [__name__, "excelfmt.reader", "excelfmt.jobs", "excelfmt.writer", "xlsxwriter"]
+        )
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class SheetInfo:
+    """What the child found in the workbook: what the run is about to read."""
+
+    def __init__(self, sheet: str, columns: tuple[str, ...], estimated_rows: int | None):
+        self.sheet, self.columns, self.estimated_rows = sheet, columns, estimated_rows
+
+
+class SheetProcess:
+    """The parent's handle on the Excel side; a context manager that always reaps it."""
+
+    def __init__(self, settings: Settings, input_path: Path, output: Path) -> None:
+        context = _context()
+        self._jobs_in, jobs_out = context.Pipe(duplex=False)
+        outcomes_in, self._outcomes_out = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_serve,
+            args=(jobs_out, outcomes_in, settings, input_path, output),
+            name="excelfmt-sheet",
+            daemon=True,
+        )
+        self._child_ends = (jobs_out, outcomes_in)
+        self._finished = False
+        self.info: SheetInfo | None = None
+        self.peak_rss_mib: float | None = None
+
+    def __enter__(self) -> SheetProcess:
+        self._process.start()
+        for end in self._child_ends:
+            end.close()  # so that the child's exit shows here as end-of-file
+        return self
+
+    def wait_ready(self) -> SheetInfo:
+        """Wait until the child has opened the workbook; raise what it found wrong."""
+        kind, payload = self._receive(self._jobs_in, READY_TIMEOUT)
+        if kind != "ready":
+            raise _unexpected(kind)
+        info: SheetInfo = payload
+        self.info = info
+        return info
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if not self._finished:
+            # The results file is left as it was: closing the pipe tells the child so.
+            self._outcomes_out.close()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._jobs_in.close()
+
+    def jobs(self) -> Iterator[Job]:
+        """The planned jobs, in order. Blocking: run it in a worker thread."""
+        while True:
+            kind, payload = self._receive(self._jobs_in)
+            if kind == "jobs":
+                yield from payload
+            elif kind == "end":
+                return
+            else:
+                raise _unexpected(kind)
+
+    def add(self, outcomes: Sequence[Outcome]) -> None:
+        """Hand finished rows to the writer. Blocking: run it in a worker thread."""
+        wire: list[OutcomeWire] = [
+            (o.row.seq, o.category, o.http_status, o.message, o.response, o.latency, o.attempts)
+            for o in outcomes
+        ]
+        self._outcomes_out.send(("outcomes", wire))
+
+    def finish(self, summary: RunSummary) -> None:
+        """Write the rest of the results and the summary; raise what the child raised."""
+        self._outcomes_out.send(("finish", summary))
+        self._finished = True
+        kind, payload = self._receive(self._jobs_in, READY_TIMEOUT, skip=("jobs", "end"))
+        if kind != "written":
+            raise _unexpected(kind)
+        self.peak_rss_mib = payload
+
+    def _receive(
+        self, conn: Connection, timeout: float | None = None, skip: tuple[str, ...] = ()
+    ) -> tuple[str, Any]:
+        while True:
+            if timeout is not None and not conn.poll(timeout):
+                raise ExcelfmtError("The workbook process did not answer in time.")
+            try:
+                kind, payload = conn.recv()
+            except EOFError:
+                raise ExcelfmtError(
+                    "The workbook process stopped unexpectedly; see the log folder."
+                ) from None
+            if kind == "error":
+                raise payload
+            if kind == "crash":
+                raise RuntimeError(f"in the workbook process:\n{payload}")
+            if kind not in skip:
+                return kind, payload
+
+
+def _unexpected(kind: str) -> RuntimeError:
+    return RuntimeError(f"unexpected message from the workbook process: {kind!r}")
+
+
+def peak_rss_mib() -> float | None:
+    """This process's peak resident memory, where the platform tells."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- the child ------------------------------------------------------------------------
+
+
+def _serve(
+    jobs_out: Connection,
+    outcomes_in: Connection,
+    settings: Settings,
+    input_path: Path,
+    output: Path,
+) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # Imported here, not at the top: the parent never reads or writes a workbook, and
+    # the child loads these while the parent sets up its HTTP side.
+    from .jobs import Planner
+    from .reader import OpenSheet
+    from .writer import open_results
+
+    send_lock = threading.Lock()
+    finishing = threading.Event()
+
+    def send(message: tuple[str, Any]) -> None:
+        with send_lock:
+            jobs_out.send(message)
+
+    try:
+        with OpenSheet(input_path, settings.sheet, settings.header_row) as sheet:
+            planner = Planner(settings, sheet.columns)
+            try:
+                writer = open_results(output, sheet.columns, settings.capture)
+            except OSError as exc:
+                raise UsageError(
+                    f"Cannot write the results file {output}: {exc.strerror or exc}."
+                ) from None
+            try:
+                send(("ready", SheetInfo(sheet.name, sheet.columns, sheet.estimated_rows)))
+                pending: dict[int, Row] = {}
+                reader = threading.Thread(
+                    target=_read,
+                    args=(sheet.rows(settings.limit), planner, pending, send, finishing),
+                    daemon=True,
+                )
+                reader.start()
+                _write(outcomes_in, writer, pending, send, finishing)
+            except BaseException:
+                writer.discard()
+                raise
+    except ExcelfmtError as exc:
+        _send_quietly(send, ("error", exc))
+    except Exception:
+        _send_quietly(send, ("crash", traceback.format_exc()))
+
+
+def _read(
+    rows: Iterator[Row],
+    planner: Planner,
+    pending: dict[int, Row],
+    send: Any,
+    finishing: threading.Event,
+) -> None:
+    """Plan rows into jobs and send them in chunks; the pipe's buffer paces this thread."""
+    chunk: list[Job] = []
+    try:
+        for row in rows:
+            if finishing.is_set():
+                return  # the run stopped early: read no further
+            job = planner.plan(row)
+            pending[row.seq] = row
+            chunk.append(replace(job, row=Row(row.seq, row.number, {})))
+            if len(chunk) >= CHUNK_ROWS:
+                send(("jobs", chunk))
+                chunk = []
+        if chunk:
+            send(("jobs", chunk))
+        send(("end", None))
+    except ExcelfmtError as exc:
+        if chunk:
+            _send_quietly(send, ("jobs", chunk))
+        _send_quietly(send, ("error", exc))
+    except (BrokenPipeError, EOFError, OSError):
+        pass  # the parent is gone or has stopped reading: nothing left to do
+
+
+def _write(
+    outcomes_in: Connection,
+    writer: Any,
+    pending: dict[int, Row],
+    send: Any,
+    finishing: threading.Event,
+) -> None:
+    while True:
+        try:
+            kind, payload = outcomes_in.recv()
+        except EOFError:  # the parent stopped without finishing: leave no results file
+            writer.discard()
+            return
+        try:
+            if kind == "outcomes":
+                writer.add(
+                    [
+                        Outcome(pending.pop(seq), category, status, message, response, latency, n)
+                        for seq, category, status, message, response, latency, n in payload
+                    ]
+                )
+            elif kind == "finish":
+                finishing.set()
+                writer.finish(payload)
+                send(("written", peak_rss_mib()))
+                return
+        except OSError as exc:
+            raise OutputError(
+                f"Writing the results file {writer.path} failed: {exc.strerror or exc}."
+            ) from exc
+
+
+def _send_quietly(send: Any, message: tuple[str, Any]) -> None:
+    with contextlib.suppress(OSError, EOFError):  # the parent is gone: no one to tell
+        send(message)
