@@ -240,3 +240,18 @@ def test_truncated_workbook_is_refused(tmp_path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError, match="damaged or truncated"):
         read(path)
+
+
+def test_xml_entity_bombs_in_shared_strings_are_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    source = CORPUS / "readings_plain_table.xlsx"
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(bomb, "w") as copy:
+        for name in original.namelist():
+            data = original.read(name)
+            if name == "xl/sharedStrings.xml":
+                data = data.replace(b"<sst ", b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">]><sst ', 1)
+            copy.writestr(name, data)
+    with pytest.raises(InputError, match="DTD"):
+        read(bomb)

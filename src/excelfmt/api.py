@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib.util
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -126,19 +127,39 @@ def run(
         info = RunInfo(
             input_path, found.sheet, found.columns, estimated, output, settings.concurrency
         )
-        return anyio.run(
-            partial(
-                _run,
-                settings,
-                info,
-                sheet,
-                observer or SilentObserver(),
-                transport,
-                clock,
-                handle_signals,
-            ),
-            backend_options={"use_uvloop": _has_uvloop()},
-        )
+        with _plain_errors():
+            return anyio.run(
+                partial(
+                    _run,
+                    settings,
+                    info,
+                    sheet,
+                    observer or SilentObserver(),
+                    transport,
+                    clock,
+                    handle_signals,
+                ),
+                backend_options={"use_uvloop": _has_uvloop()},
+            )
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """Task groups wrap errors in groups; callers get the ExcelfmtError itself."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        errors = [e for e in _leaves(group) if isinstance(e, Exception)]
+        if errors and all(isinstance(e, ExcelfmtError) for e in errors):
+            raise errors[0] from group
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return found
 
 
 def _peak_memory(sheet: SheetProcess) -> dict[str, float] | None:

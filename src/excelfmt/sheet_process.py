@@ -133,16 +133,32 @@ class SheetProcess:
             (o.row.seq, o.category, o.http_status, o.message, o.response, o.latency, o.attempts)
             for o in outcomes
         ]
-        self._outcomes_out.send(("outcomes", wire))
+        self._send(("outcomes", wire))
 
     def finish(self, summary: RunSummary) -> None:
         """Write the rest of the results and the summary; raise what the child raised."""
-        self._outcomes_out.send(("finish", summary))
+        self._send(("finish", summary))
         self._finished = True
         kind, payload = self._receive(self._jobs_in, READY_TIMEOUT, skip=("jobs", "end"))
         if kind != "written":
             raise _unexpected(kind)
         self.peak_rss_mib = payload
+
+    def _send(self, message: tuple[str, Any]) -> None:
+        try:
+            self._outcomes_out.send(message)
+        except OSError:  # the child is gone; what it said last explains why
+            self._receive(self._jobs_in, 1.0, skip=("jobs", "end", "ready", "written"))
+            raise self._stopped() from None
+
+    def _stopped(self) -> ExcelfmtError:
+        self._process.join(2)
+        code = self._process.exitcode
+        how = f"killed by signal {-code}" if code and code < 0 else f"exit code {code}"
+        return ExcelfmtError(
+            f"The workbook process stopped unexpectedly ({how}; out of memory?); "
+            "the rows not yet recorded were not written to the results file."
+        )
 
     def _receive(
         self, conn: Connection, timeout: float | None = None, skip: tuple[str, ...] = ()
@@ -153,9 +169,7 @@ class SheetProcess:
             try:
                 kind, payload = conn.recv()
             except EOFError:
-                raise ExcelfmtError(
-                    "The workbook process stopped unexpectedly; see the log folder."
-                ) from None
+                raise self._stopped() from None
             if kind == "error":
                 raise payload
             if kind == "crash":

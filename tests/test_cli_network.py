@@ -1,0 +1,63 @@
+"""Proxies and TLS, end to end: settings that only matter when the network is not simple."""
+
+from __future__ import annotations
+
+import json
+import ssl
+from collections.abc import Iterator
+
+import pytest
+import trustme
+
+from .apiserver import ApiServer
+
+
+def test_proxy_flag_routes_requests_through_the_proxy(api, workbook, cli):
+    book = workbook(["Id"], [[1]])
+    # An HTTP proxy receives the absolute URL; the test API plays the proxy here, so a
+    # request for a host that does not exist still arrives.
+    result = cli("run", str(book), "--url", "http://orders.invalid/new", "--proxy", api.url)
+    assert result.exit_code == 0, result.output
+    assert api.received[0].headers["Host"] == "orders.invalid"
+    assert api.received[0].path == "/new"
+
+
+def test_proxy_from_the_environment_and_no_proxy(api, workbook, cli):
+    book = workbook(["Id"], [[1]])
+    env = {"HTTP_PROXY": api.url}
+    assert cli("run", str(book), "--url", "http://orders.invalid/x", env=env).exit_code == 0
+    assert len(api.received) == 1
+    result = cli(
+        "run",
+        str(book),
+        "--url",
+        "http://orders.invalid/x",
+        "--json",
+        env={**env, "NO_PROXY": "orders.invalid"},
+    )
+    assert json.loads(result.stdout)["categories"] == {"NETWORK_ERROR": 1}
+    assert len(api.received) == 1
+
+
+@pytest.fixture
+def tls_api() -> Iterator[tuple[ApiServer, trustme.CA]]:
+    """An HTTPS API whose certificate is signed by a private test CA."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = ApiServer(ssl_context=context).start()
+    yield server, ca
+    server.stop()
+
+
+def test_ca_bundle_makes_a_private_ca_trusted(tls_api, workbook, cli, tmp_path):
+    server, ca = tls_api
+    url = f"{server.url}/x"
+    book = workbook(["Id"], [[1]])
+    untrusted = cli("run", str(book), "--url", url, "--json")
+    assert json.loads(untrusted.stdout)["categories"] == {"NETWORK_ERROR": 1}
+
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    trusted = cli("run", str(book), "--url", url, "--ca-bundle", str(bundle))
+    assert trusted.exit_code == 0, trusted.output
