@@ -54,7 +54,7 @@ def test_ca_bundle_makes_a_private_ca_trusted(tls_api, workbook, cli, tmp_path):
     server, ca = tls_api
     url = f"{server.url}/x"
     book = workbook(["Id"], [[1]])
-    untrusted = cli("run", str(book), "--url", url, "--json")
+    untrusted = cli("run", str(book), "--url", url, "--json", "--retries", "0")
     assert json.loads(untrusted.stdout)["categories"] == {"NETWORK_ERROR": 1}
 
     bundle = tmp_path / "ca.pem"

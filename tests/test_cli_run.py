@@ -201,7 +201,8 @@ def test_every_error_category_is_classified_and_recorded(api, workbook, cli, rep
     book = workbook(["Id"], [[1]])
     api.respond = lambda got: reply
 
-    result = cli("run", str(book), "--url", api.url, "--json")
+    # No retries here: this is about how the final answer is classified.
+    result = cli("run", str(book), "--url", api.url, "--json", "--retries", "0")
 
     assert result.exit_code == 1
     summary = json.loads(result.stdout)
@@ -232,7 +233,19 @@ def test_messages_come_from_the_api_in_its_own_words(api, workbook, cli):
 
 def test_unreachable_api_is_a_network_error_for_each_row(workbook, cli):
     book = workbook(["Id"], [[1], [2]])
-    result = cli("run", str(book), "--url", "http://127.0.0.1:9/", "--json", "--timeout", "5")
+    result = cli(
+        "run",
+        str(book),
+        "--url",
+        "http://127.0.0.1:9/",
+        "--json",
+        "--timeout",
+        "5",
+        "--retries",
+        "1",
+        "--retry-wait",
+        "0.01",
+    )
     assert result.exit_code == 1
     assert json.loads(result.stdout)["categories"] == {"NETWORK_ERROR": 2}
 
@@ -240,7 +253,7 @@ def test_unreachable_api_is_a_network_error_for_each_row(workbook, cli):
 def test_timeout_is_a_network_error(api, workbook, cli):
     book = workbook(["Id"], [[1]])
     api.respond = lambda got: Reply(200, {"late": True}, delay=2)
-    result = cli("run", str(book), "--url", api.url, "--timeout", "0.2", "--json")
+    result = cli("run", str(book), "--url", api.url, "--timeout", "0.2", "--json", "--retries", "0")
     assert json.loads(result.stdout)["categories"] == {"NETWORK_ERROR": 1}
     assert "timeout" in str(results(book.with_name("input.results.xlsx"))[0]["message"])
 

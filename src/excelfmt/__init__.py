@@ -13,7 +13,7 @@ Importing excelfmt loads neither typer nor rich: those belong to the command lin
 import logging
 
 from ._version import __version__
-from .api import Observer, RunInfo, preview, run
+from .api import preview, run
 from .config import Settings, load_settings
 from .errors import (
     ExcelfmtError,
@@ -24,6 +24,7 @@ from .errors import (
     TemplateError,
     UsageError,
 )
+from .events import Observer, RunInfo
 from .metrics import Snapshot
 from .models import Category, CellError, Job, Outcome, Row
 from .summary import RunSummary

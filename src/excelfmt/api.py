@@ -11,64 +11,30 @@ import signal
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 import anyio
 import httpx
 
+from .authguard import AuthGuard
 from .client import Clock, Sender, default_transport
 from .config import Settings
 from .dispatch import Dispatcher
 from .errors import ExcelfmtError, UsageError
-from .metrics import Metrics, Snapshot
+from .events import Observer, RunInfo, SilentObserver
+from .metrics import Metrics
 from .models import Job, Outcome
 from .pool import Pool
-from .ratelimit import RateLimiter
+from .resilience import Policies
 from .sheet_process import SheetProcess, peak_rss_mib
 from .sniff import sniff
 from .summary import RunSummary
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """What a run is about to do, for the observer's first words."""
-
-    input: Path
-    sheet: str
-    columns: tuple[str, ...]
-    estimated_rows: int | None
-    output: Path
-    concurrency: int
-
-
-class Observer(Protocol):
-    """Receives a run's events; the CLI's live view is one, the default ignores them."""
-
-    def started(self, info: RunInfo) -> None: ...
-    def progressed(self, snapshot: Snapshot) -> None: ...
-    def stopping(self, in_flight: int) -> None: ...
-    def finished(self, summary: RunSummary) -> None: ...
-
-
-class SilentObserver:
-    def started(self, info: RunInfo) -> None:
-        pass
-
-    def progressed(self, snapshot: Snapshot) -> None:
-        pass
-
-    def stopping(self, in_flight: int) -> None:
-        pass
-
-    def finished(self, summary: RunSummary) -> None:
-        pass
 
 
 def default_output(input_path: Path) -> Path:
@@ -185,27 +151,38 @@ async def _run(
 ) -> RunSummary:
     started_at = datetime.now(UTC)
     metrics = Metrics(started=clock())
+    policies = Policies.from_settings(settings)
+    auth = AuthGuard(settings.auth_failures)
     observer.started(info)
     interrupted = False
     next_progress = 0.0
 
-    async def deliver(outcomes: Sequence[Outcome]) -> None:
-        nonlocal next_progress
+    async def record(outcomes: Sequence[Outcome]) -> None:
         for outcome in outcomes:
             metrics.record(outcome)
-        await anyio.to_thread.run_sync(sheet.add, outcomes)
+        if outcomes:
+            await anyio.to_thread.run_sync(sheet.add, outcomes)
+
+    async def deliver(outcomes: Sequence[Outcome]) -> None:
+        nonlocal next_progress
+        await record(auth.admit(outcomes))
+        if auth.tripped:
+            dispatcher.stop(
+                f"The API refused the credentials {auth.limit} times in a row (401/403); "
+                "check them and run again"
+            )
         now = clock()
         if now >= next_progress:  # a view refreshes a few times a second, not per row
             next_progress = now + PROGRESS_INTERVAL
-            observer.progressed(metrics.snapshot(now))
+            observer.progressed(metrics.snapshot(now), policies.live(now))
 
     async with Sender(settings, transport, clock) as sender:
         dispatcher = Dispatcher(
             sender,
+            policies,
             status_rules=settings.status_rules,
             capture_paths=settings.capture,
             redactor=settings.redactor(),
-            limiter=RateLimiter(settings.rate) if settings.rate > 0 else None,
             clock=clock,
         )
         pool = Pool(dispatcher, deliver, settings.concurrency)
@@ -218,24 +195,34 @@ async def _run(
                         pool.abandon()
                     else:
                         interrupted = True
-                        observer.stopping(pool.in_flight)
+                        observer.stopping(pool.in_flight, None)
                         pool.stop()
+
+        async def watch_policies() -> None:
+            await dispatcher.stopping.wait()  # the API is down, or refuses our credentials
+            observer.stopping(pool.in_flight, dispatcher.stop_reason)
+            pool.stop()
 
         async with anyio.create_task_group() as tasks:
             if handle_signals:
                 tasks.start_soon(watch_signals)
+            tasks.start_soon(watch_policies)
             await pool.run(sheet.jobs())
             tasks.cancel_scope.cancel()
+        await record(auth.release())
 
+    now = clock()
     summary = RunSummary(
         input=info.input,
         sheet=info.sheet,
         output=info.output,
         started_at=started_at,
         finished_at=datetime.now(UTC),
-        metrics=metrics.snapshot(clock()),
+        metrics=metrics.snapshot(now),
         settings=settings.describe(),
         interrupted=interrupted,
+        stopped=dispatcher.stop_reason,
+        policies=_policy_figures(policies, now),
     )
     await anyio.to_thread.run_sync(sheet.finish, summary)
     summary = replace(summary, peak_rss_mib=_peak_memory(sheet))
@@ -248,3 +235,14 @@ async def _run(
         raise error
     observer.finished(summary)
     return summary
+
+
+def _policy_figures(policies: Policies, now: float) -> dict[str, int]:
+    live = policies.live(now)
+    return {
+        "retries": live.retries,
+        "throttled": live.throttled,
+        "breaker_opened": live.breaker_opened,
+        "concurrency_final": live.limit,
+        "concurrency_max": live.concurrency_max,
+    }

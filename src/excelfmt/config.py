@@ -39,8 +39,22 @@ class Settings:
     limit: int | None = None
     output: Path | None = None
     concurrency: int = 16
+    min_concurrency: int = 1
     rate: float = 0.0
+    burst: int = 1
     timeout: float = 30.0
+    retries: int = 5
+    retry_wait: float = 0.5
+    retry_max_wait: float = 30.0
+    retry_budget: float = 0.2
+    max_outage: float = 300.0
+    auth_failures: int = 5
+    breaker_failure_rate: float = 0.5
+    breaker_window: int = 50
+    breaker_min_calls: int = 20
+    breaker_wait: float = 5.0
+    slow_call: float = 0.0
+    breaker_slow_rate: float = 1.0
     proxy: str | None = None
     ca_bundle: Path | None = None
     auth_env: str | None = None
@@ -197,6 +211,11 @@ def load_settings(
             option = OPTIONS_BY_NAME[name]
             values[name] = _convert(option, raw, option.flag)
 
+    if int(values["min_concurrency"]) > int(values["concurrency"]):  # type: ignore[call-overload]
+        raise UsageError(
+            f"min_concurrency ({values['min_concurrency']}) is more than concurrency "
+            f"({values['concurrency']}); the adaptive limit needs min <= max."
+        )
     if not values["url"]:
         raise UsageError("No API URL: give --url, set EXCELFMT_URL, or put url in excelfmt.toml.")
     credentials: list[tuple[str, str]] = []

@@ -1,28 +1,44 @@
-"""One Job -> one Outcome: wait for a rate slot, send, classify, keep what matters.
+"""One Job -> one Outcome, politely: the per-row path through every policy.
+
+    budget (retries only) -> breaker permit -> rate slot -> gate (concurrency) -> send
+        -> classify -> tell the limiter, controller and breaker -> retry or done
 
 Nothing here raises for a row: a refused request, a dropped connection or a bug in
-handling one row all become an Outcome, so one row can never stop the others.
+handling one row all become an Outcome, so one row can never stop the others. A row
+returns None when the run is stopping and the row was not finished: it is left for a
+later run, never marked failed. The policies themselves are pure objects in their own
+modules; this is the thin async glue around them.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import anyio
 import httpx
+from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
 
 from .classify import classify_exception, classify_status, describe_exception
-from .client import Clock, Sender
+from .client import Clock, Reply, Sender
 from .models import Category, Job, JSONValue, Outcome
-from .ratelimit import RateLimiter
 from .redaction import Redactor
+from .resilience import Policies
 from .responses import capture, decode_body, error_message
+from .retry import RETRYABLE
+from .throttling import read_throttle
 
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+
+# What tells the concurrency controller "too much": the API refused or fell over.
+DROPS = frozenset({Category.TEMPORARY_FAILURE, Category.SYSTEM_ERROR, Category.NETWORK_ERROR})
+# What counts against the circuit breaker: the API is broken, not busy and not the data.
+BREAKER_FAILURES = frozenset({Category.SYSTEM_ERROR, Category.NETWORK_ERROR})
 
 
 def redact_json(value: JSONValue, redact: Redactor) -> JSONValue:
@@ -36,68 +52,186 @@ def redact_json(value: JSONValue, redact: Redactor) -> JSONValue:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at a row: its outcome, and how long the API asked us to wait, if it did."""
+
+    outcome: Outcome
+    retry_after: float | None = None
+
+
 class Dispatcher:
-    """Handles jobs for one run; call it with a Job to get that row's Outcome."""
+    """Handles jobs for one run; call it with a Job to get that row's Outcome (or None)."""
 
     def __init__(
         self,
         sender: Sender,
+        policies: Policies,
         *,
         status_rules: Mapping[int, str],
         capture_paths: Sequence[str] = (),
         redactor: Redactor | None = None,
-        limiter: RateLimiter | None = None,
         clock: Clock = time.monotonic,
+        wall_clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
     ) -> None:
         self._sender = sender
+        self.policies = policies
         self._rules = status_rules
         self._capture = tuple(capture_paths)
         self._redact = redactor or Redactor()
-        self._limiter = limiter
         self._clock = clock
+        self._wall_clock = wall_clock
         self._sleep = sleep
+        self._backoff = wait_random_exponential(
+            multiplier=policies.backoff_base, max=policies.backoff_cap
+        )
+        self.stop_reason: str | None = None
+        self.stopping = anyio.Event()
 
-    async def __call__(self, job: Job) -> Outcome:
+    def stop(self, reason: str) -> None:
+        """Finish nothing new: rows still waiting return None and stay unsent."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            self.stopping.set()
+
+    async def __call__(self, job: Job) -> Outcome | None:
         if job.problem is not None:
             return Outcome(job.row, Category.REQUIRES_USER_ACTION, message=job.problem)
         try:
-            return await self._attempt(job)
+            outcome = await self._with_retries(job)
         except Exception as exc:  # a bug handling one row must not stop the others
             log.exception("row %d: unexpected error", job.row.number)
-            return Outcome(
-                job.row,
-                Category.UNKNOWN_ERROR,
-                message=self._redact(describe_exception(exc)),
-                attempts=1,
-            )
+            message = self._redact(describe_exception(exc))
+            return Outcome(job.row, Category.UNKNOWN_ERROR, message=message, attempts=1)
+        return outcome
 
-    async def _attempt(self, job: Job) -> Outcome:
-        if self._limiter is not None:
-            delay = self._limiter.reserve(self._clock())
-            if delay > 0:
-                await self._sleep(delay)
+    async def _with_retries(self, job: Job) -> Outcome | None:
+        numbers = itertools.count(1)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.policies.attempts),
+            wait=self._wait,
+            retry=self._should_retry,
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+            sleep=self._sleep,
+        )
+
+        async def next_attempt() -> Attempt | None:
+            return await self._try(job, next(numbers))
+
+        attempt: Attempt | None = await retrying(next_attempt)
+        if attempt is None:
+            return None
+        return replace(attempt.outcome, attempts=retrying.statistics["attempt_number"])
+
+    def _should_retry(self, state: RetryCallState) -> bool:
+        if state.outcome is None or state.outcome.failed or self.stop_reason:
+            return False
+        attempt: Attempt | None = state.outcome.result()
+        return attempt is not None and attempt.outcome.category in RETRYABLE
+
+    def _wait(self, state: RetryCallState) -> float:
+        attempt: Attempt | None = state.outcome.result() if state.outcome else None
+        if attempt is not None and attempt.retry_after is not None:
+            return attempt.retry_after  # the API's own word beats our backoff
+        return float(self._backoff(state))
+
+    async def _try(self, job: Job, number: int) -> Attempt | None:
+        p = self.policies
+        if number == 1:
+            p.budget.deposit(self._clock())
+        elif not await self._retry_allowed():
+            return None
+        if not await self._breaker_allows():
+            return None
+        delay = p.limiter.reserve(self._clock())
+        if delay > 0:
+            await self._sleep(delay)
+        async with p.gate:
+            if self.stop_reason:
+                return None
+            attempt = await self._send(job)
+            if attempt.outcome.category in DROPS:
+                # Hold the slot a moment: an instant retry only adds to the API's load.
+                await self._sleep(p.controller.hold)
+        return attempt
+
+    async def _retry_allowed(self) -> bool:
+        while not self.policies.budget.try_withdraw(self._clock()):
+            if self.stop_reason:
+                return False
+            await self._sleep(self.policies.budget.recheck)
+        self.policies.retries += 1
+        return not self.stop_reason
+
+    async def _breaker_allows(self) -> bool:
+        breaker = self.policies.breaker
+        while (wait := breaker.permit(self._clock())) > 0:
+            outage = breaker.outage(self._clock())
+            if outage > self.policies.max_outage:
+                self.stop(
+                    f"The API kept failing for {outage:.0f} s (the limit is "
+                    f"{self.policies.max_outage:.0f} s, --max-outage)"
+                )
+            if self.stop_reason:
+                return False
+            await self._sleep(min(wait, 1.0))
+        return not self.stop_reason
+
+    async def _send(self, job: Job) -> Attempt:
+        p = self.policies
         started = self._clock()
         try:
             reply = await self._sender.send(job)
         except (httpx.TransportError, OSError, TimeoutError) as exc:
-            return Outcome(
-                job.row,
-                classify_exception(exc),
-                message=self._redact(describe_exception(exc)),
-                latency=self._clock() - started,
-                attempts=1,
+            failed = classify_exception(exc)
+            now = self._clock()
+            self._observe(now, failed, None)
+            message = self._redact(describe_exception(exc))
+            return Attempt(
+                Outcome(job.row, failed, message=message, latency=now - started, attempts=1)
             )
-        category = classify_status(
-            reply.status, self._rules, retry_after="retry-after" in reply.headers
+        retry_after = self._throttle(reply)
+        category = classify_status(reply.status, self._rules, retry_after=retry_after is not None)
+        self._observe(self._clock(), category, reply.latency)
+        if category is Category.TEMPORARY_FAILURE:
+            p.throttled += 1
+        return Attempt(self._outcome(job, reply, category), retry_after)
+
+    def _throttle(self, reply: Reply) -> float | None:
+        """Slow the whole pool as the API asks; return its Retry-After for this row."""
+        throttle = read_throttle(reply.headers, self._wall_clock())
+        if throttle is None:
+            return None
+        now, p = self._clock(), self.policies
+        if throttle.rate is not None:
+            p.limiter.limit(now, throttle.rate, throttle.window)
+        if throttle.pause is not None and reply.status in (429, 503):
+            if throttle.pause > p.max_outage:
+                self.stop(
+                    f"The API asked to wait {throttle.pause:.0f} s, longer than "
+                    f"--max-outage ({p.max_outage:.0f} s)"
+                )
+            p.limiter.pause(now, throttle.pause, pool=p.gate.limit)
+            return throttle.pause
+        return None
+
+    def _observe(self, now: float, category: Category | None, latency: float | None) -> None:
+        p = self.policies
+        dropped = category in DROPS
+        p.controller.record(
+            now, latency=None if dropped else latency, dropped=dropped, in_flight=p.gate.taken
         )
-        body = redact_json(
-            decode_body(reply.body, reply.headers.get("content-type", "")), self._redact
-        )
+        p.gate.set_limit(p.controller.limit)
+        slow = latency is not None and p.slow_call > 0 and latency > p.slow_call
+        p.breaker.record(now, failure=category in BREAKER_FAILURES, slow=slow)
+
+    def _outcome(self, job: Job, reply: Reply, category: Category | None) -> Outcome:
+        body = decode_body(reply.body, reply.headers.get("content-type", ""))
+        if self._redact.active:
+            body = redact_json(body, self._redact)
         message = None
         if category is not None:
             message = error_message(body, reply.reason) or f"HTTP {reply.status}"
-        response: JSONValue = body
-        if self._capture:
-            response = dict(capture(body, self._capture))
+        response: JSONValue = dict(capture(body, self._capture)) if self._capture else body
         return Outcome(job.row, category, reply.status, message, response, reply.latency, 1)

@@ -25,7 +25,8 @@ CHUNK_ROWS = 256
 MAX_BATCH = 512
 """Most outcomes delivered at once; delivery is batched so the writer can use a thread."""
 
-Handle = Callable[[Job], Awaitable[Outcome]]
+Handle = Callable[[Job], Awaitable[Outcome | None]]
+"""A row's outcome, or None when the run is stopping and the row was left unfinished."""
 Deliver = Callable[[Sequence[Outcome]], Awaitable[None]]
 
 
@@ -101,6 +102,8 @@ class Pool:
                     outcome = await self._handle(job)
                 finally:
                     self.in_flight -= 1
+                if outcome is None:
+                    continue
                 try:
                     send.send_nowait(outcome)
                 except anyio.WouldBlock:  # the collector is behind: wait for it

@@ -25,6 +25,11 @@ class Redactor:
         )
         self._headers = SENSITIVE_HEADERS | {h.lower() for h in sensitive_headers}
 
+    @property
+    def active(self) -> bool:
+        """Whether there is anything to mask in text (header names are masked anyway)."""
+        return bool(self._secrets)
+
     def __call__(self, text: str) -> str:
         for secret in self._secrets:
             if secret in text:

@@ -21,6 +21,10 @@ class RunSummary:
     metrics: Snapshot
     settings: dict[str, JSONValue]
     interrupted: bool = False
+    stopped: str | None = None
+    """Why the run stopped early (the API stayed down, credentials refused), if it did."""
+    policies: dict[str, int] | None = None
+    """retries, throttled (429s), breaker_opened, concurrency_final, concurrency_max."""
     peak_rss_mib: dict[str, float] | None = None
     """Peak memory of the sending process and of the workbook process, once known."""
 
@@ -28,6 +32,8 @@ class RunSummary:
     def exit_code(self) -> ExitCode:
         if self.interrupted:
             return ExitCode.INTERRUPTED
+        if self.stopped:
+            return ExitCode.STOPPED
         return ExitCode.ROWS_FAILED if self.metrics.failed else ExitCode.OK
 
     def to_json(self) -> dict[str, JSONValue]:
@@ -54,6 +60,8 @@ class RunSummary:
             "started_at": self.started_at.isoformat(timespec="seconds"),
             "finished_at": self.finished_at.isoformat(timespec="seconds"),
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
+            **(self.policies or {}),
             "peak_rss_mib": dict(self.peak_rss_mib) if self.peak_rss_mib else None,
             "exit_code": int(self.exit_code),
         }

@@ -23,10 +23,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from .api import RunInfo
+from .events import RunInfo
 from .metrics import Snapshot
 from .models import Job
 from .redaction import Redactor
+from .resilience import LiveState
 from .summary import RunSummary
 
 
@@ -42,11 +43,37 @@ def summary_line(summary: RunSummary) -> str:
         detail = " ".join(f"{name}={count}" for name, count in m.by_category.items())
         parts.append(f"{m.failed} failed ({detail})")
     state = "interrupted after" if summary.interrupted else "in"
+    if summary.stopped:
+        state = "stopped after"
     text = (
-        f"excelfmt: {', '.join(parts)} {state} {m.elapsed:.1f}s ({m.rows_per_second:.0f} rows/s, "
-        f"p50 {_ms(m.latency_p50)}, p99 {_ms(m.latency_p99)}); results: {summary.output}"
+        f"excelfmt: {', '.join(parts)} {state} {m.elapsed:.1f}s "
+        f"({m.rows_per_second:.0f} rows/s, p50 {_ms(m.latency_p50)}, p99 {_ms(m.latency_p99)}"
     )
+    figures = summary.policies or {}
+    if figures.get("retries"):
+        text += f", {figures['retries']} retries"
+    if figures.get("throttled"):
+        text += f", {figures['throttled']} x 429"
+    if figures.get("breaker_opened"):
+        text += f", breaker opened {figures['breaker_opened']} times"
+    text += f"); results: {summary.output}"
+    if summary.stopped:
+        text += f". Stopped: {summary.stopped}"
     return text
+
+
+def describe_live(live: LiveState) -> str:
+    """The policies at a glance: limit, breaker, retries and 429s."""
+    parts = [f"{live.in_flight}/{live.limit} in flight"]
+    if live.breaker != "closed":
+        parts.append(f"breaker {live.breaker}")
+    if live.paused:
+        parts.append("paused by the API")
+    if live.retries:
+        parts.append(f"{live.retries} retries")
+    if live.throttled:
+        parts.append(f"{live.throttled} x 429")
+    return ", ".join(parts)
 
 
 class LiveView:
@@ -63,6 +90,7 @@ class LiveView:
             TimeElapsedColumn(),
             TextColumn("eta"),
             TimeRemainingColumn(),
+            TextColumn("[dim]{task.fields[live]}[/]"),
             console=console,
             transient=False,
             refresh_per_second=8,
@@ -76,11 +104,11 @@ class LiveView:
             f"up to {info.concurrency} at a time."
         )
         self._task = self._progress.add_task(
-            "rows", total=info.estimated_rows, rate="0", ok=0, failed=0
+            "rows", total=info.estimated_rows, rate="0", ok=0, failed=0, live=""
         )
         self._progress.start()
 
-    def progressed(self, snapshot: Snapshot) -> None:
+    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
         if self._task is None:
             return
         task = self._progress.tasks[0]
@@ -94,9 +122,13 @@ class LiveView:
             rate=f"{snapshot.rows_per_second:.0f}",
             ok=snapshot.ok,
             failed=snapshot.failed,
+            live=describe_live(live),
         )
 
-    def stopping(self, in_flight: int) -> None:
+    def stopping(self, in_flight: int, reason: str | None) -> None:
+        if reason:
+            self._console.print(f"[yellow]Stopping: {escape(reason)}.[/]")
+            return
         self._console.print(
             f"[yellow]Stopping: waiting for {in_flight} request(s) in flight to finish; "
             "press Ctrl-C again to abandon them.[/]"
@@ -118,15 +150,12 @@ class PlainView:
     def started(self, info: RunInfo) -> None:
         pass
 
-    def progressed(self, snapshot: Snapshot) -> None:
+    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
         pass
 
-    def stopping(self, in_flight: int) -> None:
-        print(
-            f"excelfmt: stopping, waiting for {in_flight} request(s) in flight",
-            file=self._stream,
-            flush=True,
-        )
+    def stopping(self, in_flight: int, reason: str | None) -> None:
+        what = reason or f"waiting for {in_flight} request(s) in flight"
+        print(f"excelfmt: stopping, {what}", file=self._stream, flush=True)
 
     def finished(self, summary: RunSummary) -> None:
         pass
@@ -145,8 +174,24 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
         "latency p50 / p90 / p99",
         f"{_ms(m.latency_p50)} / {_ms(m.latency_p90)} / {_ms(m.latency_p99)}",
     )
+    figures = summary.policies or {}
+    table.add_row(
+        "concurrency (final / highest)",
+        f"{figures.get('concurrency_final', '-')} / {figures.get('concurrency_max', '-')}",
+    )
+    if figures.get("retries") or figures.get("throttled") or figures.get("breaker_opened"):
+        table.add_row(
+            "retries / 429s / breaker trips",
+            f"{figures.get('retries', 0)} / {figures.get('throttled', 0)} / "
+            f"{figures.get('breaker_opened', 0)}",
+        )
     table.add_row("results", str(summary.output))
     console.print(table)
+    if summary.stopped:
+        console.print(
+            f"[yellow]Stopped early: {escape(summary.stopped)}. The rows not "
+            "listed in the results were not sent.[/]"
+        )
     if summary.interrupted:
         console.print(
             "[yellow]Interrupted: the rows above were recorded; the rest were not sent.[/]"

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from .. import api, ui
 from ..config import Settings, load_settings
+from ..events import Observer
 from ..options import OPTIONS_BY_NAME
 from .app import reported_errors
 
@@ -19,6 +20,7 @@ DRY_RUN_ROWS = 5
 
 _REQUEST, _WORKBOOK, _SENDING = "Request", "Workbook", "Sending"
 _OUTPUT, _AUTH = "Output", "Authentication and network"
+_POLITE = "Politeness and resilience"
 
 
 def _option(name: str, panel: str, **extra: object) -> typer.models.OptionInfo:
@@ -56,7 +58,29 @@ def run_command(
     limit: Annotated[int | None, _option("limit", _WORKBOOK, metavar="N")] = None,
     concurrency: Annotated[int | None, _option("concurrency", _SENDING, metavar="N")] = None,
     rate: Annotated[float | None, _option("rate", _SENDING, metavar="PER_SECOND")] = None,
-    timeout: Annotated[float | None, _option("timeout", _SENDING, metavar="SECONDS")] = None,
+    timeout: Annotated[str | None, _option("timeout", _SENDING, metavar="SECONDS")] = None,
+    min_concurrency: Annotated[int | None, _option("min_concurrency", _POLITE, metavar="N")] = None,
+    burst: Annotated[int | None, _option("burst", _POLITE, metavar="N")] = None,
+    retries: Annotated[int | None, _option("retries", _POLITE, metavar="N")] = None,
+    retry_wait: Annotated[str | None, _option("retry_wait", _POLITE, metavar="SECONDS")] = None,
+    retry_max_wait: Annotated[
+        str | None, _option("retry_max_wait", _POLITE, metavar="SECONDS")
+    ] = None,
+    retry_budget: Annotated[float | None, _option("retry_budget", _POLITE, metavar="SHARE")] = None,
+    max_outage: Annotated[str | None, _option("max_outage", _POLITE, metavar="DURATION")] = None,
+    auth_failures: Annotated[int | None, _option("auth_failures", _POLITE, metavar="N")] = None,
+    breaker_failure_rate: Annotated[
+        float | None, _option("breaker_failure_rate", _POLITE, metavar="SHARE")
+    ] = None,
+    breaker_window: Annotated[int | None, _option("breaker_window", _POLITE, metavar="N")] = None,
+    breaker_min_calls: Annotated[
+        int | None, _option("breaker_min_calls", _POLITE, metavar="N")
+    ] = None,
+    breaker_wait: Annotated[str | None, _option("breaker_wait", _POLITE, metavar="SECONDS")] = None,
+    slow_call: Annotated[str | None, _option("slow_call", _POLITE, metavar="SECONDS")] = None,
+    breaker_slow_rate: Annotated[
+        float | None, _option("breaker_slow_rate", _POLITE, metavar="SHARE")
+    ] = None,
     output: Annotated[Path | None, _option("output", _OUTPUT, metavar="PATH")] = None,
     capture: Annotated[list[str] | None, _option("capture", _OUTPUT, metavar="PATH")] = None,
     auth_env: Annotated[str | None, _option("auth_env", _AUTH, metavar="VAR")] = None,
@@ -108,26 +132,16 @@ def run_command(
 
     Exit codes: 0 every row ok; 1 some rows failed (see the results); 2 bad usage, settings or input (nothing sent); 130 interrupted.
     """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
+    given = dict(locals())  # every flag, by its setting's name
     with reported_errors():
-        flags: dict[str, object] = {
-            "url": url,
-            "method": method,
-            "header": tuple(header or ()),
-            "body": body,
-            "status_rule": tuple(status_rule or ()),
-            "sheet": sheet,
-            "header_row": header_row,
-            "limit": limit,
-            "concurrency": concurrency,
-            "rate": rate,
-            "timeout": timeout,
-            "output": str(output) if output is not None else None,
-            "capture": tuple(capture or ()),
-            "auth_env": auth_env,
-            "api_key_header": api_key_header,
-            "api_key_env": api_key_env,
-            "proxy": proxy,
-            "ca_bundle": str(ca_bundle) if ca_bundle is not None else None,
+        flags = {
+            name: tuple(value)
+            if isinstance(value, list)
+            else str(value)
+            if isinstance(value, Path)
+            else value
+            for name, value in given.items()
+            if name in OPTIONS_BY_NAME
         }
         settings = load_settings(flags, config_file=config)
         if dry_run:
@@ -156,7 +170,7 @@ def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
 def _run(settings: Settings, workbook: Path, *, json_summary: bool, quiet: bool) -> int:
     live = sys.stdout.isatty() and not (json_summary or quiet)
     console = Console(highlight=False)
-    observer: api.Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr)
+    observer: Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr)
     summary = api.run(settings, workbook, observer=observer, handle_signals=True)
     if json_summary:
         ui.print_summary_json(sys.stdout, summary)

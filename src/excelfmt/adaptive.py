@@ -1,0 +1,126 @@
+"""How many requests to keep in flight: a pure controller that follows the API.
+
+Two signals, because each alone is blind (see the resilience issue's notes on Gradient2,
+Vegas and error-only AIMD):
+
+* **Drops** — 429s, 503s, 5xx, timeouts, refused connections: the API said "too much".
+  The limit is cut by `backoff` (multiplicative decrease).
+* **Queueing** — the median latency of a window rises above `tolerance` times the
+  baseline: requests wait inside the API. The limit is cut in proportion.
+
+Otherwise, if the limit was actually in use, it grows: quickly while far below the last
+point where the API pushed back, one step at a time near it (like TCP CUBIC's plateau),
+and quickly again once well past it (the API has grown). At most one change per window.
+
+The baseline is the lowest window median recently seen, and it is re-measured every
+`probe_every` seconds by halving the limit for one window (like BBR's ProbeRTT), so a
+floor measured under load cannot ratchet the limit upwards (Gradient2's drift). Latency
+is only taken from responses the API actually processed: a fast 429 says nothing about
+how long real work takes (Vegas's trap). Time is passed in; nothing here sleeps.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+
+class Controller:
+    def __init__(
+        self,
+        *,
+        minimum: int = 1,
+        maximum: int = 64,
+        initial: int | None = None,
+        window: float = 0.1,
+        min_samples: int = 16,
+        tolerance: float = 1.2,
+        backoff: float = 0.9,
+        probe_every: float = 10.0,
+    ) -> None:
+        if not 1 <= minimum <= maximum:
+            raise ValueError("need 1 <= minimum <= maximum")
+        self.minimum, self.maximum = minimum, maximum
+        self._limit = float(initial if initial is not None else min(maximum, max(minimum, 4)))
+        self._window = window
+        self._min_samples = min_samples
+        self._tolerance = tolerance
+        self._backoff = backoff
+        self._probe_every = probe_every
+        self._baseline: float | None = None
+        self._baseline_at = -math.inf
+        self._cooldown_until = -math.inf
+        self._pushed_back_at: float | None = None  # the limit when the API last pushed back
+        self._window_start: float | None = None
+        self._latencies: list[float] = []
+        self._drops = 0
+        self._busiest = 0
+        self._probing = False
+        self.peak = self.limit
+        """The highest limit reached in this run."""
+
+    @property
+    def limit(self) -> int:
+        """How many requests may be in flight now."""
+        limit = max(self.minimum, min(self.maximum, math.floor(self._limit)))
+        return max(self.minimum, limit // 4) if self._probing else limit
+
+    @property
+    def hold(self) -> float:
+        """Seconds a slot stays taken after a drop: retrying at once only adds to the load."""
+        return self._baseline if self._baseline is not None else self._window
+
+    def record(self, now: float, *, latency: float | None, dropped: bool, in_flight: int) -> None:
+        """One finished attempt: its latency if the API processed it, whether it was a drop."""
+        if self._window_start is None:
+            self._window_start = now
+        if dropped:
+            self._drops += 1
+            if now >= self._cooldown_until and not self._probing:
+                # React at once, then not again for a window: one cut per window.
+                self._pushed_back_at = self._limit
+                self._limit = max(self.minimum, self._limit * self._backoff)
+                self._cooldown_until = now + max(self._window, self.hold)
+        elif latency is not None:
+            self._latencies.append(latency)
+        self._busiest = max(self._busiest, in_flight)
+        samples = len(self._latencies) + self._drops
+        elapsed = now - self._window_start
+        if elapsed >= self._window and (
+            samples >= self._min_samples or elapsed >= 10 * self._window
+        ):
+            self._decide(now)
+
+    def _decide(self, now: float) -> None:
+        latencies, drops, busiest = self._latencies, self._drops, self._busiest
+        self._window_start, self._latencies, self._drops, self._busiest = now, [], 0, 0
+        median = statistics.median(latencies) if latencies else None
+        if self._probing:
+            self._probing = False
+            if median is not None:  # a fresh baseline, measured at a quarter of the load
+                self._baseline, self._baseline_at = median, now
+            return
+        if drops or median is None:
+            return  # drops were answered as they came
+        if self._baseline is None or median < self._baseline:
+            # Between probes the baseline only ever goes down: load cannot raise it.
+            self._baseline = median
+            if self._baseline_at == -math.inf:
+                self._baseline_at = now
+        if median > self._baseline * self._tolerance:
+            self._pushed_back_at = self._limit
+            cut = max(0.5, self._baseline * self._tolerance / median)
+            self._limit = max(self.minimum, self._limit * cut)
+        elif busiest >= self.limit - 1:  # only grow a limit that is actually in use
+            self._limit = min(self.maximum, self._limit + self._step())
+            self.peak = max(self.peak, self.limit)
+        if now - self._baseline_at >= self._probe_every:
+            self._probing = True
+
+    def _step(self) -> float:
+        fast = max(1.0, self._limit * 0.1)
+        if self._pushed_back_at is None:
+            return fast
+        if self._limit < 0.9 * self._pushed_back_at or self._limit > 1.2 * self._pushed_back_at:
+            return fast
+        return 1.0

@@ -1,0 +1,113 @@
+"""The concurrency controller: unit behaviour, then declarative scenarios in virtual time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from excelfmt.adaptive import Controller
+
+from .controller_sim import Scenario, simulate
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.toml"))
+
+
+def feed(
+    controller: Controller,
+    start: float,
+    windows: int,
+    *,
+    latency: float | None,
+    dropped: bool = False,
+    busy: int | None = None,
+) -> float:
+    now = start
+    for _ in range(windows):
+        for _ in range(20):
+            now += 0.006
+            controller.record(
+                now,
+                latency=latency,
+                dropped=dropped,
+                in_flight=busy if busy is not None else controller.limit,
+            )
+    return now
+
+
+def test_grows_while_latency_stays_at_its_floor():
+    c = Controller(maximum=100, initial=4)
+    feed(c, 0.0, 30, latency=0.05)
+    assert c.limit > 30
+
+
+def test_does_not_grow_a_limit_that_is_not_used():
+    c = Controller(maximum=100, initial=10)
+    feed(c, 0.0, 30, latency=0.05, busy=3)
+    assert c.limit == 10
+
+
+def test_cuts_at_the_first_drop_and_once_per_window():
+    c = Controller(maximum=100, initial=50, window=0.1)
+    now = feed(c, 0.0, 1, latency=0.05, busy=0)
+    for _ in range(15):  # a burst of 429s within one window
+        now += 0.006
+        c.record(now, latency=None, dropped=True, in_flight=50)
+    assert c.limit == 45
+    c.record(now + 0.2, latency=None, dropped=True, in_flight=45)  # a later window
+    assert c.limit == 40
+
+
+def test_cuts_in_proportion_when_latency_rises_above_the_baseline():
+    c = Controller(maximum=100, initial=40)
+    now = feed(c, 0.0, 3, latency=0.05, busy=0)
+    assert c.limit == 40
+    feed(c, now, 1, latency=0.1, busy=0)  # twice the baseline: cut to 1.2 / 2 of it
+    assert c.limit == 24
+
+
+def test_fast_429s_are_not_latency_samples():
+    c = Controller(maximum=100, initial=40)
+    now = feed(c, 0.0, 5, latency=0.05)
+    feed(c, now, 1, latency=None, dropped=True)
+    # Had the 1 ms rejections counted, the baseline would now be 1 ms and every normal
+    # window would look like queueing.
+    limit = c.limit
+    feed(c, now + 1, 3, latency=0.05)
+    assert c.limit >= limit
+
+
+def test_stays_within_its_bounds():
+    c = Controller(minimum=3, maximum=8, initial=5)
+    now = feed(c, 0.0, 50, latency=0.05)
+    assert c.limit == 8
+    feed(c, now, 50, latency=None, dropped=True)
+    assert c.limit == 3
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_scenario(path: Path):
+    scenario = Scenario.load(path)
+    trace = simulate(scenario)
+    expect = scenario.expect
+    if "mean_in_flight" in expect:
+        low, high = expect["mean_in_flight"]
+        settled = expect["converged_by"][0]
+        assert low <= trace.mean_in_flight(settled, scenario.duration) <= high
+    if "reject_share" in expect:
+        after = expect["after"][0]
+        assert trace.reject_share(after, scenario.duration) <= expect["reject_share"][1]
+        optimum = scenario.capacity / scenario.base_latency
+        share = trace.goodput(after, scenario.duration) / optimum
+        assert share >= expect["goodput_share"][0], share
+    if "down_within" in expect:
+        drop_at, recover_at = (at for at, _ in scenario.steps)
+        down = expect["down_within"][0]
+        assert trace.mean_in_flight(drop_at + down - 1, drop_at + down) <= 30
+        up = expect["up_within"][0]
+        assert trace.mean_in_flight(recover_at + up - 1, recover_at + up) >= 45
+    if "drift" in expect:
+        early = trace.mean_in_flight(60, 180)
+        late = trace.mean_in_flight(scenario.duration - 120, scenario.duration)
+        low, high = expect["drift"]
+        assert low <= late / early - 1 <= high, (early, late)
