@@ -63,6 +63,8 @@ def excelfmt_run(book: Path, url: str, concurrency: int) -> dict[str, float]:
             url,
             "--concurrency",
             str(concurrency),
+            "--min-concurrency",  # a fixed limit: this measures sending, not the controller
+            str(concurrency),
             "--output",
             str(output),
             "--json",
