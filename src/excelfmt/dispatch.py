@@ -17,13 +17,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import anyio
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
 
 from .classify import classify_exception, classify_status, describe_exception
-from .client import Clock, Reply, Sender
+from .client import Clock, Reply
 from .models import Category, Job, JSONValue, Outcome
 from .redaction import Redactor
 from .resilience import Policies
@@ -35,8 +36,19 @@ log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 
-# What tells the concurrency controller "too much": the API refused or fell over.
-DROPS = frozenset({Category.TEMPORARY_FAILURE, Category.SYSTEM_ERROR, Category.NETWORK_ERROR})
+# What tells the concurrency controller "too much": the API refused, timed out, or a
+# gateway in front of it gave up. A plain 500 is a bug in the API more often than a sign
+# of load; cutting concurrency on random 500s would pin it at the minimum (TCP's old
+# trouble with random loss), so those go to the breaker and to retries only.
+OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def overloaded(category: Category | None, status: int | None) -> bool:
+    if category is Category.NETWORK_ERROR:
+        return True
+    return category is not None and status in OVERLOAD_STATUSES
+
+
 # What counts against the circuit breaker: the API is broken, not busy and not the data.
 BREAKER_FAILURES = frozenset({Category.SYSTEM_ERROR, Category.NETWORK_ERROR})
 
@@ -52,6 +64,12 @@ def redact_json(value: JSONValue, redact: Redactor) -> JSONValue:
     return value
 
 
+class SendsJobs(Protocol):
+    """The seam to the network: client.Sender in a run, a scripted fake in tests."""
+
+    async def send(self, job: Job) -> Reply: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One try at a row: its outcome, and how long the API asked us to wait, if it did."""
@@ -65,7 +83,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        sender: Sender,
+        sender: SendsJobs,
         policies: Policies,
         *,
         status_rules: Mapping[int, str],
@@ -122,6 +140,8 @@ class Dispatcher:
         attempt: Attempt | None = await retrying(next_attempt)
         if attempt is None:
             return None
+        if self.stop_reason and attempt.outcome.category in RETRYABLE:
+            return None  # it would have been retried: unfinished, not failed
         return replace(attempt.outcome, attempts=retrying.statistics["attempt_number"])
 
     def _should_retry(self, state: RetryCallState) -> bool:
@@ -151,7 +171,7 @@ class Dispatcher:
             if self.stop_reason:
                 return None
             attempt = await self._send(job)
-            if attempt.outcome.category in DROPS:
+            if overloaded(attempt.outcome.category, attempt.outcome.http_status):
                 # Hold the slot a moment: an instant retry only adds to the API's load.
                 await self._sleep(p.controller.hold)
         return attempt
@@ -186,14 +206,14 @@ class Dispatcher:
         except (httpx.TransportError, OSError, TimeoutError) as exc:
             failed = classify_exception(exc)
             now = self._clock()
-            self._observe(now, failed, None)
+            self._observe(now, failed, None, None)
             message = self._redact(describe_exception(exc))
             return Attempt(
                 Outcome(job.row, failed, message=message, latency=now - started, attempts=1)
             )
         retry_after = self._throttle(reply)
         category = classify_status(reply.status, self._rules, retry_after=retry_after is not None)
-        self._observe(self._clock(), category, reply.latency)
+        self._observe(self._clock(), category, reply.status, reply.latency)
         if category is Category.TEMPORARY_FAILURE:
             p.throttled += 1
         return Attempt(self._outcome(job, reply, category), retry_after)
@@ -216,9 +236,11 @@ class Dispatcher:
             return throttle.pause
         return None
 
-    def _observe(self, now: float, category: Category | None, latency: float | None) -> None:
+    def _observe(
+        self, now: float, category: Category | None, status: int | None, latency: float | None
+    ) -> None:
         p = self.policies
-        dropped = category in DROPS
+        dropped = overloaded(category, status)
         p.controller.record(
             now, latency=None if dropped else latency, dropped=dropped, in_flight=p.gate.taken
         )

@@ -7,8 +7,9 @@ NETWORK_ERROR, decided on the row's outcome, never on an exception, so cancellat
 never retried (tenacity #529). The wait is capped exponential backoff with full jitter,
 unless the API said Retry-After. The retry budget keeps retries from multiplying the
 load on an API that is failing: over a sliding window they may add at most `share` of
-the first attempts (plus a trickle, so a stalled run can still make progress), as in
-Finagle's RetryBudget; a retry over budget waits for room rather than failing its row.
+the first attempts (plus a trickle of 10 a second, so the tail of a run, with few first
+attempts left, still makes progress), as Finagle's RetryBudget does with the same
+defaults; a retry over budget waits for room rather than failing its row.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class RetryBudget:
     """Retries allowed as a share of first attempts over the last `ttl` seconds."""
 
     def __init__(
-        self, share: float = 0.2, ttl: float = 10.0, trickle: float = 1.0, buckets: int = 10
+        self, share: float = 0.2, ttl: float = 10.0, trickle: float = 10.0, buckets: int = 10
     ) -> None:
         self.share = share
         self._trickle_allowance = trickle * ttl
