@@ -148,3 +148,19 @@ async def test_gate_cancelled_waiter_does_not_leak_a_slot():
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def test_429s_teach_the_pool_a_rate_that_then_grows_back():
+    limiter = RateLimiter()
+    now = 0.0
+    for _ in range(200):  # 200 requests in one second, unpaced
+        limiter.reserve(now)
+        now += 0.005
+    limiter.refused(now)
+    assert limiter.learned_rate == pytest.approx(180, rel=0.02)
+    limiter.refused(now + 0.1)  # at most one cut a second
+    assert limiter.learned_rate == pytest.approx(180, rel=0.02)
+    waits = [limiter.reserve(now) for _ in range(3)]
+    assert waits[2] - waits[1] == pytest.approx(1 / 180, rel=0.01)
+    limiter.reserve(now + 10.0)
+    assert limiter.learned_rate is not None and limiter.learned_rate > 250

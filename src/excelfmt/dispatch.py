@@ -214,8 +214,12 @@ class Dispatcher:
         retry_after = self._throttle(reply)
         category = classify_status(reply.status, self._rules, retry_after=retry_after is not None)
         self._observe(self._clock(), category, reply.status, reply.latency)
-        if category is Category.TEMPORARY_FAILURE:
+        if reply.status == 429:
             p.throttled += 1
+            if retry_after is not None:
+                # A Retry-After means a quota in time: learn the pace it allows. Without
+                # one, a 429 is as likely "too many at once", the controller's business.
+                p.limiter.refused(self._clock())
         return Attempt(self._outcome(job, reply, category), retry_after)
 
     def _throttle(self, reply: Reply) -> float | None:

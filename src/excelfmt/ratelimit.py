@@ -4,15 +4,16 @@ GCRA keeps one number, the theoretical arrival time (TAT) of the next request. E
 reservation moves it one interval on, so concurrent callers get distinct, evenly spaced
 slots and the rate holds over any window, with no refill task and no drift.
 
-Three things set the interval, and the strictest wins: the configured `--rate`; a rate
-the API announced in its RateLimit headers, until that window ends; and, after a pause
-the API asked for (Retry-After), a ramp that lets the pool back in over `ramp` seconds
-instead of all at once at the same millisecond.
+Four things set the interval, and the strictest wins: the configured `--rate`; a rate
+the API announced in its RateLimit headers, until that window ends; a rate learned from
+its 429s; and, after a pause the API asked for (Retry-After), a ramp that lets the pool
+back in over `ramp` seconds instead of all at once at the same millisecond.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 
 
 class RateLimiter:
@@ -33,6 +34,10 @@ class RateLimiter:
         self._server_until = -math.inf
         self._ramp_interval = 0.0
         self._ramp_until = -math.inf
+        self._sent: deque[float] = deque()  # slots of the last second
+        self._learned: float | None = None
+        self._learned_at = -math.inf
+        self._grown_at = -math.inf
         self.pauses = 0
 
     def _interval_at(self, at: float) -> float:
@@ -41,15 +46,48 @@ class RateLimiter:
             interval = max(interval, self._server_interval)
         if at < self._ramp_until:
             interval = max(interval, self._ramp_interval)
+        if self._learned is not None:
+            interval = max(interval, 1.0 / self._learned)
         return interval
 
     def reserve(self, now: float) -> float:
         """Take the next slot; return how many seconds to wait before using it."""
+        self._grow(now)
         slot = max(self._tat, now, self._paused_until)
         interval = self._interval_at(slot)
         tolerance = (self.burst - 1) * interval
         self._tat = slot + interval
+        self._sent.append(slot)
+        while self._sent[0] < slot - 1.0:
+            self._sent.popleft()
         return max(0.0, slot - tolerance - now, self._paused_until - now)
+
+    def refused(self, now: float) -> None:
+        """The API answered 429: what went out in the last second was too much.
+
+        The pool's rate drops to 90% of that (at most once a second), then grows back by
+        5% a second while the API accepts it: additive increase, multiplicative decrease
+        on the rate itself, which is what a rate-limited API needs when its answers are
+        fast enough that no concurrency limit would hold the pace down.
+        """
+        if now - self._learned_at < 1.0:
+            return
+        recent = sum(1 for slot in self._sent if now - 1.0 <= slot <= now)
+        base = float(recent) if self._learned is None else min(self._learned, recent or math.inf)
+        self._learned = max(1.0, base * 0.9)
+        self._learned_at = self._grown_at = now
+
+    def _grow(self, now: float) -> None:
+        if self._learned is None:
+            return
+        while now - self._grown_at >= 1.0:
+            self._learned += max(1.0, self._learned * 0.05)
+            self._grown_at += 1.0
+
+    @property
+    def learned_rate(self) -> float | None:
+        """The pace learned from the API's 429s, if any."""
+        return self._learned
 
     def pause(self, now: float, seconds: float, pool: int) -> None:
         """Send nothing for `seconds`; then let `pool` requests back in over the ramp."""
