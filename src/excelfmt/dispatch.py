@@ -104,6 +104,7 @@ class Dispatcher:
         self._backoff = wait_random_exponential(
             multiplier=policies.backoff_base, max=policies.backoff_cap
         )
+        self._idle_loops: list[AsyncRetrying] = []
         self.stop_reason: str | None = None
         self.stopping = anyio.Event()
 
@@ -126,23 +127,34 @@ class Dispatcher:
 
     async def _with_retries(self, job: Job) -> Outcome | None:
         numbers = itertools.count(1)
-        retrying = AsyncRetrying(
+
+        async def next_attempt() -> Attempt | None:
+            return await self._try(job, next(numbers))
+
+        # One AsyncRetrying per row in flight, reused by a later row: sharing one between
+        # concurrent rows corrupts its state (tenacity #93), and a fresh one per row
+        # leaves some twenty objects in reference cycles, which only the interpreter's
+        # full collections free, in pauses of 100 ms and more that stall every request.
+        retrying = self._idle_loops.pop() if self._idle_loops else self._retry_loop()
+        try:
+            attempt: Attempt | None = await retrying(next_attempt)
+            attempts = retrying.statistics["attempt_number"]
+        finally:
+            self._idle_loops.append(retrying)
+        if attempt is None:
+            return None
+        if self.stop_reason and attempt.outcome.category in RETRYABLE:
+            return None  # it would have been retried: unfinished, not failed
+        return replace(attempt.outcome, attempts=attempts)
+
+    def _retry_loop(self) -> AsyncRetrying:
+        return AsyncRetrying(
             stop=stop_after_attempt(self.policies.attempts),
             wait=self._wait,
             retry=self._should_retry,
             retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
             sleep=self._sleep,
         )
-
-        async def next_attempt() -> Attempt | None:
-            return await self._try(job, next(numbers))
-
-        attempt: Attempt | None = await retrying(next_attempt)
-        if attempt is None:
-            return None
-        if self.stop_reason and attempt.outcome.category in RETRYABLE:
-            return None  # it would have been retried: unfinished, not failed
-        return replace(attempt.outcome, attempts=retrying.statistics["attempt_number"])
 
     def _should_retry(self, state: RetryCallState) -> bool:
         if state.outcome is None or state.outcome.failed or self.stop_reason:
