@@ -5,12 +5,15 @@ Vegas and error-only AIMD):
 
 * **Drops** — 429s, 503s, 5xx, timeouts, refused connections: the API said "too much".
   The limit is cut by `backoff` (multiplicative decrease).
-* **Queueing** — the median latency of a window rises above `tolerance` times the
-  baseline: requests wait inside the API. The limit is cut in proportion.
+* **Queueing** — the median latency of two windows in a row rises above `tolerance`
+  times the baseline: requests wait inside the API. The limit is cut in proportion. One
+  slow window alone is more often our own pause (a garbage collection, a busy event
+  loop) than the API's queue, and cutting on it costs throughput for nothing.
 
-Otherwise, if the limit was actually in use, it grows: quickly while far below the last
-point where the API pushed back, one step at a time near it (like TCP CUBIC's plateau),
-and quickly again once well past it (the API has grown). At most one change per window.
+Otherwise, if the limit was actually in use, it grows: doubling until the API first
+pushes back (TCP's slow start), then quickly while far below the last point where it
+did, one step at a time near it (like TCP CUBIC's plateau), and quickly again once well
+past it (the API has grown). At most one change per window.
 
 The baseline is the lowest window median recently seen, and it is re-measured every
 `probe_every` seconds by halving the limit for one window (like BBR's ProbeRTT), so a
@@ -34,8 +37,8 @@ class Controller:
         initial: int | None = None,
         window: float = 0.1,
         min_samples: int = 16,
-        tolerance: float = 1.2,
-        backoff: float = 0.9,
+        tolerance: float = 1.3,
+        backoff: float = 0.95,
         probe_every: float = 10.0,
     ) -> None:
         if not 1 <= minimum <= maximum:
@@ -56,6 +59,7 @@ class Controller:
         self._drops = 0
         self._busiest = 0
         self._probing = False
+        self._slow_windows = 0  # windows in a row whose median was above tolerance
         self.peak = self.limit
         """The highest limit reached in this run."""
 
@@ -80,7 +84,8 @@ class Controller:
                 # React at once, then not again for a window: one cut per window.
                 self._pushed_back_at = self._limit
                 self._limit = max(self.minimum, self._limit * self._backoff)
-                self._cooldown_until = now + max(self._window, self.hold)
+                # Requests sent before the cut still answer for a round trip or two.
+                self._cooldown_until = now + max(self._window, 2 * self.hold)
         elif latency is not None:
             self._latencies.append(latency)
         self._busiest = max(self._busiest, in_flight)
@@ -107,20 +112,28 @@ class Controller:
             self._baseline = median
             if self._baseline_at == -math.inf:
                 self._baseline_at = now
-        if median > self._baseline * self._tolerance:
+        queueing = median > self._baseline * self._tolerance
+        settled = now >= self._cooldown_until  # the last cut has had its effect
+        self._slow_windows = self._slow_windows + 1 if queueing and settled else 0
+        if self._slow_windows >= 2:
+            self._slow_windows = 0
             self._pushed_back_at = self._limit
-            cut = max(0.5, self._baseline * self._tolerance / median)
+            cut = max(0.5, self._baseline / median)  # to where the queue would be empty
             self._limit = max(self.minimum, self._limit * cut)
-        elif busiest >= self.limit - 1:  # only grow a limit that is actually in use
+            # Requests sent before the cut still come back slow: judge the new limit by
+            # the ones sent after it.
+            self._cooldown_until = now + 2 * self.hold
+        elif not queueing and busiest >= self.limit - 1:
+            # Only a limit that is actually in use grows.
             self._limit = min(self.maximum, self._limit + self._step())
             self.peak = max(self.peak, self.limit)
         if now - self._baseline_at >= self._probe_every:
             self._probing = True
 
     def _step(self) -> float:
-        fast = max(1.0, self._limit * 0.1)
         if self._pushed_back_at is None:
-            return fast
+            return self._limit  # slow start: double until the API first pushes back
+        fast = max(1.0, self._limit * 0.1)
         if self._limit < 0.9 * self._pushed_back_at or self._limit > 1.2 * self._pushed_back_at:
             return fast
         return 1.0
