@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -229,6 +230,22 @@ def test_messages_come_from_the_api_in_its_own_words(api, workbook, cli):
         "Not Found: no customer 2",
         "plain text complaint",
     ]
+
+
+def test_compressed_answers_are_read_decompressed(api, workbook, cli):
+    book = workbook(["Id"], [[1], [2]])
+    complaint = gzip.compress(json.dumps({"detail": "no customer 1"}).encode())
+    api.respond = lambda got: (
+        Reply(404, complaint, {"Content-Encoding": "gzip", "Content-Type": "application/json"})
+        if got.json["Id"] == 1
+        else Reply(201, {"id": "c-2"})
+    )
+
+    cli("run", str(book), "--url", api.url, "--capture", "id")
+
+    rows = results(book.with_name("input.results.xlsx"))
+    assert rows[0]["message"] == "no customer 1"
+    assert rows[1]["response.id"] == "c-2"
 
 
 def test_unreachable_api_is_a_network_error_for_each_row(workbook, cli):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -32,7 +32,8 @@ class Reply:
     """What came back for one request."""
 
     status: int
-    headers: httpx.Headers
+    headers: Mapping[str, str]
+    """Header names in lower case; of a repeated header, the last."""
     body: bytes
     reason: str
     latency: float
@@ -108,17 +109,36 @@ class Sender:
         started = self._clock()
         response = await self._transport.handle_async_request(request)
         try:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) >= MAX_BODY_BYTES:
-                    break
+            # One pass over the raw headers: httpx.Headers looks each name up by scanning
+            # and decoding them all, and a reply is asked for several.
+            headers = {
+                name.decode("latin-1").lower(): value.decode("latin-1")
+                for name, value in response.headers.raw
+            }
+            body = await _read(response, "content-encoding" in headers)
         finally:
             await response.aclose()
         return Reply(
             status=response.status_code,
-            headers=response.headers,
-            body=bytes(body[:MAX_BODY_BYTES]),
+            headers=headers,
+            body=body,
             reason=response.reason_phrase,
             latency=self._clock() - started,
         )
+
+
+async def _read(response: httpx.Response, encoded: bool) -> bytes:
+    """Up to MAX_BODY_BYTES of the body, decompressed if it was sent compressed."""
+    # An uncompressed body is read straight from the transport's stream: httpx's decoder
+    # and chunker layers would only copy it (a tenth of the CPU per row at 1,000 rows/s).
+    chunks: AsyncIterable[bytes]
+    if not encoded and isinstance(response.stream, httpx.AsyncByteStream):
+        chunks = response.stream
+    else:
+        chunks = response.aiter_bytes()
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) >= MAX_BODY_BYTES:
+            break
+    return bytes(body[:MAX_BODY_BYTES])
