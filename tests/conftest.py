@@ -23,11 +23,13 @@ CORPUS = Path(__file__).resolve().parent / "corpus"
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No EXCELFMT_* or proxy settings leak in; logs and crash reports stay in tmp_path."""
+    """No EXCELFMT_* or proxy settings leak in; logs, crash reports and the store stay in
+    tmp_path."""
     for name in list(os.environ):
         if name.startswith("EXCELFMT_") or name.lower().endswith("_proxy"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("EXCELFMT_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import anyio
 import httpx
 
+from . import sessions
 from .authguard import AuthGuard
 from .client import Clock, Sender, default_transport
 from .config import Settings
@@ -32,6 +33,7 @@ from .pool import Pool
 from .resilience import Policies
 from .sheet_process import SheetProcess, peak_rss_mib
 from .sniff import sniff
+from .store import Store
 from .summary import RunSummary
 
 PROGRESS_INTERVAL = 0.1
@@ -88,6 +90,7 @@ def run(
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.monotonic,
     handle_signals: bool = False,
+    store: Store | None = None,
 ) -> RunSummary:
     """Send every row of the sheet and write the results file; return the summary.
 
@@ -105,27 +108,45 @@ def run(
     with SheetProcess(settings, input_path, output) as sheet:
         # The child opens the workbook while this process sets up its HTTP side.
         transport = transport or default_transport(settings)
+        digest = sessions.fingerprint(input_path) if store else ""
         found = sheet.wait_ready()
         estimated = found.estimated_rows
         if estimated is not None and settings.limit is not None:
             estimated = min(estimated, settings.limit)
-        info = RunInfo(
-            input_path, found.sheet, found.columns, estimated, output, settings.concurrency
+        session = (
+            sessions.begin(store, settings, input_path, found.sheet, digest) if store else None
         )
-        with _plain_errors():
-            return anyio.run(
-                partial(
-                    _run,
-                    settings,
-                    info,
-                    sheet,
-                    observer or SilentObserver(),
-                    transport,
-                    clock,
-                    handle_signals,
-                ),
-                backend_options={"use_uvloop": _has_uvloop()},
-            )
+        info = RunInfo(
+            input_path,
+            found.sheet,
+            found.columns,
+            estimated,
+            output,
+            settings.concurrency,
+            session.id if session else None,
+        )
+        try:
+            with _plain_errors():
+                summary = anyio.run(
+                    partial(
+                        _run,
+                        settings,
+                        info,
+                        sheet,
+                        observer or SilentObserver(),
+                        transport,
+                        clock,
+                        handle_signals,
+                    ),
+                    backend_options={"use_uvloop": _has_uvloop()},
+                )
+        except BaseException as exc:
+            if store and session:
+                sessions.fail(store, session, str(exc) or type(exc).__name__)
+            raise
+        if store and session:
+            sessions.end(store, session, summary)
+        return summary
 
 
 @contextmanager
@@ -240,6 +261,7 @@ async def _run(
         finished_at=datetime.now(UTC),
         metrics=metrics.snapshot(now),
         settings=settings.describe(),
+        session=info.session,
         interrupted=interrupted,
         stopped=dispatcher.stop_reason,
         policies=_policy_figures(policies, now),

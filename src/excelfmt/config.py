@@ -38,6 +38,7 @@ class Settings:
     header_row: int = 1
     limit: int | None = None
     output: Path | None = None
+    store: Path | None = None
     concurrency: int = 16
     min_concurrency: int = 1
     rate: float = 0.0
@@ -182,6 +183,18 @@ def _environment_proxy(env: Mapping[str, str], url: str) -> str | None:
         raise UsageError(f"The proxy from the environment: {exc}.") from None
 
 
+def store_folder(given: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """Where the store lives: `given` (--store), else $EXCELFMT_HOME, else the user data folder."""
+    env = os.environ if env is None else env
+    if given is not None:
+        return given
+    if env.get("EXCELFMT_HOME"):
+        return Path(env["EXCELFMT_HOME"]).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("excelfmt", appauthor=False)
+
+
 def load_settings(
     flags: Mapping[str, object] | None = None,
     *,
@@ -231,6 +244,7 @@ def load_settings(
         key = _secret(env, str(key_env), "api_key_env")
         credentials.append((str(key_header), key))
         secrets.append(key)
+    values["store"] = store_folder(values["store"], env)  # type: ignore[arg-type]
     if not values["proxy"]:
         values["proxy"] = _environment_proxy(env, str(values["url"]))
     proxy_password = urlsplit(str(values["proxy"] or "")).password

@@ -25,6 +25,8 @@ class RunInfo:
     estimated_rows: int | None
     output: Path
     concurrency: int
+    session: str | None = None
+    """The id of the run's session in the store, when it is recorded."""
 
 
 class Observer(Protocol):

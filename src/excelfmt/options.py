@@ -94,6 +94,14 @@ OPTIONS: tuple[Option, ...] = (
         "path",
     ),
     Option(
+        "store",
+        as_path,
+        None,
+        "Folder of excelfmt's store, the record of every run (default: $EXCELFMT_HOME, "
+        "else the user data folder).",
+        "path",
+    ),
+    Option(
         "concurrency",
         as_whole(1, 1000),
         16,

@@ -20,6 +20,8 @@ class RunSummary:
     finished_at: datetime
     metrics: Snapshot
     settings: dict[str, JSONValue]
+    session: str | None = None
+    """The run's session id in the store, if it was recorded."""
     interrupted: bool = False
     stopped: str | None = None
     """Why the run stopped early (the API stayed down, credentials refused), if it did."""
@@ -43,6 +45,7 @@ class RunSummary:
             return None if seconds is None else round(seconds * 1000, 1)
 
         return {
+            "session": self.session,
             "input": str(self.input),
             "sheet": self.sheet,
             "output": str(self.output) if self.output else None,

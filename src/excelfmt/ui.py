@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -28,6 +29,7 @@ from .metrics import Snapshot
 from .models import Job
 from .redaction import Redactor
 from .resilience import LiveState
+from .store import Session
 from .summary import RunSummary
 
 
@@ -57,6 +59,8 @@ def summary_line(summary: RunSummary) -> str:
     if figures.get("breaker_opened"):
         text += f", breaker opened {figures['breaker_opened']} times"
     text += f"); results: {summary.output}"
+    if summary.session:
+        text += f"; session {summary.session}"
     if summary.stopped:
         text += f". Stopped: {summary.stopped}"
     return text
@@ -101,7 +105,8 @@ class LiveView:
         self._console.print(
             f"Sending rows of [bold]{escape(info.input.name)}[/] (sheet '{escape(info.sheet)}', "
             f"about {info.estimated_rows if info.estimated_rows is not None else '?'} rows), "
-            f"up to {info.concurrency} at a time."
+            f"up to {info.concurrency} at a time"
+            + (f"; session {info.session}." if info.session else ".")
         )
         self._task = self._progress.add_task(
             "rows", total=info.estimated_rows, rate="0", ok=0, failed=0, live=""
@@ -186,6 +191,8 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
             f"{figures.get('breaker_opened', 0)}",
         )
     table.add_row("results", str(summary.output))
+    if summary.session:
+        table.add_row("session", summary.session)
     console.print(table)
     if summary.stopped:
         console.print(
@@ -251,3 +258,56 @@ def print_dry_run(console: Console, info: RunInfo, requests: list[dict[str, obje
         highlight=False,
         soft_wrap=True,
     )
+
+
+def print_sessions(console: Console, sessions: list[Session]) -> None:
+    """`excelfmt sessions list`: a line per run, newest first."""
+    if not sessions:
+        console.print("No sessions recorded yet.")
+        return
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    for column in ("id", "started (UTC)", "state", "rows", "ok", "failed"):
+        numeric = column in ("rows", "ok", "failed")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    table.add_column("input", overflow="fold")  # the names give way, not the figures
+    table.add_column("sheet", overflow="fold")
+    for session in sessions:
+        counts = session.summary
+        table.add_row(
+            session.id,
+            session.started_at[:16].replace("T", " "),
+            session.state,
+            *(str(counts.get(name, "")) for name in ("rows", "ok", "failed")),
+            escape(Path(session.input).name),
+            escape(session.sheet),
+        )
+    console.print(table)
+
+
+def print_session(console: Console, session: Session) -> None:
+    """`excelfmt sessions show ID`: one run in full."""
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # a fingerprint or a path is shown whole
+    table.add_row("session", session.id)
+    table.add_row("state", session.state)
+    table.add_row("input", escape(session.input))
+    table.add_row("fingerprint", session.fingerprint)
+    table.add_row("sheet", escape(session.sheet))
+    table.add_row("started", session.started_at)
+    table.add_row("finished", session.finished_at or "-")
+    table.add_row("process", str(session.pid))
+    for name, value in session.summary.items():
+        if name in ("input", "sheet", "session", "started_at", "finished_at"):
+            continue
+        table.add_row(name, escape(_plain(value)))
+    console.print(table)
+    settings = Table(show_header=False, box=None, padding=(0, 2), title="settings")
+    for name, value in session.settings.items():
+        if value not in (None, [], ""):
+            settings.add_row(name, escape(_plain(value)))
+    console.print(settings)
+
+
+def _plain(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from .app import app
 from .run import run_command
+from .sessions import sessions_app
 
 app.command("run", no_args_is_help=True)(run_command)
+app.add_typer(sessions_app, name="sessions")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from .. import api, ui
 from ..config import Settings, load_settings
 from ..events import Observer
 from ..options import OPTIONS_BY_NAME
+from ..store import Store
 from .app import reported_errors
 
 DRY_RUN_ROWS = 5
@@ -83,6 +84,7 @@ def run_command(
     ] = None,
     output: Annotated[Path | None, _option("output", _OUTPUT, metavar="PATH")] = None,
     capture: Annotated[list[str] | None, _option("capture", _OUTPUT, metavar="PATH")] = None,
+    store: Annotated[Path | None, _option("store", _OUTPUT, metavar="DIR")] = None,
     auth_env: Annotated[str | None, _option("auth_env", _AUTH, metavar="VAR")] = None,
     api_key_header: Annotated[str | None, _option("api_key_header", _AUTH, metavar="NAME")] = None,
     api_key_env: Annotated[str | None, _option("api_key_env", _AUTH, metavar="VAR")] = None,
@@ -130,7 +132,7 @@ def run_command(
 
     Settings also come from excelfmt.toml and EXCELFMT_* variables; flags win.
 
-    Exit codes: 0 every row ok; 1 some rows failed (see the results); 2 bad usage, settings or input (nothing sent); 130 interrupted.
+    Exit codes: 0 every row ok; 1 some rows failed (see the results); 2 bad usage, settings or input (nothing sent); 3 stopped early (the API stayed down, or refused the credentials); 130 interrupted.
     """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
     given = dict(locals())  # every flag, by its setting's name
     with reported_errors():
@@ -171,7 +173,11 @@ def _run(settings: Settings, workbook: Path, *, json_summary: bool, quiet: bool)
     live = sys.stdout.isatty() and not (json_summary or quiet)
     console = Console(highlight=False)
     observer: Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr)
-    summary = api.run(settings, workbook, observer=observer, handle_signals=True)
+    assert settings.store is not None  # load_settings always settles where the store is
+    with Store(settings.store) as recorded:
+        summary = api.run(
+            settings, workbook, observer=observer, handle_signals=True, store=recorded
+        )
     if json_summary:
         ui.print_summary_json(sys.stdout, summary)
     elif live:
