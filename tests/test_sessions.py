@@ -6,13 +6,15 @@ import hashlib
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 from .apiserver import Reply
 
 
-def run_json(cli, *args: str, env: dict[str, str] | None = None) -> dict:
+def run_json(cli, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     result = cli("run", *args, "--json", env=env)
-    return json.loads(result.stdout)
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
 
 
 def test_a_run_is_recorded_and_can_be_listed_and_shown(api, workbook, cli, tmp_path):
