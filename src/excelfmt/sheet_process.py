@@ -77,7 +77,14 @@ class SheetProcess:
         outcomes_in, self._outcomes_out = context.Pipe(duplex=False)
         self._process = context.Process(
             target=_serve,
-            args=(jobs_out, outcomes_in, settings, input_path, output),
+            args=(
+                jobs_out,
+                outcomes_in,
+                (self._jobs_in, self._outcomes_out),
+                settings,
+                input_path,
+                output,
+            ),
             name="excelfmt-sheet",
             daemon=True,
         )
@@ -197,12 +204,17 @@ def peak_rss_mib() -> float | None:
 def _serve(
     jobs_out: Connection,
     outcomes_in: Connection,
+    parent_ends: tuple[Connection, Connection],
     settings: Settings,
     input_path: Path,
     output: Path,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # A forked child inherits the parent's ends of the pipes too. Closed here, the
+    # parent's death (even by kill -9) shows as end-of-file and this process ends.
+    for end in parent_ends:
+        end.close()
     # Imported here, not at the top: the parent never reads or writes a workbook, and
     # the child loads these while the parent sets up its HTTP side.
     from .jobs import Planner
