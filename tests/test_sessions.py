@@ -65,6 +65,9 @@ def test_a_run_stopped_by_refused_credentials_is_recorded_as_stopped(api, workbo
     assert summary["exit_code"] == 3
     shown = json.loads(cli("sessions", "show", summary["session"], "--json").stdout)
     assert shown["state"] == "stopped" and shown["summary"]["stopped"]
+    again = cli("run", str(book), "--url", api.url, "--concurrency", "1")  # as cron sees it
+    assert again.exit_code == 3
+    assert "To send the rest: excelfmt run --resume " in again.stdout
 
 
 def test_secrets_never_reach_the_store(api, workbook, cli, tmp_path):

@@ -11,7 +11,7 @@ import importlib.util
 import signal
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -33,7 +33,7 @@ from .pool import Pool
 from .resilience import Policies
 from .sheet_process import SheetProcess, peak_rss_mib
 from .sniff import sniff
-from .store import Store
+from .store import Journal, RecordedOutcome, Store
 from .summary import RunSummary
 
 PROGRESS_INTERVAL = 0.1
@@ -91,13 +91,16 @@ def run(
     clock: Clock = time.monotonic,
     handle_signals: bool = False,
     store: Store | None = None,
+    resume: str | None = None,
 ) -> RunSummary:
     """Send every row of the sheet and write the results file; return the summary.
 
     Raises UsageError or InputError (exit code 2) before anything is sent when the
     settings or the workbook are wrong. With `handle_signals`, a first Ctrl-C or SIGTERM
     lets requests in flight finish and a second abandons them; the summary then says
-    `interrupted`.
+    `interrupted`. With a `store`, the run is recorded as a session and each row's
+    outcome in its journal; `resume` (a session id) continues that session: rows it
+    settled are taken from its journal instead of being sent again.
     """
     output = settings.output or default_output(input_path)
     if output.resolve() == input_path.resolve():
@@ -105,17 +108,31 @@ def run(
             f"The results file would overwrite the input {input_path}; choose another --output."
         )
     sniff(input_path)  # a missing or foreign file is reported before a process starts
-    with SheetProcess(settings, input_path, output) as sheet:
+    if resume and not store:
+        raise UsageError("Resuming a run needs the store it was recorded in.")
+    digest = sessions.fingerprint(input_path) if store else ""
+    with ExitStack() as held:
+        previous = None
+        if store and resume:
+            previous = sessions.resumable(store, resume, input_path, digest, settings)
+            held.enter_context(store.lock(previous.id))
+        replay = store.journal_folder(previous.id) if store and previous else None
+        sheet = held.enter_context(SheetProcess(settings, input_path, output, replay))
         # The child opens the workbook while this process sets up its HTTP side.
         transport = transport or default_transport(settings)
-        digest = sessions.fingerprint(input_path) if store else ""
         found = sheet.wait_ready()
         estimated = found.estimated_rows
         if estimated is not None and settings.limit is not None:
             estimated = min(estimated, settings.limit)
-        session = (
-            sessions.begin(store, settings, input_path, found.sheet, digest) if store else None
-        )
+        session, journal = None, None
+        if store:
+            if previous:
+                session = sessions.resume(store, previous, found.sheet)
+            else:
+                session = sessions.begin(store, settings, input_path, found.sheet, digest)
+                held.enter_context(store.lock(session.id))
+            journal = store.journal(session.id)
+            held.callback(journal.close)
         info = RunInfo(
             input_path,
             found.sheet,
@@ -133,6 +150,7 @@ def run(
                         settings,
                         info,
                         sheet,
+                        journal,
                         observer or SilentObserver(),
                         transport,
                         clock,
@@ -184,6 +202,7 @@ async def _run(
     settings: Settings,
     info: RunInfo,
     sheet: SheetProcess,
+    journal: Journal | None,
     observer: Observer,
     transport: httpx.AsyncBaseTransport,
     clock: Clock,
@@ -198,6 +217,10 @@ async def _run(
     next_progress = 0.0
 
     async def record(outcomes: Sequence[Outcome]) -> None:
+        fresh = [o for o in outcomes if not o.replayed]
+        if journal is not None and fresh:
+            # Durable before the rows count as done: a resume never sends them again.
+            await anyio.to_thread.run_sync(journal.record, [journaled(o) for o in fresh])
         for outcome in outcomes:
             metrics.record(outcome)
         if outcomes:
@@ -277,6 +300,19 @@ async def _run(
         raise error
     observer.finished(summary)
     return summary
+
+
+def journaled(outcome: Outcome) -> tuple[int, RecordedOutcome]:
+    """What the journal keeps of a row's outcome (already redacted by the dispatcher)."""
+    category = outcome.category.value if outcome.category else None
+    return outcome.row.seq, (
+        category,
+        outcome.http_status,
+        outcome.message,
+        outcome.response,
+        outcome.latency,
+        outcome.attempts,
+    )
 
 
 def _policy_figures(policies: Policies, now: float) -> dict[str, int]:

@@ -43,6 +43,21 @@ Sleep = Callable[[float], Awaitable[None]]
 OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
 
 
+def replayed(job: Job) -> Outcome:
+    """The outcome a resumed run's journal holds for this row."""
+    category, status, message, response, latency, attempts = job.recorded or ()
+    return Outcome(
+        job.row,
+        Category(str(category)) if category else None,
+        status,  # type: ignore[arg-type]
+        message,  # type: ignore[arg-type]
+        response,  # type: ignore[arg-type]
+        latency,  # type: ignore[arg-type]
+        attempts,  # type: ignore[arg-type]
+        replayed=True,
+    )
+
+
 def overloaded(category: Category | None, status: int | None) -> bool:
     if category is Category.NETWORK_ERROR:
         return True
@@ -117,6 +132,8 @@ class Dispatcher:
     async def __call__(self, job: Job) -> Outcome | None:
         if job.problem is not None:
             return Outcome(job.row, Category.REQUIRES_USER_ACTION, message=job.problem)
+        if job.recorded is not None:
+            return replayed(job)
         try:
             outcome = await self._with_retries(job)
         except Exception as exc:  # a bug handling one row must not stop the others

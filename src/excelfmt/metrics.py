@@ -51,6 +51,8 @@ class Snapshot:
     latency_p50: float | None
     latency_p90: float | None
     latency_p99: float | None
+    resumed: int = 0
+    """Rows whose outcome came from the journal of the run being resumed."""
 
     @property
     def failed(self) -> int:
@@ -66,6 +68,7 @@ class Metrics:
     ok: int = 0
     by_category: Counter[Category] = field(default_factory=Counter)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    resumed: int = 0
 
     def record(self, outcome: Outcome) -> None:
         self.done += 1
@@ -73,7 +76,9 @@ class Metrics:
             self.ok += 1
         else:
             self.by_category[outcome.category] += 1
-        if outcome.latency is not None:
+        if outcome.replayed:
+            self.resumed += 1  # counted, but neither its speed nor its latency is this run's
+        elif outcome.latency is not None:
             self.latency.add(outcome.latency)
 
     def snapshot(self, now: float) -> Snapshot:
@@ -83,8 +88,9 @@ class Metrics:
             ok=self.ok,
             by_category={c.value: n for c, n in sorted(self.by_category.items()) if n},
             elapsed=elapsed,
-            rows_per_second=self.done / elapsed,
+            rows_per_second=(self.done - self.resumed) / elapsed,
             latency_p50=self.latency.quantile(0.50),
             latency_p90=self.latency.quantile(0.90),
             latency_p99=self.latency.quantile(0.99),
+            resumed=self.resumed,
         )

@@ -42,6 +42,8 @@ class Job:
     body: bytes | None
     problem: str | None = None
     """Set when the row failed local validation; such a job is never sent."""
+    recorded: tuple[object, ...] | None = None
+    """The row's final outcome from the journal of the run being resumed; never sent."""
 
 
 class Category(StrEnum):
@@ -69,6 +71,8 @@ class Outcome:
     latency: float | None = None
     """Seconds the last attempt took, None when nothing was sent."""
     attempts: int = 0
+    replayed: bool = False
+    """Taken from the journal of the run being resumed, not sent again."""
 
     @property
     def ok(self) -> bool:

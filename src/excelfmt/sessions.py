@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .config import Settings
-from .errors import ExitCode
+from .errors import ExitCode, UsageError
 from .store import Session, Store
 from .summary import RunSummary
 
@@ -42,6 +42,37 @@ def begin(store: Store, settings: Settings, input_path: Path, sheet: str, digest
         started_at=_now(),
         pid=os.getpid(),
     )
+    store.save(session)
+    return session
+
+
+def resumable(
+    store: Store, session_id: str, input_path: Path, digest: str, settings: Settings
+) -> Session:
+    """The session to resume, if this input and these settings can continue it."""
+    session = store.session(session_id)
+    if session.fingerprint != digest:
+        raise UsageError(
+            f"{input_path} is not the file session {session.id} read "
+            f"({session.input}): its content differs, so its rows cannot be matched "
+            "to the journal. Start a new run instead of resuming."
+        )
+    for name in ("header_row", "limit"):
+        if session.settings.get(name) != getattr(settings, name):
+            raise UsageError(
+                f"Session {session.id} ran with {name} = {session.settings.get(name)}; "
+                f"resume it with the same setting (now {getattr(settings, name)})."
+            )
+    return session
+
+
+def resume(store: Store, session: Session, sheet: str) -> Session:
+    if sheet != session.sheet:
+        raise UsageError(
+            f"Session {session.id} sent sheet '{session.sheet}', not '{sheet}'; "
+            f"resume it with --sheet '{session.sheet}'."
+        )
+    session.state, session.finished_at, session.pid = "running", None, os.getpid()
     store.save(session)
     return session
 

@@ -34,10 +34,12 @@ from typing import TYPE_CHECKING, Any
 from .config import Settings
 from .errors import ExcelfmtError, OutputError, UsageError
 from .models import Job, Outcome, Row
+from .retry import RETRYABLE
 from .summary import RunSummary
 
 if TYPE_CHECKING:
     from .jobs import Planner
+    from .store import Journal
 
 CHUNK_ROWS = 256
 """Jobs per message: large enough to amortise pickling, small enough to keep memory flat."""
@@ -71,7 +73,10 @@ class SheetInfo:
 class SheetProcess:
     """The parent's handle on the Excel side; a context manager that always reaps it."""
 
-    def __init__(self, settings: Settings, input_path: Path, output: Path) -> None:
+    def __init__(
+        self, settings: Settings, input_path: Path, output: Path, replay: Path | None = None
+    ) -> None:
+        """`replay`: the journal of the run being resumed; its settled rows are not sent."""
         context = _context()
         self._jobs_in, jobs_out = context.Pipe(duplex=False)
         outcomes_in, self._outcomes_out = context.Pipe(duplex=False)
@@ -84,6 +89,7 @@ class SheetProcess:
                 settings,
                 input_path,
                 output,
+                replay,
             ),
             name="excelfmt-sheet",
             daemon=True,
@@ -208,6 +214,7 @@ def _serve(
     settings: Settings,
     input_path: Path,
     output: Path,
+    replay: Path | None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -219,6 +226,7 @@ def _serve(
     # the child loads these while the parent sets up its HTTP side.
     from .jobs import Planner
     from .reader import OpenSheet
+    from .store import Journal
     from .writer import open_results
 
     send_lock = threading.Lock()
@@ -240,9 +248,10 @@ def _serve(
             try:
                 send(("ready", SheetInfo(sheet.name, sheet.columns, sheet.estimated_rows)))
                 pending: dict[int, Row] = {}
+                journal = Journal(replay) if replay else None
                 reader = threading.Thread(
                     target=_read,
-                    args=(sheet.rows(settings.limit), planner, pending, send, finishing),
+                    args=(sheet.rows(settings.limit), planner, journal, pending, send, finishing),
                     daemon=True,
                 )
                 reader.start()
@@ -259,6 +268,7 @@ def _serve(
 def _read(
     rows: Iterator[Row],
     planner: Planner,
+    journal: Journal | None,
     pending: dict[int, Row],
     send: Any,
     finishing: threading.Event,
@@ -269,7 +279,13 @@ def _read(
         for row in rows:
             if finishing.is_set():
                 return  # the run stopped early: read no further
-            job = planner.plan(row)
+            recorded = journal.get(row.seq) if journal else None
+            if recorded is not None and recorded[0] not in RETRYABLE:
+                # Settled in the run being resumed: replayed into the results, not sent.
+                # Temporary failures (429, 5xx, network) are tried again.
+                job = Job(row, "", "", (), None, recorded=recorded)
+            else:
+                job = planner.plan(row)
             pending[row.seq] = row
             chunk.append(replace(job, row=Row(row.seq, row.number, {})))
             if len(chunk) >= CHUNK_ROWS:

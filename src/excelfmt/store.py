@@ -1,16 +1,22 @@
-"""excelfmt's local store: the record of every run (its session).
+"""excelfmt's local store: the record of every run (its session) and its journal.
 
 The one module that touches diskcache: another back end can take its place behind the
 same small interface. The store lives in one folder ($EXCELFMT_HOME, the platform's user
 data folder, or --store), readable by its owner only, since it holds what a run sent.
 Records are plain JSON-able dicts, so a record written by one version reads in the next.
+
+The journal of a session holds the final outcome of each row, by its position in the
+sheet; SQLite's write-ahead log (diskcache's default) makes a committed batch survive
+the process being killed. A lock file per session keeps two processes from running it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +25,9 @@ import diskcache
 
 from .errors import UsageError
 from .models import JSONValue
+
+RecordedOutcome = tuple[str | None, int | None, str | None, JSONValue, float | None, int]
+"""category (None: ok), http_status, message, response, latency, attempts."""
 
 SESSION_ID_BYTES = 4
 """Session ids are 8 hex digits: short enough to type, and any unique prefix works."""
@@ -74,6 +83,39 @@ class Store:
 
     def close(self) -> None:
         self._sessions.close()
+        _owner_only(self.folder)
+
+    def journal_folder(self, session_id: str) -> Path:
+        return self.folder / "journals" / session_id
+
+    def journal(self, session_id: str) -> Journal:
+        return Journal(self.journal_folder(session_id))
+
+    @contextlib.contextmanager
+    def lock(self, session_id: str) -> Iterator[None]:
+        """Hold the session for this process; UsageError if another process holds it."""
+        folder = self.folder / "locks"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        path = folder / f"{session_id}.lock"
+        with path.open("a+") as file:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                file.seek(0)
+                holder = file.read().strip() or "unknown"
+                raise UsageError(
+                    f"Session {session_id} is being run by another process (pid {holder}); "
+                    "wait for it to end, or stop it first."
+                ) from None
+            file.seek(0)
+            file.truncate()
+            file.write(str(os.getpid()))
+            file.flush()
+            path.chmod(0o600)
+            try:
+                yield
+            finally:
+                fcntl.flock(file, fcntl.LOCK_UN)
 
     def new_session_id(self) -> str:
         while True:
@@ -110,6 +152,36 @@ class Store:
         records = (self._sessions.get(key) for key in list(self._sessions))
         found = [Session(**record) for record in records if record is not None]
         yield from sorted(found, key=lambda s: s.started_at, reverse=True)
+
+
+class Journal:
+    """The final outcome of each row of one session, by the row's position (seq)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.parent.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        self._folder = folder
+        self._rows = diskcache.Cache(
+            str(folder), disk_min_file_size=1 << 30, eviction_policy="none"
+        )
+        _owner_only(folder)
+
+    def record(self, outcomes: Iterable[tuple[int, RecordedOutcome]]) -> None:
+        """Write a batch in one transaction: all of it is durable, or none."""
+        with self._rows.transact():
+            for seq, outcome in outcomes:
+                self._rows.set(seq, outcome)
+
+    def get(self, seq: int) -> RecordedOutcome | None:
+        found = self._rows.get(seq)
+        return None if found is None else tuple(found)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def close(self) -> None:
+        self._rows.close()
+        _owner_only(self._folder)
 
 
 def _owner_only(folder: Path) -> None:

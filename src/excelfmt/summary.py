@@ -51,6 +51,7 @@ class RunSummary:
             "output": str(self.output) if self.output else None,
             "rows": m.done,
             "ok": m.ok,
+            "resumed": m.resumed,
             "failed": m.failed,
             "categories": dict(m.by_category),
             "duration_s": round(m.elapsed, 3),

@@ -63,6 +63,8 @@ def summary_line(summary: RunSummary) -> str:
         text += f"; session {summary.session}"
     if summary.stopped:
         text += f". Stopped: {summary.stopped}"
+    if hint := resume_hint(summary):
+        text += f". {hint}"
     return text
 
 
@@ -203,6 +205,18 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
         console.print(
             "[yellow]Interrupted: the rows above were recorded; the rest were not sent.[/]"
         )
+    if hint := resume_hint(summary):
+        console.print(escape(hint))
+
+
+def resume_hint(summary: RunSummary) -> str | None:
+    """How to finish a run that ended early, when it can be resumed."""
+    if not summary.session or not (summary.stopped or summary.interrupted):
+        return None
+    return (
+        f"To send the rest: excelfmt run --resume {summary.session} "
+        "(with the same settings; rows already settled are not sent again)."
+    )
 
 
 def print_summary_json(stream: TextIO, summary: RunSummary) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from .. import api, ui
 from ..config import Settings, load_settings
+from ..errors import UsageError
 from ..events import Observer
 from ..options import OPTIONS_BY_NAME
 from ..store import Store
@@ -38,13 +39,14 @@ def _option(name: str, panel: str, **extra: object) -> typer.models.OptionInfo:
 
 def run_command(
     workbook: Annotated[
-        Path,
+        Path | None,
         typer.Argument(
             metavar="WORKBOOK",
             show_default=False,
-            help="The workbook to send: .xlsx or .xlsm (streamed), or .xls, .xlsb, .ods.",
+            help="The workbook to send: .xlsx or .xlsm (streamed), or .xls, .xlsb, .ods. "
+            "With --resume it may be left out: the session's own input is used.",
         ),
-    ],
+    ] = None,
     url: Annotated[str | None, _option("url", _REQUEST)] = None,
     method: Annotated[str | None, _option("method", _REQUEST)] = None,
     header: Annotated[
@@ -125,6 +127,17 @@ def run_command(
             help="No progress and no summary; a line on stderr only if some rows failed.",
         ),
     ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="SESSION",
+            rich_help_panel=_OUTPUT,
+            show_default=False,
+            help="Continue an interrupted or stopped run: rows it settled are not sent "
+            "again (temporary failures are). Give the same settings as the first time.",
+        ),
+    ] = None,
 ) -> None:
     """Send every row of WORKBOOK to an API and write a results workbook beside it.
 
@@ -146,10 +159,16 @@ def run_command(
             if name in OPTIONS_BY_NAME
         }
         settings = load_settings(flags, config_file=config)
+        assert settings.store is not None  # load_settings always settles where the store is
+        if workbook is None:
+            if resume is None:
+                raise UsageError("Which workbook? Give its path (or --resume SESSION).")
+            with Store(settings.store) as store_:
+                workbook = Path(store_.session(resume).input)
         if dry_run:
             _dry_run(settings, workbook, json_summary)
             return
-        code = _run(settings, workbook, json_summary=json_summary, quiet=quiet)
+        code = _run(settings, workbook, resume, json_summary=json_summary, quiet=quiet)
     if code:
         raise typer.Exit(code)
 
@@ -169,14 +188,21 @@ def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
     ui.print_dry_run(Console(highlight=False), info, requests)
 
 
-def _run(settings: Settings, workbook: Path, *, json_summary: bool, quiet: bool) -> int:
+def _run(
+    settings: Settings, workbook: Path, resume: str | None, *, json_summary: bool, quiet: bool
+) -> int:
     live = sys.stdout.isatty() and not (json_summary or quiet)
     console = Console(highlight=False)
     observer: Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr)
-    assert settings.store is not None  # load_settings always settles where the store is
+    assert settings.store is not None
     with Store(settings.store) as recorded:
         summary = api.run(
-            settings, workbook, observer=observer, handle_signals=True, store=recorded
+            settings,
+            workbook,
+            observer=observer,
+            handle_signals=True,
+            store=recorded,
+            resume=resume,
         )
     if json_summary:
         ui.print_summary_json(sys.stdout, summary)

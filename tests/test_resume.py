@@ -1,0 +1,143 @@
+"""Interrupted runs resume: nothing settled is sent twice, nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from .apiserver import Reply
+
+
+def start(args: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", *args],
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_for(condition: Any, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def sessions(cli: Any) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = json.loads(cli("sessions", "list", "--json").stdout)
+    return listed
+
+
+def test_killed_again_and_again_a_run_resumes_until_every_row_succeeded_once(api, workbook, cli):
+    rows = 240
+    book = workbook(["N"], [[n] for n in range(rows)])
+    api.respond = lambda got: Reply(201, {"n": got.json["N"]}, delay=0.02)
+    command = ["run", str(book), "--url", api.url, "--concurrency", "6", "--json"]
+    rng = random.Random(7)
+    session_id: str | None = None
+    stops = 0
+    for attempt in range(40):
+        run = start(command + (["--resume", session_id] if session_id else []))
+        sent_before = len(api.received)
+        # Stop it at a random moment while it sends (or let the last one finish).
+        wait_for(
+            lambda run=run, sent=sent_before: len(api.received) > sent or run.poll() is not None
+        )
+        time.sleep(rng.uniform(0.05, 0.4))
+        if run.poll() is None:
+            how = signal.SIGKILL if attempt % 3 else signal.SIGTERM
+            run.send_signal(how)
+            stops += 1
+        out, err = run.communicate(timeout=30)
+        assert "Traceback" not in err
+        if session_id is None:
+            session_id = sessions(cli)[0]["id"]
+        if run.returncode == 0:
+            break
+        if run.returncode == 130:  # SIGTERM: what was in flight finished and was recorded
+            interrupted = json.loads(out)
+            assert interrupted["interrupted"] and interrupted["session"] == session_id
+    else:
+        raise AssertionError("the run never finished")
+
+    assert stops >= 3, "the test should have stopped the run a few times"
+    summary = json.loads(out)
+    assert summary["session"] == session_id and summary["ok"] == rows
+    assert 0 < summary["resumed"] <= rows  # a kill while saving leaves nothing to send
+    # Every row reached the API and succeeded; a row sent twice was in flight when a
+    # process was killed, and it carried the same Idempotency-Key both times.
+    keys: dict[int, set[str]] = defaultdict(set)
+    for got in api.received:
+        keys[got.json["N"]].add(got.headers["Idempotency-Key"])
+    assert sorted(keys) == list(range(rows))
+    assert all(len(k) == 1 for k in keys.values())
+    resent = len(api.received) - rows
+    assert resent <= stops * 6  # at most what was in flight at each stop
+    results = load_workbook(book.with_name("input.results.xlsx"))["Results"]
+    values = list(results.iter_rows(min_row=2, values_only=True))
+    assert [v[0] for v in values] == list(range(rows))
+    assert {v[1] for v in values} == {"ok"}
+
+
+def test_resume_sends_only_what_the_first_run_did_not_settle(api, workbook, cli):
+    book = workbook(["N"], [[n] for n in range(6)])
+    # The first run: rows 0-2 succeed, row 3 needs a person, rows 4-5 meet an outage.
+    api.respond = lambda got: Reply(
+        {3: 422, 4: 503, 5: 503}.get(got.json["N"], 201), {"detail": "no"}
+    )
+    first = cli(
+        "run", str(book), "--url", api.url, "--json", "--retries", "0", "--concurrency", "1"
+    )
+    session_id = json.loads(first.stdout)["session"]
+    api.received.clear()
+    api.respond = lambda got: Reply(201, {"n": got.json["N"]})
+
+    second = cli("run", "--resume", session_id, "--url", api.url, "--json")
+
+    summary = json.loads(second.stdout)
+    assert summary["session"] == session_id
+    assert sorted(got.json["N"] for got in api.received) == [4, 5]  # only the temporary failures
+    assert summary["rows"] == 6 and summary["resumed"] == 4
+    assert summary["categories"] == {"REQUIRES_USER_ACTION": 1} and second.exit_code == 1
+    results = load_workbook(book.with_name("input.results.xlsx"))["Results"]
+    statuses = [row[1] for row in results.iter_rows(min_row=2, values_only=True)]
+    assert statuses == ["ok", "ok", "ok", "REQUIRES_USER_ACTION", "ok", "ok"]
+    assert sessions(cli)[0]["state"] == "finished"
+
+
+def test_a_changed_file_is_not_resumed(api, workbook, cli):
+    book = workbook(["N"], [[1], [2]])
+    session_id = json.loads(cli("run", str(book), "--url", api.url, "--json").stdout)["session"]
+    workbook(["N"], [[1], [2], [3]])  # the same path, other content
+
+    result = cli("run", str(book), "--url", api.url, "--resume", session_id)
+
+    assert result.exit_code == 2
+    assert "content differs" in result.output and "Traceback" not in result.output
+
+
+def test_a_session_runs_in_one_process_at_a_time(api, workbook, cli, tmp_path: Path):
+    book = workbook(["N"], [[n] for n in range(100)])
+    api.respond = lambda got: Reply(201, {}, delay=0.5)
+    run = start(["run", str(book), "--url", api.url, "--concurrency", "2", "--json"])
+    try:
+        wait_for(lambda: len(api.received) >= 1)
+        busy = sessions(cli)[0]
+
+        second = cli("run", str(book), "--url", api.url, "--resume", busy["id"])
+
+        assert second.exit_code == 2
+        assert f"pid {run.pid}" in second.output
+    finally:
+        run.kill()
+        run.communicate(timeout=30)
