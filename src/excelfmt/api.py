@@ -216,15 +216,20 @@ async def _run(
     interrupted = False
     next_progress = 0.0
 
-    async def record(outcomes: Sequence[Outcome]) -> None:
-        fresh = [o for o in outcomes if not o.replayed]
+    def persist(outcomes: Sequence[Outcome]) -> None:
+        """Blocking (a worker thread): the journal first, then the results file."""
+        fresh = [journaled(o) for o in outcomes if not o.replayed]
         if journal is not None and fresh:
-            # Durable before the rows count as done: a resume never sends them again.
-            await anyio.to_thread.run_sync(journal.record, [journaled(o) for o in fresh])
+            journal.record(fresh)
+        sheet.add(outcomes)
+
+    async def record(outcomes: Sequence[Outcome]) -> None:
+        if not outcomes:
+            return
+        # Durable before the rows count as done: a resume never sends them again.
+        await anyio.to_thread.run_sync(persist, outcomes)
         for outcome in outcomes:
             metrics.record(outcome)
-        if outcomes:
-            await anyio.to_thread.run_sync(sheet.add, outcomes)
 
     async def deliver(outcomes: Sequence[Outcome]) -> None:
         nonlocal next_progress
