@@ -26,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.workbook import write_orders  # noqa: E402
+from benchmarks.workbook import orders_book  # noqa: E402
 
 Stats = dict[str, Any]
 
@@ -54,19 +54,11 @@ class Server:
         self.process.wait(10)
 
 
-def book(rows: int) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"orders-{rows}.xlsx"
-    if not path.exists():
-        write_orders(path, rows)
-    return path
-
-
 def excelfmt(rows: int, url: str, *flags: str) -> dict[str, Any]:
     command = [
         str(Path(sys.executable).with_name("excelfmt")),
         "run",
-        str(book(rows)),
+        str(orders_book(rows)),
         "--url",
         f"{url}/orders",
         "--json",

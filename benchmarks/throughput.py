@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.workbook import write_orders  # noqa: E402
+from benchmarks.workbook import orders_book  # noqa: E402
 
 
 def start_servers(latencies: list[int]) -> tuple[subprocess.Popen[str], dict[int, str]]:
@@ -120,9 +120,7 @@ def main() -> None:
                 flush=True,
             )
         for rows in args.rows:
-            book = RESULTS / f"orders-{rows}.xlsx"
-            if not book.exists():
-                write_orders(book, rows)
+            book = orders_book(rows)
             for latency, url in urls.items():
                 figures = excelfmt_run(book, url, args.concurrency)
                 record["excelfmt"][f"{rows}@{latency}"] = figures  # type: ignore[index]

@@ -91,3 +91,12 @@ def write_orders(path: Path, rows: int) -> None:
             for text in strings:
                 raw.write(f"<si><t>{escape(text)}</t></si>".encode())
             raw.write(b"</sst>")
+
+
+def orders_book(rows: int) -> Path:
+    """benchmarks/results/orders-N.xlsx, written the first time it is asked for."""
+    path = Path(__file__).resolve().parent / "results" / f"orders-{rows}.xlsx"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        write_orders(path, rows)
+    return path
