@@ -28,12 +28,12 @@ from .dispatch import Dispatcher
 from .errors import ExcelfmtError, UsageError
 from .events import Observer, RunInfo, SilentObserver
 from .metrics import Metrics
-from .models import Job, Outcome
+from .models import Job, Outcome, RecordedOutcome
 from .pool import Pool
 from .resilience import Policies
 from .sheet_process import SheetProcess, peak_rss_mib
 from .sniff import sniff
-from .store import Journal, RecordedOutcome, Store
+from .store import Journal, Store
 from .summary import RunSummary
 
 PROGRESS_INTERVAL = 0.1
@@ -110,16 +110,16 @@ def run(
     sniff(input_path)  # a missing or foreign file is reported before a process starts
     if resume and not store:
         raise UsageError("Resuming a run needs the store it was recorded in.")
-    digest = sessions.fingerprint(input_path) if store else ""
     with ExitStack() as held:
-        previous = None
-        if store and resume:
-            previous = sessions.resumable(store, resume, input_path, digest, settings)
+        previous = store.session(resume) if store and resume else None
+        if store and previous:
             held.enter_context(store.lock(previous.id))
         replay = store.journal_folder(previous.id) if store and previous else None
         sheet = held.enter_context(SheetProcess(settings, input_path, output, replay))
-        # The child opens the workbook while this process sets up its HTTP side.
+        # The child opens the workbook while this process sets up its HTTP side and
+        # reads the input's fingerprint.
         transport = transport or default_transport(settings)
+        digest = sessions.fingerprint(input_path) if store else ""
         found = sheet.wait_ready()
         estimated = found.estimated_rows
         if estimated is not None and settings.limit is not None:
@@ -127,7 +127,9 @@ def run(
         session, journal = None, None
         if store:
             if previous:
-                session = sessions.resume(store, previous, found.sheet)
+                session = sessions.resume(
+                    store, previous, input_path, digest, found.sheet, settings
+                )
             else:
                 session = sessions.begin(store, settings, input_path, found.sheet, digest)
                 held.enter_context(store.lock(session.id))

@@ -45,15 +45,16 @@ OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
 
 def replayed(job: Job) -> Outcome:
     """The outcome a resumed run's journal holds for this row."""
-    category, status, message, response, latency, attempts = job.recorded or ()
+    assert job.recorded is not None
+    category, status, message, response, latency, attempts = job.recorded
     return Outcome(
         job.row,
-        Category(str(category)) if category else None,
-        status,  # type: ignore[arg-type]
-        message,  # type: ignore[arg-type]
-        response,  # type: ignore[arg-type]
-        latency,  # type: ignore[arg-type]
-        attempts,  # type: ignore[arg-type]
+        Category(category) if category else None,
+        status,
+        message,
+        response,
+        latency,
+        attempts,
         replayed=True,
     )
 

@@ -19,6 +19,10 @@ class CellError(str):
 
 CellValue: TypeAlias = str | int | float | bool | datetime | date | time | timedelta | None
 
+RecordedOutcome: TypeAlias = tuple[str | None, int | None, str | None, JSONValue, float | None, int]
+"""A row's outcome as a journal keeps it: category (None: ok), http_status, message,
+response, latency, attempts."""
+
 
 @dataclass(frozen=True, slots=True)
 class Row:
@@ -42,7 +46,7 @@ class Job:
     body: bytes | None
     problem: str | None = None
     """Set when the row failed local validation; such a job is never sent."""
-    recorded: tuple[object, ...] | None = None
+    recorded: RecordedOutcome | None = None
     """The row's final outcome from the journal of the run being resumed; never sent."""
 
 

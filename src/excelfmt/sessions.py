@@ -46,16 +46,20 @@ def begin(store: Store, settings: Settings, input_path: Path, sheet: str, digest
     return session
 
 
-def resumable(
-    store: Store, session_id: str, input_path: Path, digest: str, settings: Settings
+def resume(
+    store: Store, session: Session, input_path: Path, digest: str, sheet: str, settings: Settings
 ) -> Session:
-    """The session to resume, if this input and these settings can continue it."""
-    session = store.session(session_id)
+    """Continue `session`, if this input, sheet and these settings match the ones it read."""
     if session.fingerprint != digest:
         raise UsageError(
             f"{input_path} is not the file session {session.id} read "
             f"({session.input}): its content differs, so its rows cannot be matched "
             "to the journal. Start a new run instead of resuming."
+        )
+    if sheet != session.sheet:
+        raise UsageError(
+            f"Session {session.id} sent sheet '{session.sheet}', not '{sheet}'; "
+            f"resume it with --sheet '{session.sheet}'."
         )
     for name in ("header_row", "limit"):
         if session.settings.get(name) != getattr(settings, name):
@@ -63,15 +67,6 @@ def resumable(
                 f"Session {session.id} ran with {name} = {session.settings.get(name)}; "
                 f"resume it with the same setting (now {getattr(settings, name)})."
             )
-    return session
-
-
-def resume(store: Store, session: Session, sheet: str) -> Session:
-    if sheet != session.sheet:
-        raise UsageError(
-            f"Session {session.id} sent sheet '{session.sheet}', not '{sheet}'; "
-            f"resume it with --sheet '{session.sheet}'."
-        )
     session.state, session.finished_at, session.pid = "running", None, os.getpid()
     store.save(session)
     return session

@@ -255,6 +255,8 @@ def _serve(
                     daemon=True,
                 )
                 reader.start()
+                # The journal stays open until this process ends: the reader thread may
+                # still be reading ahead when writing stops.
                 _write(outcomes_in, writer, pending, send, finishing)
             except BaseException:
                 writer.discard()

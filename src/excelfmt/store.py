@@ -24,10 +24,7 @@ from types import TracebackType
 import diskcache
 
 from .errors import UsageError
-from .models import JSONValue
-
-RecordedOutcome = tuple[str | None, int | None, str | None, JSONValue, float | None, int]
-"""category (None: ok), http_status, message, response, latency, attempts."""
+from .models import JSONValue, RecordedOutcome
 
 SESSION_ID_BYTES = 4
 """Session ids are 8 hex digits: short enough to type, and any unique prefix works."""
