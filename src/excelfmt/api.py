@@ -23,12 +23,12 @@ import httpx
 from . import sessions
 from .authguard import AuthGuard
 from .client import Clock, Sender, default_transport
-from .config import Settings
+from .config import Settings, default_output
 from .dispatch import Dispatcher
 from .errors import ExcelfmtError, UsageError
 from .events import Observer, RunInfo, SilentObserver
 from .metrics import Metrics
-from .models import Job, Outcome, RecordedOutcome
+from .models import Job, Outcome
 from .pool import Pool
 from .resilience import Policies
 from .sheet_process import SheetProcess, peak_rss_mib
@@ -56,10 +56,6 @@ def _startup_objects_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-def default_output(input_path: Path) -> Path:
-    return input_path.with_name(f"{input_path.stem}.results.xlsx")
 
 
 def preview(settings: Settings, input_path: Path, count: int = 5) -> tuple[RunInfo, list[Job]]:
@@ -115,7 +111,9 @@ def run(
         if store and previous:
             held.enter_context(store.lock(previous.id))
         replay = store.journal_folder(previous.id) if store and previous else None
-        sheet = held.enter_context(SheetProcess(settings, input_path, output, replay))
+        session_id = (previous.id if previous else store.new_session_id()) if store else None
+        errors_to = (store.folder, session_id) if store and session_id else None
+        sheet = held.enter_context(SheetProcess(settings, input_path, output, replay, errors_to))
         # The child opens the workbook while this process sets up its HTTP side and
         # reads the input's fingerprint.
         transport = transport or default_transport(settings)
@@ -131,7 +129,10 @@ def run(
                     store, previous, input_path, digest, found.sheet, settings
                 )
             else:
-                session = sessions.begin(store, settings, input_path, found.sheet, digest)
+                assert session_id is not None
+                session = sessions.begin(
+                    store, session_id, settings, input_path, found.sheet, digest
+                )
                 held.enter_context(store.lock(session.id))
             journal = store.journal(session.id)
             held.callback(journal.close)
@@ -220,7 +221,7 @@ async def _run(
 
     def persist(outcomes: Sequence[Outcome]) -> None:
         """Blocking (a worker thread): the journal first, then the results file."""
-        fresh = [journaled(o) for o in outcomes if not o.replayed]
+        fresh = [(o.row.seq, o.recorded) for o in outcomes if not o.replayed]
         if journal is not None and fresh:
             journal.record(fresh)
         sheet.add(outcomes)
@@ -307,19 +308,6 @@ async def _run(
         raise error
     observer.finished(summary)
     return summary
-
-
-def journaled(outcome: Outcome) -> tuple[int, RecordedOutcome]:
-    """What the journal keeps of a row's outcome (already redacted by the dispatcher)."""
-    category = outcome.category.value if outcome.category else None
-    return outcome.row.seq, (
-        category,
-        outcome.http_status,
-        outcome.message,
-        outcome.response,
-        outcome.latency,
-        outcome.attempts,
-    )
 
 
 def _policy_figures(policies: Policies, now: float) -> dict[str, int]:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from .errors import UsageError
 from .models import JSONValue
-from .options import OPTIONS, OPTIONS_BY_NAME, Option
+from .options import OPTIONS, OPTIONS_BY_NAME, Option, parse_header
 from .redaction import MASK, SENSITIVE_HEADERS, Redactor
 
 CONFIG_FILE_NAME = "excelfmt.toml"
@@ -183,6 +183,11 @@ def _environment_proxy(env: Mapping[str, str], url: str) -> str | None:
         raise UsageError(f"The proxy from the environment: {exc}.") from None
 
 
+def default_output(input_path: Path) -> Path:
+    """Where a run writes its results unless told: beside the input."""
+    return input_path.with_name(f"{input_path.stem}.results.xlsx")
+
+
 def store_folder(given: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
     """Where the store lives: `given` (--store), else $EXCELFMT_HOME, else the user data folder."""
     env = os.environ if env is None else env
@@ -224,6 +229,53 @@ def load_settings(
             option = OPTIONS_BY_NAME[name]
             values[name] = _convert(option, raw, option.flag)
 
+    return _settled(values, env)
+
+
+def recorded_settings(
+    recorded: Mapping[str, JSONValue],
+    *,
+    headers: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """The settings a session recorded, to send its rows again as it sent them.
+
+    Secrets were masked when recorded: credentials named by auth_env / api_key_env are
+    read from the environment again; a header whose value was masked must be given
+    again in `headers` ("Name: value"), which replace recorded headers of the same name.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, object] = {option.name: option.default for option in OPTIONS}
+    for option in OPTIONS:
+        raw = recorded.get(option.name)
+        if option.name == "body":
+            values["body"] = raw  # recorded as the JSON value itself, not as JSON text
+        elif raw is not None and raw != []:
+            values[option.name] = _convert(option, raw, "the session's settings")
+    if MASK in str(values["url"]):
+        raise UsageError(
+            "The session's URL held a secret, which is not stored; it cannot be sent again."
+        )
+    given = {parse_header(h)[0].lower() for h in headers}
+    kept = [h for h in values["header"] if parse_header(h)[0].lower() not in given]  # type: ignore[attr-defined]
+    for item in kept:
+        name, value = parse_header(item)
+        if MASK in value:
+            raise UsageError(
+                f"The session sent header {name} with a secret value, which is not stored; "
+                f"give it again with --header '{name}: ...' (or use --auth-env next time)."
+            )
+    values["header"] = (*kept, *headers)
+    if MASK in str(values["proxy"] or ""):
+        raise UsageError(
+            "The session's proxy had a password, which is not stored; give the proxy "
+            "again in HTTPS_PROXY."
+        )
+    return _settled(values, env)
+
+
+def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:
+    """Check what only the whole can show, and read the secrets the settings name."""
     if int(values["min_concurrency"]) > int(values["concurrency"]):  # type: ignore[call-overload]
         raise UsageError(
             f"min_concurrency ({values['min_concurrency']}) is more than concurrency "

@@ -46,17 +46,7 @@ OVERLOAD_STATUSES = frozenset({429, 502, 503, 504})
 def replayed(job: Job) -> Outcome:
     """The outcome a resumed run's journal holds for this row."""
     assert job.recorded is not None
-    category, status, message, response, latency, attempts = job.recorded
-    return Outcome(
-        job.row,
-        Category(category) if category else None,
-        status,
-        message,
-        response,
-        latency,
-        attempts,
-        replayed=True,
-    )
+    return Outcome.from_recorded(job.row, job.recorded, replayed=True)
 
 
 def overloaded(category: Category | None, status: int | None) -> bool:
@@ -289,5 +279,7 @@ class Dispatcher:
         message = None
         if category is not None:
             message = error_message(body, reply.reason) or f"HTTP {reply.status}"
-        response: JSONValue = dict(capture(body, self._capture)) if self._capture else body
+        # A failure keeps the whole body: its field errors are what a person needs.
+        captured = self._capture and category is None
+        response: JSONValue = dict(capture(body, self._capture)) if captured else body
         return Outcome(job.row, category, reply.status, message, response, reply.latency, 1)

@@ -78,6 +78,26 @@ class Outcome:
     replayed: bool = False
     """Taken from the journal of the run being resumed, not sent again."""
 
+    @classmethod
+    def from_recorded(cls, row: Row, recorded: RecordedOutcome, replayed: bool = False) -> Outcome:
+        category, status, message, response, latency, attempts = recorded
+        return cls(
+            row,
+            Category(category) if category else None,
+            status,
+            message,
+            response,
+            latency,
+            attempts,
+            replayed,
+        )
+
+    @property
+    def recorded(self) -> RecordedOutcome:
+        """What the journal keeps of it (already redacted by the dispatcher)."""
+        category = self.category.value if self.category else None
+        return category, self.http_status, self.message, self.response, self.latency, self.attempts
+
     @property
     def ok(self) -> bool:
         return self.category is None

@@ -32,9 +32,11 @@ def fingerprint(path: Path) -> str:
         return "sha256:" + hashlib.file_digest(file, "sha256").hexdigest()
 
 
-def begin(store: Store, settings: Settings, input_path: Path, sheet: str, digest: str) -> Session:
+def begin(
+    store: Store, session_id: str, settings: Settings, input_path: Path, sheet: str, digest: str
+) -> Session:
     session = Session(
-        id=store.new_session_id(),
+        id=session_id,
         input=str(input_path.resolve()),
         fingerprint=digest,
         sheet=sheet,

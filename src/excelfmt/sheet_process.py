@@ -74,9 +74,16 @@ class SheetProcess:
     """The parent's handle on the Excel side; a context manager that always reaps it."""
 
     def __init__(
-        self, settings: Settings, input_path: Path, output: Path, replay: Path | None = None
+        self,
+        settings: Settings,
+        input_path: Path,
+        output: Path,
+        replay: Path | None = None,
+        errors_to: tuple[Path, str] | None = None,
     ) -> None:
-        """`replay`: the journal of the run being resumed; its settled rows are not sent."""
+        """`replay`: the journal of the run being resumed; its settled rows are not sent.
+        `errors_to`: the store's folder and the session id under which rows that need a
+        person are kept (the Excel side has their cells)."""
         context = _context()
         self._jobs_in, jobs_out = context.Pipe(duplex=False)
         outcomes_in, self._outcomes_out = context.Pipe(duplex=False)
@@ -90,6 +97,7 @@ class SheetProcess:
                 input_path,
                 output,
                 replay,
+                errors_to,
             ),
             name="excelfmt-sheet",
             daemon=True,
@@ -215,6 +223,7 @@ def _serve(
     input_path: Path,
     output: Path,
     replay: Path | None,
+    errors_to: tuple[Path, str] | None,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -226,7 +235,7 @@ def _serve(
     # the child loads these while the parent sets up its HTTP side.
     from .jobs import Planner
     from .reader import OpenSheet
-    from .store import Journal
+    from .store import Journal, Store
     from .writer import open_results
 
     send_lock = threading.Lock()
@@ -255,9 +264,20 @@ def _serve(
                     daemon=True,
                 )
                 reader.start()
+                errors = (
+                    _ErrorKeeper(
+                        Store(errors_to[0]), errors_to[1], sheet.columns, planner, settings
+                    )
+                    if errors_to
+                    else None
+                )
                 # The journal stays open until this process ends: the reader thread may
                 # still be reading ahead when writing stops.
-                _write(outcomes_in, writer, pending, send, finishing)
+                try:
+                    _write(outcomes_in, writer, errors, pending, send, finishing)
+                finally:
+                    if errors is not None:
+                        errors.close()
             except BaseException:
                 writer.discard()
                 raise
@@ -304,9 +324,41 @@ def _read(
         pass  # the parent is gone or has stopped reading: nothing left to do
 
 
+class _ErrorKeeper:
+    """Keeps the rows that need a person in the store, with their cells and request."""
+
+    def __init__(
+        self,
+        store: Any,
+        session_id: str,
+        columns: Sequence[str],
+        planner: Planner,
+        settings: Settings,
+    ) -> None:
+        self._store, self._session, self._columns = store, session_id, columns
+        self._planner, self._redact = planner, settings.redactor()
+
+    def keep(self, outcomes: Sequence[Outcome]) -> None:
+        from .rowerrors import needs_a_person, row_error
+
+        found = [
+            # The request is planned again from the cells: only failures pay for it.
+            row_error(self._session, o, self._columns, self._planner.plan(o.row), self._redact)
+            for o in outcomes
+            if needs_a_person(o.category)
+        ]
+        if found:
+            # A replayed row's error is already kept (perhaps resolved since): left as is.
+            self._store.add_errors(found)
+
+    def close(self) -> None:
+        self._store.close()
+
+
 def _write(
     outcomes_in: Connection,
     writer: Any,
+    errors: _ErrorKeeper | None,
     pending: dict[int, Row],
     send: Any,
     finishing: threading.Event,
@@ -319,12 +371,13 @@ def _write(
             return
         try:
             if kind == "outcomes":
-                writer.add(
-                    [
-                        Outcome(pending.pop(seq), category, status, message, response, latency, n)
-                        for seq, category, status, message, response, latency, n in payload
-                    ]
-                )
+                outcomes = [
+                    Outcome(pending.pop(seq), category, status, message, response, latency, n)
+                    for seq, category, status, message, response, latency, n in payload
+                ]
+                if errors is not None:
+                    errors.keep(outcomes)
+                writer.add(outcomes)
             elif kind == "finish":
                 finishing.set()
                 writer.finish(payload)

@@ -8,11 +8,13 @@ Records are plain JSON-able dicts, so a record written by one version reads in t
 The journal of a session holds the final outcome of each row, by its position in the
 sheet; SQLite's write-ahead log (diskcache's default) makes a committed batch survive
 the process being killed. A lock file per session keeps two processes from running it.
+Rows that need a person (RowError) are kept apart, across sessions, under ids of their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import sys
@@ -28,6 +30,10 @@ from .models import JSONValue, RecordedOutcome
 
 SESSION_ID_BYTES = 4
 """Session ids are 8 hex digits: short enough to type, and any unique prefix works."""
+ERROR_ID_DIGITS = 16
+"""Error ids are hashes of session and row: the same row's error always has the same id,
+so recording it twice (a resume replaying it) is harmless. People see the first 8 digits."""
+SHORT_ID = 8
 
 
 @dataclass
@@ -50,6 +56,41 @@ class Session:
     """The run's JSON summary once it ended: counts per outcome, rates, latency, policies."""
 
 
+@dataclass
+class RowError:
+    """A row that needs a person: what was sent, what the API said, and what became of it."""
+
+    id: str
+    session: str
+    seq: int
+    """The row's position among the data rows, as in the journal."""
+    row: int
+    """The row number Excel shows."""
+    category: str
+    http_status: int | None
+    message: str | None
+    fields: list[tuple[str, str]]
+    """(field, message) pairs, when the API named the fields it refused."""
+    values: dict[str, JSONValue]
+    """The row's cells (dates as ISO 8601 text), corrected ones once reprocessed."""
+    request: dict[str, JSONValue] | None
+    """method, url, headers (secrets masked) and body; None if no request could be made."""
+    created_at: str
+    state: str = "open"
+    """open, resolved (closed by hand) or reprocessed (sent again and succeeded)."""
+    updated_at: str | None = None
+    note: str | None = None
+    attempts: int = 0
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:SHORT_ID]
+
+
+def error_id(session_id: str, seq: int) -> str:
+    return hashlib.sha256(f"{session_id}:{seq}".encode()).hexdigest()[:ERROR_ID_DIGITS]
+
+
 class Store:
     """The store in `folder`; a context manager that closes it."""
 
@@ -63,9 +104,12 @@ class Store:
             self._sessions = diskcache.Cache(
                 str(folder / "sessions"), disk_min_file_size=1 << 30, eviction_policy="none"
             )
+            self._errors = diskcache.Cache(
+                str(folder / "errors"), disk_min_file_size=1 << 30, eviction_policy="none"
+            )
         except (OSError, diskcache.Timeout) as exc:
             raise UsageError(f"Cannot open the store at {folder}: {exc}.") from None
-        _owner_only(folder)
+        self._private()
 
     def __enter__(self) -> Store:
         return self
@@ -80,7 +124,11 @@ class Store:
 
     def close(self) -> None:
         self._sessions.close()
-        _owner_only(self.folder)
+        self._errors.close()
+        self._private()
+
+    def _private(self) -> None:
+        _owner_only(self.folder, self.folder / "sessions", self.folder / "errors")
 
     def journal_folder(self, session_id: str) -> Path:
         return self.folder / "journals" / session_id
@@ -130,30 +178,71 @@ class Store:
 
     def session(self, id_or_prefix: str) -> Session:
         """The session with this id, or the only one whose id starts with it."""
-        wanted = id_or_prefix.strip().lower()
-        record = self._sessions.get(wanted) if wanted else None
-        if record is None:
-            matches = (
-                [key for key in self._sessions if str(key).startswith(wanted)] if wanted else []
-            )
-            if len(matches) > 1:
-                raise UsageError(
-                    f"Session id {id_or_prefix!r} is ambiguous: it starts "
-                    f"{', '.join(sorted(matches))}; give more of it."
-                )
-            if not matches:
-                raise UsageError(
-                    f"No session {id_or_prefix!r} in {self.folder}; "
-                    "`excelfmt sessions list` shows them."
-                )
-            record = self._sessions.get(matches[0])
-        return Session(**record)
+        key = self._find(self._sessions, id_or_prefix, "session", "`excelfmt sessions list`")
+        return Session(**self._sessions[key])
 
     def sessions(self) -> Iterator[Session]:
         """Every session, newest first."""
         records = (self._sessions.get(key) for key in list(self._sessions))
         found = [Session(**record) for record in records if record is not None]
         yield from sorted(found, key=lambda s: s.started_at, reverse=True)
+
+    def delete_session(self, session_id: str) -> None:
+        """The session's record, journal and lock (its errors go with `delete_errors`)."""
+        import shutil
+
+        shutil.rmtree(self.journal_folder(session_id), ignore_errors=True)
+        (self.folder / "locks" / f"{session_id}.lock").unlink(missing_ok=True)
+        self._sessions.delete(session_id)
+
+    # --- rows that need a person -------------------------------------------------------
+
+    def add_errors(self, errors: Iterable[RowError]) -> None:
+        """Record new errors in one transaction; one already recorded is left as it is."""
+        with self._errors.transact():
+            for error in errors:
+                self._errors.add(error.id, asdict(error))
+
+    def save_error(self, error: RowError) -> None:
+        self._errors.set(error.id, asdict(error))
+
+    def error(self, id_or_prefix: str) -> RowError:
+        """The error with this id, or the only one whose id starts with it."""
+        key = self._find(self._errors, id_or_prefix, "error", "`excelfmt errors list`")
+        return _row_error(self._errors[key])
+
+    def errors(self, session_id: str | None = None) -> Iterator[RowError]:
+        """Every recorded error (of one session), in no particular order."""
+        for key in list(self._errors):
+            record = self._errors.get(key)
+            if record is not None and session_id in (None, record["session"]):
+                yield _row_error(record)
+
+    def delete_errors(self, ids: Iterable[str]) -> None:
+        with self._errors.transact():
+            for key in ids:
+                self._errors.delete(key)
+
+    def _find(self, cache: diskcache.Cache, id_or_prefix: str, kind: str, lister: str) -> str:
+        """The key that is `id_or_prefix`, or the only key starting with it; else UsageError."""
+        wanted = id_or_prefix.strip().lower()
+        if wanted and wanted in cache:
+            return wanted
+        matches = [str(key) for key in cache if str(key).startswith(wanted)] if wanted else []
+        if len(matches) > 1:
+            shown = ", ".join(sorted(m[: SHORT_ID + 4] for m in matches)[:5])
+            raise UsageError(
+                f"The {kind} id {id_or_prefix!r} is ambiguous: it starts {shown}; give more of it."
+            )
+        if not matches:
+            raise UsageError(f"No {kind} {id_or_prefix!r} in {self.folder}; {lister} shows them.")
+        return matches[0]
+
+
+def _row_error(record: dict[str, object]) -> RowError:
+    error = RowError(**record)  # type: ignore[arg-type]
+    error.fields = [(str(f), str(m)) for f, m in error.fields]  # JSON-like: lists come back
+    return error
 
 
 class Journal:
@@ -186,10 +275,16 @@ class Journal:
         _owner_only(self._folder)
 
 
-def _owner_only(folder: Path) -> None:
-    """Whatever the umask, only the owner may read the store."""
-    for root, folders, files in os.walk(folder):
-        for name in folders:
-            Path(root, name).chmod(0o700)
-        for name in files:
-            Path(root, name).chmod(0o600)
+def _owner_only(*folders: Path) -> None:
+    """Whatever the umask, only the owner may read the store: each folder and its files.
+
+    Not recursive: another process (a run's workbook side, a second command) may be
+    creating and removing SQLite's transient files in folders nearby at this moment.
+    """
+    for folder in folders:
+        with contextlib.suppress(FileNotFoundError):
+            folder.chmod(0o700)
+            for entry in os.scandir(folder):
+                with contextlib.suppress(FileNotFoundError):
+                    if entry.is_file(follow_symlinks=False):
+                        os.chmod(entry.path, 0o600)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -29,7 +28,8 @@ from .metrics import Snapshot
 from .models import Job
 from .redaction import Redactor
 from .resilience import LiveState
-from .store import Session
+from .retry import RETRYABLE
+from .rowerrors import NEEDS_A_PERSON
 from .summary import RunSummary
 
 
@@ -210,13 +210,28 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
 
 
 def resume_hint(summary: RunSummary) -> str | None:
-    """How to finish a run that ended early, when it can be resumed."""
-    if not summary.session or not (summary.stopped or summary.interrupted):
+    """What to do next: finish a run that ended early, look at the rows that need a person."""
+    if not summary.session:
         return None
-    return (
-        f"To send the rest: excelfmt run --resume {summary.session} "
-        "(with the same settings; rows already settled are not sent again)."
-    )
+    hints = []
+    if summary.stopped or summary.interrupted:
+        hints.append(
+            f"To send the rest: excelfmt run --resume {summary.session} "
+            "(with the same settings; rows already settled are not sent again)."
+        )
+    else:
+        temporary = sum(summary.metrics.by_category.get(c.value, 0) for c in RETRYABLE)
+        if temporary:
+            hints.append(
+                f"{temporary} rows failed for now (the API was down or busy): "
+                f"excelfmt run --resume {summary.session} sends them again."
+            )
+    person = sum(summary.metrics.by_category.get(c.value, 0) for c in NEEDS_A_PERSON)
+    if person:
+        hints.append(
+            f"{person} rows need a person: excelfmt errors list --session {summary.session}."
+        )
+    return " ".join(hints) or None
 
 
 def print_summary_json(stream: TextIO, summary: RunSummary) -> None:
@@ -272,56 +287,3 @@ def print_dry_run(console: Console, info: RunInfo, requests: list[dict[str, obje
         highlight=False,
         soft_wrap=True,
     )
-
-
-def print_sessions(console: Console, sessions: list[Session]) -> None:
-    """`excelfmt sessions list`: a line per run, newest first."""
-    if not sessions:
-        console.print("No sessions recorded yet.")
-        return
-    table = Table(box=None, padding=(0, 2, 0, 0))
-    for column in ("id", "started (UTC)", "state", "rows", "ok", "failed"):
-        numeric = column in ("rows", "ok", "failed")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
-    table.add_column("input", overflow="fold")  # the names give way, not the figures
-    table.add_column("sheet", overflow="fold")
-    for session in sessions:
-        counts = session.summary
-        table.add_row(
-            session.id,
-            session.started_at[:16].replace("T", " "),
-            session.state,
-            *(str(counts.get(name, "")) for name in ("rows", "ok", "failed")),
-            escape(Path(session.input).name),
-            escape(session.sheet),
-        )
-    console.print(table)
-
-
-def print_session(console: Console, session: Session) -> None:
-    """`excelfmt sessions show ID`: one run in full."""
-    table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")  # a fingerprint or a path is shown whole
-    table.add_row("session", session.id)
-    table.add_row("state", session.state)
-    table.add_row("input", escape(session.input))
-    table.add_row("fingerprint", session.fingerprint)
-    table.add_row("sheet", escape(session.sheet))
-    table.add_row("started", session.started_at)
-    table.add_row("finished", session.finished_at or "-")
-    table.add_row("process", str(session.pid))
-    for name, value in session.summary.items():
-        if name in ("input", "sheet", "session", "started_at", "finished_at"):
-            continue
-        table.add_row(name, escape(_plain(value)))
-    console.print(table)
-    settings = Table(show_header=False, box=None, padding=(0, 2), title="settings")
-    for name, value in session.settings.items():
-        if value not in (None, [], ""):
-            settings.add_row(name, escape(_plain(value)))
-    console.print(settings)
-
-
-def _plain(value: object) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)

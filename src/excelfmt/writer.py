@@ -156,7 +156,9 @@ class XlsxResults:
             values: list[Any] = [outcome.row.values.get(c) for c in self._inputs]
             values += [outcome.status, outcome.http_status, outcome.message]
             if self._capture:
-                captured = outcome.response if isinstance(outcome.response, dict) else {}
+                # A failed row's response is the API's error, not the captured fields.
+                response = outcome.response if outcome.ok else None
+                captured = response if isinstance(response, dict) else {}
                 values += [_captured_value(captured.get(path)) for path in self._capture]
             else:
                 values.append(_response_text(outcome.response))

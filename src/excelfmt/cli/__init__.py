@@ -7,11 +7,16 @@ Each command group lives in its own module; exceptions become exit codes in one 
 from __future__ import annotations
 
 from .app import app
+from .errors import errors_app, export_command, reprocess_command, resolve_command
 from .run import run_command
 from .sessions import sessions_app
 
 app.command("run", no_args_is_help=True)(run_command)
 app.add_typer(sessions_app, name="sessions")
+app.add_typer(errors_app, name="errors")
+app.command("resolve", no_args_is_help=True)(resolve_command)
+app.command("reprocess", no_args_is_help=True)(reprocess_command)
+app.command("export", no_args_is_help=True)(export_command)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .. import ui
+from .. import ui_records
 from ..config import store_folder
 from ..store import Store
 from .app import reported_errors
@@ -39,7 +39,7 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
     if as_json:
         print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
     else:
-        ui.print_sessions(Console(highlight=False), found)
+        ui_records.print_sessions(Console(highlight=False), found)
 
 
 @sessions_app.command("show")
@@ -56,4 +56,4 @@ def show_session(
     if as_json:
         print(json.dumps(asdict(session), ensure_ascii=False))
     else:
-        ui.print_session(Console(highlight=False), session)
+        ui_records.print_session(Console(highlight=False), session)

@@ -1,0 +1,174 @@
+"""What people see of the store: sessions, the rows that need a person, reprocess results.
+
+Tables on a terminal, for `excelfmt sessions ...`, `errors ...` and `reprocess`; the
+commands print JSON themselves when asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from .reprocess import Reprocessed
+from .store import RowError, Session
+
+
+def print_sessions(console: Console, sessions: list[Session]) -> None:
+    """`excelfmt sessions list`: a line per run, newest first."""
+    if not sessions:
+        console.print("No sessions recorded yet.")
+        return
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    for column in ("id", "started (UTC)", "state", "rows", "ok", "failed"):
+        numeric = column in ("rows", "ok", "failed")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    table.add_column("input", overflow="fold")  # the names give way, not the figures
+    table.add_column("sheet", overflow="fold")
+    for session in sessions:
+        counts = session.summary
+        table.add_row(
+            session.id,
+            session.started_at[:16].replace("T", " "),
+            session.state,
+            *(str(counts.get(name, "")) for name in ("rows", "ok", "failed")),
+            escape(Path(session.input).name),
+            escape(session.sheet),
+        )
+    console.print(table)
+
+
+def print_session(console: Console, session: Session) -> None:
+    """`excelfmt sessions show ID`: one run in full."""
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # a fingerprint or a path is shown whole
+    table.add_row("session", session.id)
+    table.add_row("state", session.state)
+    table.add_row("input", escape(session.input))
+    table.add_row("fingerprint", session.fingerprint)
+    table.add_row("sheet", escape(session.sheet))
+    table.add_row("started", session.started_at)
+    table.add_row("finished", session.finished_at or "-")
+    table.add_row("process", str(session.pid))
+    for name, value in session.summary.items():
+        if name in ("input", "sheet", "session", "started_at", "finished_at"):
+            continue
+        table.add_row(name, escape(_plain(value)))
+    console.print(table)
+    settings = Table(show_header=False, box=None, padding=(0, 2), title="settings")
+    for name, value in session.settings.items():
+        if value not in (None, [], ""):
+            settings.add_row(name, escape(_plain(value)))
+    console.print(settings)
+
+
+def _plain(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def print_errors(console: Console, errors: Sequence[RowError]) -> None:
+    """`excelfmt errors list`: a line per error."""
+    if not errors:
+        console.print("No errors to show.")
+        return
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    for column in ("id", "session", "row", "state", "category", "status"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "row" else "left")
+    table.add_column("message", overflow="fold")
+    for error in errors:
+        table.add_row(
+            error.short_id,
+            error.session,
+            str(error.row),
+            error.state,
+            error.category,
+            str(error.http_status or "-"),
+            escape(error.message or ""),
+        )
+    console.print(table)
+
+
+def print_error(console: Console, error: RowError) -> None:
+    """`excelfmt errors show ID`: one error in full, with the request that was sent."""
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("error", error.id)
+    table.add_row("session", error.session)
+    table.add_row("row", str(error.row))
+    table.add_row("state", error.state + (f" ({escape(error.note)})" if error.note else ""))
+    table.add_row("category", error.category)
+    table.add_row("http status", str(error.http_status or "-"))
+    table.add_row("message", escape(error.message or "-"))
+    for field, message in error.fields:
+        table.add_row(f"  field {escape(field)}", escape(message))
+    table.add_row("recorded", error.created_at)
+    if error.updated_at:
+        table.add_row("updated", error.updated_at)
+    if error.request:
+        table.add_row("request", escape(f"{error.request['method']} {error.request['url']}"))
+        headers = error.request.get("headers")
+        for pair in headers if isinstance(headers, list) else []:
+            if isinstance(pair, list) and len(pair) == 2:
+                table.add_row(f"  {escape(str(pair[0]))}", escape(str(pair[1])))
+        if error.request.get("body") is not None:
+            table.add_row("  body", escape(_plain(error.request["body"])))
+    console.print(table)
+    values = Table(show_header=False, box=None, padding=(0, 2), title="cells")
+    refused = {f.casefold() for f, _ in error.fields}
+    for column, value in error.values.items():
+        mark = "[red]" if column.casefold() in refused else ""
+        values.add_row(f"{mark}{escape(column)}", escape(_plain(value)))
+    console.print(values)
+
+
+def print_error_summary(console: Console, counts: dict[str, dict[str, int]]) -> None:
+    """`excelfmt errors summary`: errors per category and state."""
+    if not counts:
+        console.print("No errors recorded.")
+        return
+    states = ("open", "resolved", "reprocessed")
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    table.add_column("category")
+    for state in (*states, "total"):
+        table.add_column(state, justify="right")
+    for category, by_state in sorted(counts.items()):
+        figures = [by_state.get(state, 0) for state in states]
+        table.add_row(category, *map(str, figures), str(sum(figures)))
+    console.print(table)
+
+
+def print_reprocessed(console: Console, result: Reprocessed) -> None:
+    """`excelfmt reprocess`: what became of each error sent again."""
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    for column in ("id", "row", "result"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("message", overflow="fold")
+    for error in result.errors:
+        ok = error.state == "reprocessed"
+        table.add_row(
+            error.short_id,
+            str(error.row),
+            "[green]ok[/]" if ok else f"[red]{error.category}[/]",
+            "" if ok else escape(error.message or ""),
+        )
+    console.print(table)
+    console.print(escape(reprocess_line(result)), soft_wrap=True)
+
+
+def reprocess_line(result: Reprocessed) -> str:
+    text = f"excelfmt: {result.succeeded} reprocessed, {result.failed} still failing"
+    if result.unsent:
+        text += f", {len(result.unsent)} not sent"
+    if result.stopped:
+        text += f". Stopped: {result.stopped}"
+    if result.output:
+        text += f"; results: {result.output}"
+    elif result.output_problem:
+        text += f"; the results file was not updated: {result.output_problem}"
+    return text
