@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 import subprocess
@@ -23,6 +24,7 @@ def start(args: list[str]) -> subprocess.Popen[str]:
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
     )
 
 
@@ -39,14 +41,15 @@ def sessions(cli: Any) -> list[dict[str, Any]]:
 
 
 def test_killed_again_and_again_a_run_resumes_until_every_row_succeeded_once(api, workbook, cli):
-    rows = 240
+    rows = 300
     book = workbook(["N"], [[n] for n in range(rows)])
     api.respond = lambda got: Reply(201, {"n": got.json["N"]}, delay=0.02)
     command = ["run", str(book), "--url", api.url, "--concurrency", "6", "--json"]
     rng = random.Random(7)
     session_id: str | None = None
     stops = 0
-    for attempt in range(40):
+    used: set[signal.Signals] = set()
+    for _ in range(40):
         run = start(command + (["--resume", session_id] if session_id else []))
         sent_before = len(api.received)
         # Stop it at a random moment while it sends (or let the last one finish).
@@ -55,8 +58,12 @@ def test_killed_again_and_again_a_run_resumes_until_every_row_succeeded_once(api
         )
         time.sleep(rng.uniform(0.05, 0.4))
         if run.poll() is None:
-            how = signal.SIGKILL if attempt % 3 else signal.SIGTERM
-            run.send_signal(how)
+            how = (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)[stops % 3]
+            used.add(how)
+            if how == signal.SIGINT:  # Ctrl-C: the terminal signals the whole group
+                os.killpg(run.pid, how)
+            else:
+                run.send_signal(how)
             stops += 1
         out, err = run.communicate(timeout=30)
         assert "Traceback" not in err
@@ -64,13 +71,13 @@ def test_killed_again_and_again_a_run_resumes_until_every_row_succeeded_once(api
             session_id = sessions(cli)[0]["id"]
         if run.returncode == 0:
             break
-        if run.returncode == 130:  # SIGTERM: what was in flight finished and was recorded
+        if run.returncode == 130:  # SIGTERM, Ctrl-C: what was in flight finished, recorded
             interrupted = json.loads(out)
             assert interrupted["interrupted"] and interrupted["session"] == session_id
     else:
         raise AssertionError("the run never finished")
 
-    assert stops >= 3, "the test should have stopped the run a few times"
+    assert len(used) == 3, "the test should have stopped the run in each of the three ways"
     summary = json.loads(out)
     assert summary["session"] == session_id and summary["ok"] == rows
     assert 0 < summary["resumed"] <= rows  # a kill while saving leaves nothing to send

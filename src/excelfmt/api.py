@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import importlib.util
+import logging
 import signal
 import time
 from collections.abc import Iterator, Sequence
@@ -20,13 +21,13 @@ from pathlib import Path
 import anyio
 import httpx
 
-from . import sessions
+from . import runlog, sessions
 from .authguard import AuthGuard
 from .client import Clock, Sender, default_transport
 from .config import Settings, default_output
 from .dispatch import Dispatcher
 from .errors import ExcelfmtError, UsageError
-from .events import Observer, RunInfo, SilentObserver
+from .events import Observer, Observers, RunInfo, SilentObserver
 from .metrics import Metrics
 from .models import Job, Outcome
 from .pool import Pool
@@ -124,18 +125,12 @@ def run(
             estimated = min(estimated, settings.limit)
         session, journal = None, None
         if store:
-            if previous:
-                session = sessions.resume(
-                    store, previous, input_path, digest, found.sheet, settings
+            assert session_id is not None
+            session, journal = held.enter_context(
+                sessions.recorded(
+                    store, session_id, previous, settings, input_path, found.sheet, digest
                 )
-            else:
-                assert session_id is not None
-                session = sessions.begin(
-                    store, session_id, settings, input_path, found.sheet, digest
-                )
-                held.enter_context(store.lock(session.id))
-            journal = store.journal(session.id)
-            held.callback(journal.close)
+            )
         info = RunInfo(
             input_path,
             found.sheet,
@@ -145,26 +140,24 @@ def run(
             settings.concurrency,
             session.id if session else None,
         )
-        try:
-            with _plain_errors():
-                summary = anyio.run(
-                    partial(
-                        _run,
-                        settings,
-                        info,
-                        sheet,
-                        journal,
+        with _plain_errors():
+            summary = anyio.run(
+                partial(
+                    _run,
+                    settings,
+                    info,
+                    sheet,
+                    journal,
+                    Observers(
                         observer or SilentObserver(),
-                        transport,
-                        clock,
-                        handle_signals,
+                        *([sessions.ProgressRecorder(store, session)] if store and session else []),
                     ),
-                    backend_options={"use_uvloop": _has_uvloop()},
-                )
-        except BaseException as exc:
-            if store and session:
-                sessions.fail(store, session, str(exc) or type(exc).__name__)
-            raise
+                    transport,
+                    clock,
+                    handle_signals,
+                ),
+                backend_options={"use_uvloop": _has_uvloop()},
+            )
         if store and session:
             sessions.end(store, session, summary)
         return summary
@@ -218,13 +211,17 @@ async def _run(
     observer.started(info)
     interrupted = False
     next_progress = 0.0
+    breaker = "closed"
 
     def persist(outcomes: Sequence[Outcome]) -> None:
-        """Blocking (a worker thread): the journal first, then the results file."""
+        """Blocking (a worker thread): the journal first, then the results file and log."""
         fresh = [(o.row.seq, o.recorded) for o in outcomes if not o.replayed]
         if journal is not None and fresh:
             journal.record(fresh)
         sheet.add(outcomes)
+        for outcome in outcomes:
+            if not outcome.replayed and (outcome.category or outcome.attempts > 1):
+                _log_row(outcome)
 
     async def record(outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
@@ -245,7 +242,13 @@ async def _run(
         now = clock()
         if now >= next_progress:  # a view refreshes a few times a second, not per row
             next_progress = now + PROGRESS_INTERVAL
-            observer.progressed(metrics.snapshot(now), policies.live(now))
+            live = policies.live(now)
+            observer.progressed(metrics.snapshot(now), live)
+            nonlocal breaker
+            if live.breaker != breaker:
+                level = logging.INFO if live.breaker == "closed" else logging.WARNING
+                runlog.event(level, f"circuit breaker {live.breaker}", was=breaker)
+                breaker = live.breaker
 
     async with Sender(settings, transport, clock) as sender:
         dispatcher = Dispatcher(
@@ -261,11 +264,17 @@ async def _run(
         async def watch_signals() -> None:
             nonlocal interrupted
             with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async for _ in signals:
+                async for signum in signals:
                     if interrupted:
+                        runlog.event(logging.WARNING, "abandoning the requests in flight")
                         pool.abandon()
                     else:
                         interrupted = True
+                        runlog.event(
+                            logging.WARNING,
+                            f"interrupted by {signal.Signals(signum).name}",
+                            in_flight=pool.in_flight,
+                        )
                         observer.stopping(pool.in_flight, None)
                         pool.stop()
 
@@ -308,6 +317,26 @@ async def _run(
         raise error
     observer.finished(summary)
     return summary
+
+
+def _log_row(outcome: Outcome) -> None:
+    if outcome.category is None:
+        runlog.event(
+            logging.INFO,
+            "row succeeded after retries",
+            row=outcome.row.number,
+            attempts=outcome.attempts,
+        )
+        return
+    runlog.event(
+        logging.WARNING,
+        "row failed",
+        row=outcome.row.number,
+        category=outcome.category.value,
+        http_status=outcome.http_status,
+        message=outcome.message,
+        attempts=outcome.attempts,
+    )
 
 
 def _policy_figures(policies: Policies, now: float) -> dict[str, int]:

@@ -65,19 +65,19 @@ def as_seconds(minimum: float, *, allow_minimum: bool) -> Callable[[object], flo
     return convert
 
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d|w)?\s*$")
 
 
 def as_duration(minimum: float, *, allow_minimum: bool) -> Callable[[object], float]:
-    """Seconds, from a number or text such as "300", "30s", "5m", "1.5h"."""
+    """Seconds, from a number or text such as "300", "30s", "5m", "1.5h", "30d", "2w"."""
     number = as_seconds(minimum, allow_minimum=allow_minimum)
 
     def convert(value: object) -> float:
         if isinstance(value, str):
             found = _DURATION.match(value)
             if not found:
-                raise ValueError(f"expected a duration such as 30s, 5m or 1h, got {value!r}")
+                raise ValueError(f"expected a duration such as 30s, 5m, 1h or 7d, got {value!r}")
             value = float(found.group(1)) * _UNITS[found.group(2) or "s"]
         return number(value)
 

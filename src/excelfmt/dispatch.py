@@ -23,6 +23,7 @@ import anyio
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
 
+from . import runlog
 from .classify import classify_exception, classify_status, describe_exception
 from .client import Clock, Reply
 from .models import Category, Job, JSONValue, Outcome
@@ -117,6 +118,7 @@ class Dispatcher:
     def stop(self, reason: str) -> None:
         """Finish nothing new: rows still waiting return None and stay unsent."""
         if self.stop_reason is None:
+            runlog.event(logging.ERROR, "stopping the run", reason=reason)
             self.stop_reason = reason
             self.stopping.set()
 
@@ -173,8 +175,22 @@ class Dispatcher:
     def _wait(self, state: RetryCallState) -> float:
         attempt: Attempt | None = state.outcome.result() if state.outcome else None
         if attempt is not None and attempt.retry_after is not None:
-            return attempt.retry_after  # the API's own word beats our backoff
-        return float(self._backoff(state))
+            wait = attempt.retry_after  # the API's own word beats our backoff
+        else:
+            wait = float(self._backoff(state))
+        if attempt is not None:
+            failed = attempt.outcome
+            runlog.event(
+                logging.INFO,
+                "retrying",
+                row=failed.row.number,
+                attempt=state.attempt_number,
+                category=failed.category.value if failed.category else None,
+                http_status=failed.http_status,
+                message=failed.message,
+                wait_s=round(wait, 3),
+            )
+        return wait
 
     async def _try(self, job: Job, number: int) -> Attempt | None:
         p = self.policies

@@ -50,3 +50,26 @@ class SilentObserver:
 
     def finished(self, summary: RunSummary) -> None:
         pass
+
+
+class Observers:
+    """Several observers as one: each hears every event, in order."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self._observers = observers
+
+    def started(self, info: RunInfo) -> None:
+        for observer in self._observers:
+            observer.started(info)
+
+    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
+        for observer in self._observers:
+            observer.progressed(snapshot, live)
+
+    def stopping(self, in_flight: int, reason: str | None) -> None:
+        for observer in self._observers:
+            observer.stopping(in_flight, reason)
+
+    def finished(self, summary: RunSummary) -> None:
+        for observer in self._observers:
+            observer.finished(summary)

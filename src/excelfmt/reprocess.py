@@ -9,6 +9,7 @@ results workbook is then rendered again from the journal.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from pathlib import Path
 import anyio
 import httpx
 
+from . import runlog
 from .client import Clock, Sender, default_transport
 from .config import Settings, recorded_settings
 from .dispatch import Dispatcher
@@ -101,7 +103,8 @@ def reprocess(
     planner = Planner(settings, list(errors[0].values))
     jobs = [planner.plan(Row(e.seq, e.row, as_cells(values))) for e, values in rows.values()]
     result = Reprocessed(session)
-    with store.lock(session.id):
+    with store.lock(session.id), runlog.recording(store.log_path(session.id)):
+        runlog.event(logging.INFO, "reprocess started", errors=len(jobs))
         journal = store.journal(session.id)
         try:
             sent: dict[int, Outcome] = {}
@@ -124,6 +127,15 @@ def reprocess(
                 updated = _updated(error, values, outcome, describe_request(job, redact))
                 store.save_error(updated)
                 result.errors.append(updated)
+                runlog.event(
+                    logging.INFO if outcome.ok else logging.WARNING,
+                    "row reprocessed" if outcome.ok else "row failed again",
+                    row=error.row,
+                    error=error.short_id,
+                    category=updated.category if not outcome.ok else None,
+                    http_status=outcome.http_status,
+                    message=outcome.message,
+                )
         finally:
             journal.close()
         _render_results(store, result)

@@ -8,15 +8,26 @@ sheet, and the effective settings with secrets masked.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import runlog
 from .config import Settings
 from .errors import ExitCode, UsageError
-from .store import Session, Store
+from .metrics import Snapshot
+from .resilience import LiveState
+from .store import Journal, Session, Store
 from .summary import RunSummary
+
+Clock = Callable[[], float]
+PROGRESS_EVERY = 1.0
+"""Seconds between progress records: `excelfmt status` is read by people, not machines."""
 
 STATES = {
     ExitCode.OK: "finished",
@@ -79,6 +90,16 @@ def end(store: Store, session: Session, summary: RunSummary) -> None:
     session.finished_at = summary.finished_at.isoformat(timespec="seconds")
     session.summary = summary.to_json()
     store.save(session)
+    m = summary.metrics
+    runlog.event(
+        logging.INFO,
+        f"run {session.state}",
+        rows=m.done,
+        ok=m.ok,
+        failed=m.failed,
+        exit_code=int(summary.exit_code),
+        stopped=summary.stopped,
+    )
 
 
 def fail(store: Store, session: Session, reason: str) -> None:
@@ -90,3 +111,132 @@ def fail(store: Store, session: Session, reason: str) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def is_running(session: Session) -> bool:
+    """Whether the session's run is going now: recorded as running, its process alive."""
+    if session.state != "running":
+        return False
+    try:
+        os.kill(session.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's (a pid reused by another user)
+        return True
+    return True
+
+
+def shown_state(session: Session) -> str:
+    """The state to show: a run recorded as running whose process is gone crashed."""
+    if session.state == "running" and not is_running(session):
+        return "crashed"
+    return session.state
+
+
+def prune(store: Store, older_than: float, *, dry_run: bool = False) -> tuple[list[Session], int]:
+    """Delete the sessions that started more than `older_than` seconds ago, with their
+    journals, logs and errors; a run still going is kept. Return them and the errors."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+    old = [
+        s
+        for s in store.sessions()
+        if datetime.fromisoformat(s.started_at) < cutoff and not is_running(s)
+    ]
+    ids = {s.id for s in old}
+    errors = [e.id for e in store.errors() if e.session in ids]
+    if not dry_run:
+        store.delete_errors(errors)
+        for session in old:
+            store.delete_session(session.id)
+    return old, len(errors)
+
+
+class ProgressRecorder:
+    """An observer of a run that keeps its progress in the session, for `excelfmt status`."""
+
+    def __init__(self, store: Store, session: Session, clock: Clock = time.monotonic) -> None:
+        self._store, self._session, self._clock = store, session, clock
+        self._estimated: int | None = None
+        self._next = 0.0
+
+    def started(self, info: object) -> None:
+        self._estimated = getattr(info, "estimated_rows", None)
+
+    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
+        now = self._clock()
+        if now < self._next:
+            return
+        self._next = now + PROGRESS_EVERY
+        self._session.progress = {
+            "done": snapshot.done,
+            "estimated_rows": self._estimated,
+            "ok": snapshot.ok,
+            "failed": snapshot.failed,
+            "resumed": snapshot.resumed,
+            "rows_per_s": round(snapshot.rows_per_second, 1),
+            "elapsed_s": round(snapshot.elapsed, 1),
+            "in_flight": live.in_flight,
+            "limit": live.limit,
+            "breaker": live.breaker,
+            "paused": live.paused,
+            "retries": live.retries,
+            "throttled": live.throttled,
+            "updated_at": _now(),
+        }
+        self._store.save(self._session)
+
+    def stopping(self, in_flight: int, reason: str | None) -> None:
+        pass
+
+    def finished(self, summary: RunSummary) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def recorded(
+    store: Store,
+    session_id: str,
+    previous: Session | None,
+    settings: Settings,
+    input_path: Path,
+    sheet: str,
+    digest: str,
+) -> Iterator[tuple[Session, Journal]]:
+    """Record a run as session `session_id` (continuing `previous`, if resuming): hold
+    its lock, open its journal and log; mark it failed if the block raises."""
+    with contextlib.ExitStack() as held:
+        if previous:
+            session = resume(store, previous, input_path, digest, sheet, settings)
+        else:
+            session = begin(store, session_id, settings, input_path, sheet, digest)
+            held.enter_context(store.lock(session.id))
+        journal = store.journal(session.id)
+        held.callback(journal.close)
+        held.enter_context(runlog.recording(store.log_path(session.id)))
+        runlog.event(
+            logging.INFO,
+            "run resumed" if previous else "run started",
+            input=session.input,
+            sheet=sheet,
+            pid=session.pid,
+        )
+        try:
+            yield session, journal
+        except BaseException as exc:
+            reason = str(exc) or type(exc).__name__
+            runlog.event(logging.ERROR, "run failed", reason=reason)
+            fail(store, session, reason)
+            raise
+
+
+RESUMABLE = ("interrupted", "stopped", "crashed", "failed")
+
+
+def unfinished(store: Store, digest: str, sheet: str | None) -> Session | None:
+    """The newest run on this very content (and sheet, if named) that did not finish."""
+    for session in store.sessions():
+        if session.fingerprint != digest or (sheet is not None and session.sheet != sheet):
+            continue
+        if shown_state(session) in RESUMABLE:
+            return session
+    return None

@@ -54,6 +54,8 @@ class Session:
     finished_at: str | None = None
     summary: dict[str, JSONValue] = field(default_factory=dict)
     """The run's JSON summary once it ended: counts per outcome, rates, latency, policies."""
+    progress: dict[str, JSONValue] = field(default_factory=dict)
+    """Where the run stood when last recorded (every second while it goes)."""
 
 
 @dataclass
@@ -133,6 +135,10 @@ class Store:
     def journal_folder(self, session_id: str) -> Path:
         return self.folder / "journals" / session_id
 
+    def log_path(self, session_id: str) -> Path:
+        """The session's structured log (JSON lines), written by runlog."""
+        return self.folder / "logs" / f"{session_id}.jsonl"
+
     def journal(self, session_id: str) -> Journal:
         return Journal(self.journal_folder(session_id))
 
@@ -188,11 +194,12 @@ class Store:
         yield from sorted(found, key=lambda s: s.started_at, reverse=True)
 
     def delete_session(self, session_id: str) -> None:
-        """The session's record, journal and lock (its errors go with `delete_errors`)."""
+        """The session's record, journal, log and lock (its errors go with `delete_errors`)."""
         import shutil
 
         shutil.rmtree(self.journal_folder(session_id), ignore_errors=True)
         (self.folder / "locks" / f"{session_id}.lock").unlink(missing_ok=True)
+        self.log_path(session_id).unlink(missing_ok=True)
         self._sessions.delete(session_id)
 
     # --- rows that need a person -------------------------------------------------------

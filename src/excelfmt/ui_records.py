@@ -172,3 +172,56 @@ def reprocess_line(result: Reprocessed) -> str:
     elif result.output_problem:
         text += f"; the results file was not updated: {result.output_problem}"
     return text
+
+
+def status_line(session: Session) -> str:
+    """`excelfmt status ID`: where the run stands, in a sentence or two."""
+    head = f"Session {session.id} ({Path(session.input).name}, sheet {session.sheet}): "
+    p, m = session.progress, session.summary
+    if session.state == "running":
+        total = p.get("estimated_rows")
+        done = p.get("done") or 0
+        of = f" of about {total}" if total else ""
+        known = isinstance(total, int) and total and isinstance(done, int)
+        share = f" ({100 * done / total:.0f}%)" if known else ""  # type: ignore[operator]
+        text = (
+            f"running (pid {session.pid}): {done}{of} rows{share}, {p.get('ok', 0)} ok, "
+            f"{p.get('failed', 0)} failed, {p.get('rows_per_s', 0)} rows/s; "
+            f"{p.get('in_flight', 0)}/{p.get('limit', 0)} in flight, "
+            f"breaker {p.get('breaker', '-')}"
+        )
+        if p.get("paused"):
+            text += ", paused by the API"
+        return head + text + f"; as of {p.get('updated_at', session.started_at)}."
+    if session.state == "crashed":
+        return head + (
+            f"crashed (its process {session.pid} is gone) after "
+            f"{p.get('done', 0)} rows; excelfmt run --resume {session.id} sends the rest."
+        )
+    text = f"{session.state}"
+    if session.finished_at:
+        text += f" at {session.finished_at}"
+    if "rows" in m:
+        text += f": {m['rows']} rows, {m.get('ok')} ok, {m.get('failed')} failed"
+    if m.get("error"):
+        text += f": {m['error']}"
+    if m.get("stopped"):
+        text += f". Stopped: {m['stopped']}"
+    if session.state in ("stopped", "interrupted"):
+        text += f". excelfmt run --resume {session.id} sends the rest"
+    return head + text + "."
+
+
+def log_line(line: dict[str, object]) -> str:
+    """A line of a run's log for reading: time, level, row, what happened, the facts."""
+    facts = {k: v for k, v in line.items() if k not in ("time", "level", "event", "row")}
+    text = f"{line.get('time', '')} {line.get('level', ''):<7}"
+    if line.get("row") is not None:
+        text += f" row {line['row']}:"
+    text += f" {line.get('event', '')}"
+    shown = [f"{k}={v}" for k, v in facts.items() if v is not None and k != "traceback"]
+    if shown:
+        text += " (" + ", ".join(shown) + ")"
+    if facts.get("traceback"):
+        text += "\n" + str(facts["traceback"])
+    return text

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .. import api, ui
+from .. import api, sessions, ui
 from ..config import Settings, load_settings
 from ..errors import UsageError
 from ..events import Observer
@@ -135,7 +135,8 @@ def run_command(
             rich_help_panel=_OUTPUT,
             show_default=False,
             help="Continue an interrupted or stopped run: rows it settled are not sent "
-            "again (temporary failures are). Give the same settings as the first time.",
+            "again (temporary failures are). Give the same settings as the first time. "
+            "'auto': resume the unfinished run on this same file, if there is one.",
         ),
     ] = None,
 ) -> None:
@@ -161,16 +162,46 @@ def run_command(
         settings = load_settings(flags, config_file=config)
         assert settings.store is not None  # load_settings always settles where the store is
         if workbook is None:
-            if resume is None:
+            if resume is None or resume == "auto":
                 raise UsageError("Which workbook? Give its path (or --resume SESSION).")
             with Store(settings.store) as store_:
                 workbook = Path(store_.session(resume).input)
         if dry_run:
             _dry_run(settings, workbook, json_summary)
             return
+        if resume is None or resume == "auto":
+            resume = _earlier_run(settings, workbook, resume, talk=not (json_summary or quiet))
         code = _run(settings, workbook, resume, json_summary=json_summary, quiet=quiet)
     if code:
         raise typer.Exit(code)
+
+
+def _earlier_run(settings: Settings, workbook: Path, resume: str | None, talk: bool) -> str | None:
+    """The session to resume: with --resume auto, the unfinished run on this very file;
+    without --resume, offered on a terminal, mentioned elsewhere."""
+    if not workbook.is_file():
+        return None  # the run reports the missing file
+    assert settings.store is not None
+    with Store(settings.store) as store:
+        earlier = sessions.unfinished(store, sessions.fingerprint(workbook), settings.sheet)
+    if earlier is None:
+        return None
+    done = earlier.progress.get("done", earlier.summary.get("rows", 0))
+    about = f"Session {earlier.id} on this file {earlier.state} after {done} rows"
+    if resume == "auto":
+        if talk:
+            print(f"excelfmt: {about}; resuming it.", file=sys.stderr)
+        return earlier.id
+    if sys.stdin.isatty() and talk:
+        if typer.confirm(f"{about}. Resume it (rows it settled are not sent again)?", True):
+            return earlier.id
+        return None
+    print(
+        f"excelfmt: note: {about}; this is a new run. Use --resume {earlier.id} "
+        "(or --resume auto) to continue it instead.",
+        file=sys.stderr,
+    )
+    return None
 
 
 def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:

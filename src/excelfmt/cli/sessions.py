@@ -1,4 +1,4 @@
-"""`excelfmt sessions list|show`: the record of past runs, from the store."""
+"""`excelfmt sessions list|show|prune`, `status` and `logs`: runs, from the store."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .. import ui_records
+from .. import runlog, sessions, ui_records
 from ..config import store_folder
+from ..converters import as_duration
+from ..errors import UsageError
 from ..store import Store
 from .app import reported_errors
 
@@ -36,6 +38,8 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
     """Every recorded run, newest first: id, start, state, input, rows, ok, failed."""
     with reported_errors(), Store(store_folder(store)) as opened:
         found = list(opened.sessions())
+    for session in found:
+        session.state = sessions.shown_state(session)
     if as_json:
         print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
     else:
@@ -53,7 +57,85 @@ def show_session(
     """One run in full: input and its fingerprint, sheet, settings, counts and metrics."""
     with reported_errors(), Store(store_folder(store)) as opened:
         session = opened.session(session_id)
+    session.state = sessions.shown_state(session)
     if as_json:
         print(json.dumps(asdict(session), ensure_ascii=False))
     else:
         ui_records.print_session(Console(highlight=False), session)
+
+
+@sessions_app.command("prune")
+def prune_sessions(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="DURATION",
+            help="Delete sessions started longer ago than this: 30d, 12h, 2w.",
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")
+    ] = False,
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete old sessions with their journals, logs and errors (a run going is kept)."""
+    with reported_errors():
+        try:
+            seconds = as_duration(0, allow_minimum=True)(older_than)
+        except ValueError as exc:
+            raise UsageError(f"--older-than: {exc}.") from None
+        with Store(store_folder(store)) as opened:
+            old, errors = sessions.prune(opened, seconds, dry_run=dry_run)
+    if as_json:
+        print(json.dumps({"sessions": [s.id for s in old], "errors": errors, "dry_run": dry_run}))
+        return
+    verb = "Would delete" if dry_run else "Deleted"
+    print(f"{verb} {len(old)} sessions older than {older_than} and their {errors} errors.")
+
+
+def status_command(
+    session_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A session id, or any unique start of one.")
+    ],
+    store: StoreOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Where a run stands, while it goes (from another terminal) or after it ended."""
+    with reported_errors(), Store(store_folder(store)) as opened:
+        session = opened.session(session_id)
+    session.state = sessions.shown_state(session)
+    if as_json:
+        fields = ("id", "state", "pid", "input", "sheet", "started_at", "finished_at")
+        shown = {name: getattr(session, name) for name in fields}
+        print(json.dumps({**shown, "progress": session.progress, "summary": session.summary}))
+    else:
+        print(ui_records.status_line(session))
+
+
+def logs_command(
+    session_id: Annotated[
+        str, typer.Argument(metavar="ID", help="A session id, or any unique start of one.")
+    ],
+    level: Annotated[
+        str,
+        typer.Option(
+            "--level", metavar="LEVEL", help="The least level shown: INFO, WARNING, ERROR."
+        ),
+    ] = "INFO",
+    row: Annotated[
+        int | None,
+        typer.Option("--row", metavar="N", show_default=False, help="Only lines about this row."),
+    ] = None,
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """A run's log: its start and end, rows that failed, retries, the breaker, stops."""
+    with reported_errors():
+        if level.upper() not in runlog.LEVELS:
+            raise UsageError(f"--level {level!r}: use one of {', '.join(runlog.LEVELS)}.")
+        with Store(store_folder(store)) as opened:
+            path = opened.log_path(opened.session(session_id).id)
+        for line in runlog.read(path, level, row):
+            print(json.dumps(line, ensure_ascii=False) if as_json else ui_records.log_line(line))

@@ -1,0 +1,114 @@
+"""status, logs, sessions prune and --resume auto, from the command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+from .apiserver import Received, Reply
+from .test_resume import sessions, start, wait_for
+
+TOKEN = "tok-7f1c9e2a-never-in-logs"
+
+
+def test_status_tells_how_a_run_goes_from_another_terminal_and_that_it_crashed(api, workbook, cli):
+    book = workbook(["N"], [[n] for n in range(300)])
+    api.respond = lambda got: Reply(201, {}, delay=0.05)
+    run = start(["run", str(book), "--url", api.url, "--concurrency", "2", "--quiet"])
+    try:
+        wait_for(lambda: len(api.received) >= 60)  # past the first progress record
+        session_id = sessions(cli)[0]["id"]
+        wait_for(lambda: json.loads(cli("status", session_id, "--json").stdout)["progress"])
+        status = json.loads(cli("status", session_id, "--json").stdout)
+        assert status["state"] == "running" and status["pid"] == run.pid
+        progress = status["progress"]
+        assert 0 < progress["done"] < 300 and progress["estimated_rows"] == 300
+        assert progress["in_flight"] <= 2 and progress["breaker"] == "closed"
+        line = cli("status", session_id).stdout
+        assert f"running (pid {run.pid})" in line and "of about 300 rows" in line
+    finally:
+        run.send_signal(signal.SIGKILL)
+        run.communicate()
+    assert "crashed" in cli("status", session_id).stdout
+    assert sessions(cli)[0]["state"] == "crashed"
+
+    # The same file again, under cron: a new run unless told to resume it.
+    resumed = cli("run", str(book), "--url", api.url, "--resume", "auto", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    summary = json.loads(resumed.stdout)
+    assert summary["session"] == session_id and summary["resumed"] > 0
+    assert "finished" in cli("status", session_id).stdout
+
+
+def test_a_new_run_on_an_unfinished_files_mentions_it(api, workbook, cli):
+    book = workbook(["N"], [[n] for n in range(20)])
+    api.respond = lambda got: Reply(503 if got.json["N"] >= 10 else 201, {})
+    stopped = cli(
+        "run", str(book), "--url", api.url, "--concurrency", "1", "--breaker-min-calls", "5",
+        "--breaker-window", "5", "--max-outage", "0.2", "--json",
+    )  # fmt: skip
+    assert stopped.exit_code == 3, stopped.output
+    session_id = json.loads(stopped.stdout)["session"]
+
+    api.respond = lambda got: Reply(201, {})
+    fresh = cli("run", str(book), "--url", api.url)
+    assert f"--resume {session_id}" in fresh.stderr and "this is a new run" in fresh.stderr
+    assert json.loads(cli("sessions", "list", "--json").stdout)[0]["id"] != session_id
+
+
+def flaky_and_strict(got: Received) -> Reply:
+    """Row 2 is refused; row 3 fails once, then succeeds."""
+    n = got.json["N"]
+    if n == 2:
+        return Reply(422, {"detail": f"bad N {n}"})
+    if n == 3 and not getattr(flaky_and_strict, "seen", False):
+        flaky_and_strict.seen = True  # type: ignore[attr-defined]
+        return Reply(503, {"detail": "busy"})
+    return Reply(201, {})
+
+
+def test_logs_show_failures_and_retries_filtered_by_level_and_row(api, workbook, cli, monkeypatch):
+    monkeypatch.setenv("API_TOKEN", TOKEN)
+    book = workbook(["N"], [[n] for n in range(6)])
+    api.respond = flaky_and_strict
+    run = cli(
+        "run", str(book), "--url", api.url, "--json", "--retry-wait", "0.01",
+        "--auth-env", "API_TOKEN",
+    )  # fmt: skip
+    session_id = json.loads(run.stdout)["session"]
+
+    lines = [json.loads(x) for x in cli("logs", session_id, "--json").stdout.splitlines()]
+    events = [(x["level"], x["event"], x.get("row")) for x in lines]
+    assert events[0] == ("INFO", "run started", None)
+    assert ("INFO", "retrying", 5) in events  # row 3 of the data is sheet row 5
+    assert ("INFO", "row succeeded after retries", 5) in events
+    assert ("WARNING", "row failed", 4) in events
+    assert events[-1][:2] == ("INFO", "run finished")
+
+    warnings = cli("logs", session_id, "--level", "warning").stdout.splitlines()
+    assert len(warnings) == 1 and "row 4: row failed" in warnings[0] and "bad N 2" in warnings[0]
+    about_row = cli("logs", session_id, "--row", "5").stdout
+    assert "retrying" in about_row and "row 4" not in about_row
+    assert cli("logs", session_id, "--level", "loud").exit_code == 2
+    assert TOKEN not in cli("logs", session_id, "--json").stdout
+
+
+def test_prune_deletes_old_sessions_with_everything_they_kept(api, workbook, cli, tmp_path):
+    book = workbook(["N"], [[1], [2]])
+    api.respond = lambda got: Reply(422 if got.json["N"] == 2 else 201, {})
+    for _ in range(2):
+        cli("run", str(book), "--url", api.url, "--quiet")
+    assert len(sessions(cli)) == 2
+
+    kept = json.loads(cli("sessions", "prune", "--older-than", "30d", "--json").stdout)
+    assert kept["sessions"] == [] and len(sessions(cli)) == 2
+    would = cli("sessions", "prune", "--older-than", "0s", "--dry-run")
+    assert "Would delete 2 sessions" in would.stdout and len(sessions(cli)) == 2
+
+    pruned = cli("sessions", "prune", "--older-than", "0s")
+    assert "Deleted 2 sessions older than 0s and their 2 errors" in pruned.stdout
+    assert sessions(cli) == []
+    assert json.loads(cli("errors", "list", "--json", "--state", "all").stdout) == []
+    home = tmp_path / "home"
+    assert list((home / "journals").iterdir()) == [] and list((home / "logs").iterdir()) == []
+    assert cli("sessions", "prune", "--older-than", "soon").exit_code == 2
