@@ -32,6 +32,7 @@ from .metrics import Metrics
 from .models import Job, Outcome
 from .pool import Pool
 from .resilience import Policies
+from .responsecache import ResponseCache
 from .sheet_process import SheetProcess, peak_rss_mib
 from .sniff import sniff
 from .store import Journal, Store
@@ -107,6 +108,8 @@ def run(
     sniff(input_path)  # a missing or foreign file is reported before a process starts
     if resume and not store:
         raise UsageError("Resuming a run needs the store it was recorded in.")
+    if settings.cache_ttl and not store:
+        raise UsageError("The response cache (cache_ttl) lives in the store; give one.")
     with ExitStack() as held:
         previous = store.session(resume) if store and resume else None
         if store and previous:
@@ -131,6 +134,13 @@ def run(
                     store, session_id, previous, settings, input_path, found.sheet, digest
                 )
             )
+        cache = None
+        if store and settings.cache_ttl:
+            responses = store.responses()
+            held.callback(responses.close)
+            cache = ResponseCache(
+                responses, settings.cache_ttl, settings.cache_methods, settings.capture
+            )
         info = RunInfo(
             input_path,
             found.sheet,
@@ -153,6 +163,7 @@ def run(
                         *([sessions.ProgressRecorder(store, session)] if store and session else []),
                     ),
                     transport,
+                    cache,
                     clock,
                     handle_signals,
                 ),
@@ -201,6 +212,7 @@ async def _run(
     journal: Journal | None,
     observer: Observer,
     transport: httpx.AsyncBaseTransport,
+    cache: ResponseCache | None,
     clock: Clock,
     handle_signals: bool,
 ) -> RunSummary:
@@ -257,6 +269,7 @@ async def _run(
             status_rules=settings.status_rules,
             capture_paths=settings.capture,
             redactor=settings.redactor(),
+            cache=cache,
             clock=clock,
         )
         pool = Pool(dispatcher, deliver, settings.concurrency)

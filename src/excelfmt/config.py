@@ -63,6 +63,8 @@ class Settings:
     api_key_env: str | None = None
     status_rule: tuple[tuple[int, str], ...] = ()
     capture: tuple[str, ...] = ()
+    cache_ttl: float = 0.0
+    cache_methods: tuple[str, ...] = ("GET", "HEAD")
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """Header name and value pairs resolved from auth_env / api_key_env."""
     secrets: tuple[str, ...] = field(default=(), repr=False)

@@ -134,6 +134,14 @@ def as_method(value: object) -> str:
     return method.upper() if "{" not in method else method
 
 
+def as_methods(value: object) -> tuple[str, ...]:
+    methods = tuple(_text(item).upper() for item in _list(value))
+    for method in methods:
+        if not _HEADER_NAME.match(method):
+            raise ValueError(f"is not an HTTP method: {method!r}")
+    return methods
+
+
 def parse_header(item: str) -> tuple[str, str]:
     """Split "Name: value" into its parts, or explain why it is not a header."""
     name, sep, value = item.partition(":")

@@ -29,6 +29,7 @@ from .client import Clock, Reply
 from .models import Category, Job, JSONValue, Outcome
 from .redaction import Redactor
 from .resilience import Policies
+from .responsecache import ResponseCache
 from .responses import capture, decode_body, error_message
 from .retry import RETRYABLE
 from .throttling import read_throttle
@@ -96,6 +97,7 @@ class Dispatcher:
         status_rules: Mapping[int, str],
         capture_paths: Sequence[str] = (),
         redactor: Redactor | None = None,
+        cache: ResponseCache | None = None,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
@@ -105,6 +107,7 @@ class Dispatcher:
         self._rules = status_rules
         self._capture = tuple(capture_paths)
         self._redact = redactor or Redactor()
+        self._cache = cache
         self._clock = clock
         self._wall_clock = wall_clock
         self._sleep = sleep
@@ -127,6 +130,11 @@ class Dispatcher:
             return Outcome(job.row, Category.REQUIRES_USER_ACTION, message=job.problem)
         if job.recorded is not None:
             return replayed(job)
+        if self._cache is not None and (key := self._cache.key(job)) is not None:
+            return await self._cache.serve(key, job, self._send_with_retries)
+        return await self._send_with_retries(job)
+
+    async def _send_with_retries(self, job: Job) -> Outcome | None:
         try:
             outcome = await self._with_retries(job)
         except Exception as exc:  # a bug handling one row must not stop the others

@@ -53,6 +53,8 @@ class Snapshot:
     latency_p99: float | None
     resumed: int = 0
     """Rows whose outcome came from the journal of the run being resumed."""
+    cached: int = 0
+    """Rows answered from the response cache."""
 
     @property
     def failed(self) -> int:
@@ -69,6 +71,7 @@ class Metrics:
     by_category: Counter[Category] = field(default_factory=Counter)
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     resumed: int = 0
+    cached: int = 0
 
     def record(self, outcome: Outcome) -> None:
         self.done += 1
@@ -76,6 +79,7 @@ class Metrics:
             self.ok += 1
         else:
             self.by_category[outcome.category] += 1
+        self.cached += outcome.cached
         if outcome.replayed:
             self.resumed += 1  # counted, but neither its speed nor its latency is this run's
         elif outcome.latency is not None:
@@ -93,4 +97,5 @@ class Metrics:
             latency_p90=self.latency.quantile(0.90),
             latency_p99=self.latency.quantile(0.99),
             resumed=self.resumed,
+            cached=self.cached,
         )

@@ -77,6 +77,8 @@ class Outcome:
     attempts: int = 0
     replayed: bool = False
     """Taken from the journal of the run being resumed, not sent again."""
+    cached: bool = False
+    """Answered from the response cache (--cache-ttl), without calling the API."""
 
     @classmethod
     def from_recorded(cls, row: Row, recorded: RecordedOutcome, replayed: bool = False) -> Outcome:

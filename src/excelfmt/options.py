@@ -22,6 +22,7 @@ from .converters import (
     as_header_name,
     as_headers,
     as_method,
+    as_methods,
     as_names,
     as_optional_text,
     as_output,
@@ -273,6 +274,22 @@ OPTIONS: tuple[Option, ...] = (
         (),
         "Dotted path into the JSON response to keep as a results "
         "column (e.g. id, data.status); repeatable. Default: keep the whole response.",
+        "list",
+    ),
+    Option(
+        "cache_ttl",
+        as_duration(0, allow_minimum=True),
+        0.0,
+        "Answer a repeated request from the local store for this long (e.g. 10m, 1d) "
+        "instead of calling the API again; 0 = off. Only for cache_methods.",
+        "duration",
+    ),
+    Option(
+        "cache_methods",
+        as_methods,
+        ("GET", "HEAD"),
+        "Methods whose answers may be cached with cache_ttl: look-ups the API does not "
+        "change anything for; repeatable.",
         "list",
     ),
 )

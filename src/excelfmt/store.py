@@ -135,6 +135,10 @@ class Store:
     def journal_folder(self, session_id: str) -> Path:
         return self.folder / "journals" / session_id
 
+    def responses(self) -> Responses:
+        """The response cache (--cache-ttl); close it when done."""
+        return Responses(self.folder / "responses")
+
     def log_path(self, session_id: str) -> Path:
         """The session's structured log (JSON lines), written by runlog."""
         return self.folder / "logs" / f"{session_id}.jsonl"
@@ -250,6 +254,31 @@ def _row_error(record: dict[str, object]) -> RowError:
     error = RowError(**record)  # type: ignore[arg-type]
     error.fields = [(str(f), str(m)) for f, m in error.fields]  # JSON-like: lists come back
     return error
+
+
+class Responses:
+    """Answers kept for --cache-ttl, by request key; bounded in size, oldest dropped first."""
+
+    SIZE_LIMIT = 1 << 30
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._answers = diskcache.Cache(
+            str(folder), size_limit=self.SIZE_LIMIT, eviction_policy="least-recently-stored"
+        )
+        _owner_only(folder)
+
+    def get(self, key: str) -> tuple[int, JSONValue] | None:
+        found = self._answers.get(key)
+        return None if found is None else (int(found[0]), found[1])
+
+    def put(self, key: str, status: int, response: JSONValue, ttl: float) -> None:
+        self._answers.set(key, (status, response), expire=ttl)
+
+    def close(self) -> None:
+        self._answers.expire()  # what has expired goes now, not when next looked up
+        self._answers.close()
+        _owner_only(self._folder)
 
 
 class Journal:

@@ -52,6 +52,7 @@ class RunSummary:
             "rows": m.done,
             "ok": m.ok,
             "resumed": m.resumed,
+            "cached": m.cached,
             "failed": m.failed,
             "categories": dict(m.by_category),
             "duration_s": round(m.elapsed, 3),

@@ -51,6 +51,8 @@ def summary_line(summary: RunSummary) -> str:
         f"excelfmt: {', '.join(parts)} {state} {m.elapsed:.1f}s "
         f"({m.rows_per_second:.0f} rows/s, p50 {_ms(m.latency_p50)}, p99 {_ms(m.latency_p99)}"
     )
+    if m.cached:
+        text += f", {m.cached} from cache"
     figures = summary.policies or {}
     if figures.get("retries"):
         text += f", {figures['retries']} retries"
@@ -176,6 +178,8 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
     table.add_row("[green]ok[/]", str(m.ok))
     for name, count in m.by_category.items():
         table.add_row(f"[red]{name}[/]", str(count))
+    if m.cached:
+        table.add_row("answered from cache", str(m.cached))
     table.add_row("rows/s", f"{m.rows_per_second:.0f}")
     table.add_row(
         "latency p50 / p90 / p99",

@@ -86,6 +86,10 @@ def run_command(
     ] = None,
     output: Annotated[Path | None, _option("output", _OUTPUT, metavar="PATH")] = None,
     capture: Annotated[list[str] | None, _option("capture", _OUTPUT, metavar="PATH")] = None,
+    cache_ttl: Annotated[str | None, _option("cache_ttl", _SENDING, metavar="DURATION")] = None,
+    cache_methods: Annotated[
+        list[str] | None, _option("cache_methods", _SENDING, metavar="METHOD")
+    ] = None,
     store: Annotated[Path | None, _option("store", _OUTPUT, metavar="DIR")] = None,
     auth_env: Annotated[str | None, _option("auth_env", _AUTH, metavar="VAR")] = None,
     api_key_header: Annotated[str | None, _option("api_key_header", _AUTH, metavar="NAME")] = None,
