@@ -36,7 +36,7 @@ from excelfmt.config import load_settings
 def main() -> None:
     url, book, store, mode = sys.argv[1:5]
     if mode == "no-op":
-        excelfmt.store.Journal.record = lambda self, outcomes: None
+        excelfmt.store.Journal.record = lambda self, outcomes, unsettled=(): None
     settings = load_settings(
         {"url": url, "concurrency": 64, "min_concurrency": 64,
          "output": str(Path(store) / "results.jsonl")},

@@ -236,3 +236,17 @@ def test_bad_error_commands_get_one_sentence(api, workbook, cli, tmp_path):
     assert wrong.exit_code == 2 and "error id" in wrong.output
     for result in (wrong,):
         assert "Traceback" not in result.output
+
+
+def test_reprocess_from_another_folder_updates_the_runs_own_results_file(
+    api, workbook, cli, tmp_path, monkeypatch
+):
+    _, session = run_orders(api, workbook, cli, "--output", "out.xlsx")  # relative to the run
+    error = listed(cli, "--session", session)[0]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    fixed = cli("reprocess", error["short_id"], "--set", "Amount=5", "--json")
+    assert json.loads(fixed.stdout)["output"] == str(tmp_path / "out.xlsx")
+    rows = list(load_workbook(tmp_path / "out.xlsx", read_only=True)["Results"].values)
+    assert rows[2][3] == "ok" and not list(elsewhere.iterdir())

@@ -12,25 +12,32 @@ TOKEN = "tok-7f1c9e2a-never-in-logs"
 
 
 def test_status_tells_how_a_run_goes_from_another_terminal_and_that_it_crashed(api, workbook, cli):
-    book = workbook(["N"], [[n] for n in range(300)])
-    api.respond = lambda got: Reply(201, {}, delay=0.05)
-    run = start(["run", str(book), "--url", api.url, "--concurrency", "2", "--quiet"])
+    book = workbook(["N"], [[n] for n in range(100)])
+    api.respond = lambda got: Reply(201, {}, delay=0.3)
+    run = start(
+        ["run", str(book), "--url", api.url, "--concurrency", "2", "--min-concurrency", "2", "-q"]
+    )
     try:
-        wait_for(lambda: len(api.received) >= 60)  # past the first progress record
+        wait_for(lambda: len(api.received) >= 8)
         session_id = sessions(cli)[0]["id"]
         wait_for(lambda: json.loads(cli("status", session_id, "--json").stdout)["progress"])
         status = json.loads(cli("status", session_id, "--json").stdout)
         assert status["state"] == "running" and status["pid"] == run.pid
         progress = status["progress"]
-        assert 0 < progress["done"] < 300 and progress["estimated_rows"] == 300
+        assert 0 < progress["done"] < 100 and progress["estimated_rows"] == 100
         assert progress["in_flight"] <= 2 and progress["breaker"] == "closed"
         line = cli("status", session_id).stdout
-        assert f"running (pid {run.pid})" in line and "of about 300 rows" in line
+        assert f"running (pid {run.pid})" in line and "of about 100 rows" in line
     finally:
         run.send_signal(signal.SIGKILL)
         run.communicate()
     assert "crashed" in cli("status", session_id).stdout
     assert sessions(cli)[0]["state"] == "crashed"
+    # The rows in flight at the kill have no recorded outcome: they are shown as unknown.
+    unknown = json.loads(cli("status", session_id, "--json").stdout)["unknown_outcome"]
+    assert 1 <= len(unknown) <= 2
+    assert "Unknown outcome: " in cli("status", session_id).stdout
+    assert "unknown outcome" in cli("sessions", "show", session_id).stdout
 
     # The same file again, under cron: a new run unless told to resume it.
     resumed = cli("run", str(book), "--url", api.url, "--resume", "auto", "--json")
@@ -38,6 +45,11 @@ def test_status_tells_how_a_run_goes_from_another_terminal_and_that_it_crashed(a
     summary = json.loads(resumed.stdout)
     assert summary["session"] == session_id and summary["resumed"] > 0
     assert "finished" in cli("status", session_id).stdout
+    assert json.loads(cli("status", session_id, "--json").stdout)["unknown_outcome"] == []
+    # Those rows were sent again, with the Idempotency-Key they had the first time.
+    for number in unknown:
+        keys = {r.headers["Idempotency-Key"] for r in api.received if r.json["N"] == number - 2}
+        assert len(keys) == 1
 
 
 def test_a_new_run_on_an_unfinished_files_mentions_it(api, workbook, cli):
@@ -53,7 +65,11 @@ def test_a_new_run_on_an_unfinished_files_mentions_it(api, workbook, cli):
     api.respond = lambda got: Reply(201, {})
     fresh = cli("run", str(book), "--url", api.url)
     assert f"--resume {session_id}" in fresh.stderr and "this is a new run" in fresh.stderr
-    assert json.loads(cli("sessions", "list", "--json").stdout)[0]["id"] != session_id
+    new_id = json.loads(cli("sessions", "list", "--json").stdout)[0]["id"]
+    assert new_id != session_id
+    # Off a terminal the new session's id comes first, to follow it with `status`.
+    assert f"session {new_id}: sending input.xlsx" in fresh.stderr
+    assert f"excelfmt status {new_id}" in fresh.stderr
 
 
 def flaky_and_strict(got: Received) -> Reply:

@@ -40,6 +40,8 @@ from .summary import RunSummary
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
+UNSETTLED_INTERVAL = 0.1
+"""Seconds between records of the rows in flight, shown as "unknown outcome" after a kill."""
 
 
 @contextmanager
@@ -222,14 +224,14 @@ async def _run(
     auth = AuthGuard(settings.auth_failures)
     observer.started(info)
     interrupted = False
-    next_progress = 0.0
+    next_progress = next_unsettled = 0.0
     breaker = "closed"
 
-    def persist(outcomes: Sequence[Outcome]) -> None:
+    def persist(outcomes: Sequence[Outcome], unsettled: list[tuple[int, int]] | None) -> None:
         """Blocking (a worker thread): the journal first, then the results file and log."""
         fresh = [(o.row.seq, o.recorded) for o in outcomes if not o.replayed]
         if journal is not None and fresh:
-            journal.record(fresh)
+            journal.record(fresh, unsettled)
         sheet.add(outcomes)
         for outcome in outcomes:
             if not outcome.replayed and (outcome.category or outcome.attempts > 1):
@@ -238,8 +240,16 @@ async def _run(
     async def record(outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
-        # Durable before the rows count as done: a resume never sends them again.
-        await anyio.to_thread.run_sync(persist, outcomes)
+        # Durable before the rows count as done: a resume never sends them again. The
+        # rows still in flight are noted with them: if the process dies, their outcome
+        # is unknown, and `excelfmt status` says so until a resume sends them again.
+        nonlocal next_unsettled
+        unsettled = None
+        if clock() >= next_unsettled:  # a write per batch would cost a tenth of the journal
+            next_unsettled = clock() + UNSETTLED_INTERVAL
+            settled = {o.row.seq for o in outcomes}
+            unsettled = [(s, n) for s, n in pool.unsettled.items() if s not in settled]
+        await anyio.to_thread.run_sync(persist, outcomes, unsettled)
         for outcome in outcomes:
             metrics.record(outcome)
 

@@ -25,8 +25,9 @@ from .writer import open_results
 
 def session_output(session: Session) -> Path:
     """Where the session's run wrote its results."""
-    output = session.settings.get("output") or session.summary.get("output")
-    return Path(str(output)) if output else default_output(Path(session.input))
+    if session.output:
+        return Path(session.output)
+    return default_output(Path(session.input))  # recorded by an early version
 
 
 def export_results(store: Store, session: Session, output: Path | None = None) -> RunSummary:

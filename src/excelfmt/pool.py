@@ -46,6 +46,8 @@ class Pool:
         self._refill = anyio.Lock()
         self._exhausted = False
         self.in_flight = 0
+        self.unsettled: dict[int, int] = {}
+        """Rows handed to `handle` and not yet delivered (sent, perhaps): seq -> number."""
         self.feed_error: Exception | None = None
         """An exception raised by the jobs iterator (e.g. a damaged sheet), kept for later."""
 
@@ -98,6 +100,7 @@ class Pool:
         async with send:
             while (job := await self._next_job(chunks)) is not None:
                 self.in_flight += 1
+                self.unsettled[job.row.seq] = job.row.number
                 try:
                     outcome = await self._handle(job)
                 finally:
@@ -120,6 +123,8 @@ class Pool:
                         break
                 with anyio.CancelScope(shield=True):  # a delivered outcome is never half-kept
                     await self._deliver(batch)
+                for outcome in batch:
+                    self.unsettled.pop(outcome.row.seq, None)
 
 
 def _take(jobs: Iterator[Job], count: int) -> tuple[list[Job], Exception | None]:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import runlog
-from .config import Settings
+from .config import Settings, default_output
 from .errors import ExitCode, UsageError
 from .metrics import Snapshot
 from .resilience import LiveState
@@ -54,9 +54,14 @@ def begin(
         settings=settings.describe(),
         started_at=_now(),
         pid=os.getpid(),
+        output=_output(settings, input_path),
     )
     store.save(session)
     return session
+
+
+def _output(settings: Settings, input_path: Path) -> str:
+    return str((settings.output or default_output(input_path)).resolve())
 
 
 def resume(
@@ -81,6 +86,7 @@ def resume(
                 f"resume it with the same setting (now {getattr(settings, name)})."
             )
     session.state, session.finished_at, session.pid = "running", None, os.getpid()
+    session.output = _output(settings, input_path)
     store.save(session)
     return session
 
@@ -111,6 +117,17 @@ def fail(store: Store, session: Session, reason: str) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def unknown_outcomes(store: Store, session: Session) -> list[int]:
+    """Row numbers sent, perhaps, by a run that died before recording their outcome."""
+    if is_running(session):
+        return []  # still in flight, not unknown
+    journal = store.journal(session.id)
+    try:
+        return journal.unknown()
+    finally:
+        journal.close()
 
 
 def is_running(session: Session) -> bool:

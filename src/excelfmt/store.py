@@ -56,6 +56,8 @@ class Session:
     """The run's JSON summary once it ended: counts per outcome, rates, latency, policies."""
     progress: dict[str, JSONValue] = field(default_factory=dict)
     """Where the run stood when last recorded (every second while it goes)."""
+    output: str | None = None
+    """The results file, as an absolute path (a reprocess renders it again)."""
 
 
 @dataclass
@@ -281,6 +283,9 @@ class Responses:
         _owner_only(self._folder)
 
 
+_UNSETTLED = "unsettled"
+
+
 class Journal:
     """The final outcome of each row of one session, by the row's position (seq)."""
 
@@ -293,18 +298,29 @@ class Journal:
         )
         _owner_only(folder)
 
-    def record(self, outcomes: Iterable[tuple[int, RecordedOutcome]]) -> None:
-        """Write a batch in one transaction: all of it is durable, or none."""
+    def record(
+        self,
+        outcomes: Iterable[tuple[int, RecordedOutcome]],
+        unsettled: Iterable[tuple[int, int]] | None = None,
+    ) -> None:
+        """Write a batch in one transaction: all of it is durable, or none. `unsettled`:
+        the rows in flight besides (seq, row number), whose outcome is unknown if the
+        process dies now."""
         with self._rows.transact():
             for seq, outcome in outcomes:
                 self._rows.set(seq, outcome)
+            if unsettled is not None:
+                self._rows.set(_UNSETTLED, list(unsettled))
+
+    def unknown(self) -> list[int]:
+        """Row numbers of the rows in flight when the run last recorded a batch that have
+        no outcome since: perhaps sent, perhaps not. A resume sends them again."""
+        in_flight = self._rows.get(_UNSETTLED, [])
+        return sorted(number for seq, number in in_flight if seq not in self._rows)
 
     def get(self, seq: int) -> RecordedOutcome | None:
         found = self._rows.get(seq)
         return None if found is None else tuple(found)
-
-    def __len__(self) -> int:
-        return len(self._rows)
 
     def close(self) -> None:
         self._rows.close()

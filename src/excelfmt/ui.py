@@ -151,13 +151,22 @@ class LiveView:
 
 
 class PlainView:
-    """An Observer for non-terminals: says nothing until the end, and then only a line."""
+    """An Observer for non-terminals: a line when it starts (with `announce`), no
+    progress, and a line at the end."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, announce: bool = False) -> None:
         self._stream = stream
+        self._announce = announce
 
     def started(self, info: RunInfo) -> None:
-        pass
+        if self._announce and info.session:
+            # The id, so that another terminal can follow a long run as it goes.
+            print(
+                f"excelfmt: session {info.session}: sending {info.input.name}, sheet "
+                f"'{info.sheet}'; `excelfmt status {info.session}` shows how it goes.",
+                file=self._stream,
+                flush=True,
+            )
 
     def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
         pass

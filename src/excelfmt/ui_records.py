@@ -42,7 +42,7 @@ def print_sessions(console: Console, sessions: list[Session]) -> None:
     console.print(table)
 
 
-def print_session(console: Console, session: Session) -> None:
+def print_session(console: Console, session: Session, unknown: Sequence[int] = ()) -> None:
     """`excelfmt sessions show ID`: one run in full."""
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(no_wrap=True)
@@ -55,6 +55,8 @@ def print_session(console: Console, session: Session) -> None:
     table.add_row("started", session.started_at)
     table.add_row("finished", session.finished_at or "-")
     table.add_row("process", str(session.pid))
+    if unknown:
+        table.add_row("[yellow]unknown outcome[/]", escape(_unknown(unknown)))
     for name, value in session.summary.items():
         if name in ("input", "sheet", "session", "started_at", "finished_at"):
             continue
@@ -174,7 +176,15 @@ def reprocess_line(result: Reprocessed) -> str:
     return text
 
 
-def status_line(session: Session) -> str:
+def _unknown(rows: Sequence[int]) -> str:
+    listed = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    return (
+        f"{len(rows)} rows were in flight when the run died ({listed}): perhaps sent, "
+        "perhaps not; a resume sends them again with the same Idempotency-Key"
+    )
+
+
+def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
     """`excelfmt status ID`: where the run stands, in a sentence or two."""
     head = f"Session {session.id} ({Path(session.input).name}, sheet {session.sheet}): "
     p, m = session.progress, session.summary
@@ -194,9 +204,13 @@ def status_line(session: Session) -> str:
             text += ", paused by the API"
         return head + text + f"; as of {p.get('updated_at', session.started_at)}."
     if session.state == "crashed":
-        return head + (
-            f"crashed (its process {session.pid} is gone) after "
-            f"{p.get('done', 0)} rows; excelfmt run --resume {session.id} sends the rest."
+        return (
+            head
+            + (
+                f"crashed (its process {session.pid} is gone) after "
+                f"{p.get('done', 0)} rows; excelfmt run --resume {session.id} sends the rest."
+            )
+            + (f" Unknown outcome: {_unknown(unknown)}." if unknown else "")
         )
     text = f"{session.state}"
     if session.finished_at:
@@ -209,6 +223,8 @@ def status_line(session: Session) -> str:
         text += f". Stopped: {m['stopped']}"
     if session.state in ("stopped", "interrupted"):
         text += f". excelfmt run --resume {session.id} sends the rest"
+    if unknown:
+        text += f". Unknown outcome: {_unknown(unknown)}"
     return head + text + "."
 
 

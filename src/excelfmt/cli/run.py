@@ -228,7 +228,8 @@ def _run(
 ) -> int:
     live = sys.stdout.isatty() and not (json_summary or quiet)
     console = Console(highlight=False)
-    observer: Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr)
+    announce = not (json_summary or quiet)
+    observer: Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr, announce)
     assert settings.store is not None
     with Store(settings.store) as recorded:
         summary = api.run(

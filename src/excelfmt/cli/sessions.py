@@ -57,11 +57,12 @@ def show_session(
     """One run in full: input and its fingerprint, sheet, settings, counts and metrics."""
     with reported_errors(), Store(store_folder(store)) as opened:
         session = opened.session(session_id)
+        unknown = sessions.unknown_outcomes(opened, session)
     session.state = sessions.shown_state(session)
     if as_json:
-        print(json.dumps(asdict(session), ensure_ascii=False))
+        print(json.dumps({**asdict(session), "unknown_outcome": unknown}, ensure_ascii=False))
     else:
-        ui_records.print_session(Console(highlight=False), session)
+        ui_records.print_session(Console(highlight=False), session, unknown)
 
 
 @sessions_app.command("prune")
@@ -105,13 +106,15 @@ def status_command(
     """Where a run stands, while it goes (from another terminal) or after it ended."""
     with reported_errors(), Store(store_folder(store)) as opened:
         session = opened.session(session_id)
+        unknown = sessions.unknown_outcomes(opened, session)
     session.state = sessions.shown_state(session)
     if as_json:
         fields = ("id", "state", "pid", "input", "sheet", "started_at", "finished_at")
         shown = {name: getattr(session, name) for name in fields}
-        print(json.dumps({**shown, "progress": session.progress, "summary": session.summary}))
+        figures = {"progress": session.progress, "summary": session.summary}
+        print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
     else:
-        print(ui_records.status_line(session))
+        print(ui_records.status_line(session, unknown))
 
 
 def logs_command(
