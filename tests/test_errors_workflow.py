@@ -250,3 +250,23 @@ def test_reprocess_from_another_folder_updates_the_runs_own_results_file(
     assert json.loads(fixed.stdout)["output"] == str(tmp_path / "out.xlsx")
     rows = list(load_workbook(tmp_path / "out.xlsx", read_only=True)["Results"].values)
     assert rows[2][3] == "ok" and not list(elsewhere.iterdir())
+
+
+def test_rows_deleted_from_the_fix_workbook_stay_open_and_unsent(api, workbook, cli, tmp_path):
+    _, session = run_orders(api, workbook, cli)
+    fix = tmp_path / "fix.xlsx"
+    cli("errors", "export", "--session", session, "-o", str(fix))
+    wb = load_workbook(fix)
+    sheet = wb["Errors"]
+    sheet.delete_rows(4)  # A-5: not ready to send yet
+    sheet.cell(2, 3).value = 5  # A-2's Amount
+    sheet.cell(3, 4).value = "USD"  # A-3's Currency
+    wb.save(fix)
+
+    api.received.clear()
+    result = cli("reprocess", "--session", session, "--from", str(fix), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["reprocessed"] == 2
+    assert "1 open errors are not in" in result.stderr
+    assert sorted(r.json["Order"] for r in api.received) == ["A-2", "A-3"]
+    assert [e["values"]["Order"] for e in listed(cli, "--session", session)] == ["A-5"]

@@ -6,8 +6,9 @@ data folder, or --store), readable by its owner only, since it holds what a run 
 Records are plain JSON-able dicts, so a record written by one version reads in the next.
 
 The journal of a session holds the final outcome of each row, by its position in the
-sheet; SQLite's write-ahead log (diskcache's default) makes a committed batch survive
-the process being killed. A lock file per session keeps two processes from running it.
+sheet, in a SQLite table of its own (the one part not on diskcache: it is written for
+every row); SQLite's write-ahead log makes a committed batch survive the process being
+killed. A lock file per session keeps two processes from running it.
 Rows that need a person (RowError) are kept apart, across sessions, under ids of their own.
 """
 
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import secrets
+import sqlite3
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -283,19 +286,30 @@ class Responses:
         _owner_only(self._folder)
 
 
-_UNSETTLED = "unsettled"
-
-
 class Journal:
-    """The final outcome of each row of one session, by the row's position (seq)."""
+    """The final outcome of each row of one session, by the row's position (seq).
+
+    SQLite directly, not diskcache: the journal is written for every row, and diskcache
+    spends three statements per item (look-up, insert, cull), 60-90 µs a row on this
+    machine, a tenth of a 0 ms run's speed. A batch here is one `executemany` in one
+    transaction, a few µs a row. WAL mode: a committed batch survives the process being
+    killed, and the workbook process reads the journal while this one writes it.
+    """
 
     def __init__(self, folder: Path) -> None:
         folder.parent.mkdir(mode=0o700, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)
         self._folder = folder
-        self._rows = diskcache.Cache(
-            str(folder), disk_min_file_size=1 << 30, eviction_policy="none"
+        # Used from one thread at a time, but not always the same one (worker threads).
+        self._db = sqlite3.connect(
+            folder / "journal.sqlite3", timeout=60, isolation_level=None, check_same_thread=False
         )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS outcome (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)"
+        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         _owner_only(folder)
 
     def record(
@@ -306,24 +320,38 @@ class Journal:
         """Write a batch in one transaction: all of it is durable, or none. `unsettled`:
         the rows in flight besides (seq, row number), whose outcome is unknown if the
         process dies now."""
-        with self._rows.transact():
-            for seq, outcome in outcomes:
-                self._rows.set(seq, outcome)
+        rows = [(seq, json.dumps(outcome, ensure_ascii=False)) for seq, outcome in outcomes]
+        with self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO outcome VALUES (?, ?)", rows)
             if unsettled is not None:
-                self._rows.set(_UNSETTLED, list(unsettled))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('unsettled', ?)",
+                    (json.dumps(list(unsettled)),),
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def unknown(self) -> list[int]:
         """Row numbers of the rows in flight when the run last recorded a batch that have
         no outcome since: perhaps sent, perhaps not. A resume sends them again."""
-        in_flight = self._rows.get(_UNSETTLED, [])
-        return sorted(number for seq, number in in_flight if seq not in self._rows)
+        found = self._db.execute("SELECT value FROM meta WHERE key = 'unsettled'").fetchone()
+        in_flight = json.loads(found[0]) if found else []
+        return sorted(number for seq, number in in_flight if self.get(seq) is None)
 
     def get(self, seq: int) -> RecordedOutcome | None:
-        found = self._rows.get(seq)
-        return None if found is None else tuple(found)
+        found = self._db.execute("SELECT record FROM outcome WHERE seq = ?", (seq,)).fetchone()
+        return None if found is None else tuple(json.loads(found[0]))
 
     def close(self) -> None:
-        self._rows.close()
+        self._db.close()
         _owner_only(self._folder)
 
 

@@ -263,7 +263,8 @@ def reprocess_command(
             "--from",
             metavar="FIX.xlsx",
             show_default=False,
-            help="With --session: corrected cells from the `errors export` workbook.",
+            help="With --session: send the errors listed in this `errors export` "
+            "workbook, with the cells as corrected there.",
         ),
     ] = None,
     category: CategoryOption = None,
@@ -307,7 +308,19 @@ def reprocess_command(
                 chosen = _errors(opened, session, _category(category), "open")
                 if not chosen:
                     raise UsageError(f"Session {session} has no open errors to reprocess.")
-                corrections = _from_fix_file(chosen, from_file) if from_file else {}
+                corrections = {}
+                if from_file:
+                    # The rows of the fix workbook are the ones to send: a row deleted
+                    # from it is one the person is not ready to send again.
+                    corrections = _from_fix_file(chosen, from_file)
+                    left_out = len(chosen) - len(corrections)
+                    chosen = [e for e in chosen if e.id in corrections]
+                    if left_out:
+                        print(
+                            f"excelfmt: {left_out} open errors are not in {from_file}; "
+                            "they stay open, unsent.",
+                            file=sys.stderr,
+                        )
             result = reprocess(opened, chosen, corrections, headers=headers)
     if as_json:
         print(json.dumps(_result_json(result), ensure_ascii=False))
