@@ -5,6 +5,7 @@ Runs the real `excelfmt` command, so what you see is what you get on your own sh
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,8 @@ def main() -> int:
         ]
         print("$", " ".join(["excelfmt", *command[1:]]), flush=True)
         code = subprocess.call(command)
+        if code == 1:
+            show_errors(excelfmt)
     finally:
         api.terminate()
         api.wait(10)
@@ -47,6 +50,20 @@ def main() -> int:
         print("in red in the results workbook, with the API's own message beside each one.")
         return 0
     return code
+
+
+def show_errors(excelfmt: str) -> None:
+    """The rows that need a person, as the store keeps them for the fix loop."""
+    listed = subprocess.run(
+        [excelfmt, "sessions", "list", "--json"], capture_output=True, text=True, check=True
+    )
+    session = json.loads(listed.stdout)[0]["id"]
+    print(f"\n$ excelfmt errors summary --session {session}", flush=True)
+    subprocess.call([excelfmt, "errors", "summary", "--session", session])
+    print(
+        f"Next: excelfmt errors export --session {session} -o fix.xlsx, correct the "
+        f"cells in Excel, then excelfmt reprocess --session {session} --from fix.xlsx"
+    )
 
 
 if __name__ == "__main__":
