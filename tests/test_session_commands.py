@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
+import subprocess
+import sys
 
 from .apiserver import Received, Reply
 from .test_resume import sessions, start, wait_for
@@ -128,3 +132,33 @@ def test_prune_deletes_old_sessions_with_everything_they_kept(api, workbook, cli
     home = tmp_path / "home"
     assert list((home / "journals").iterdir()) == [] and list((home / "logs").iterdir()) == []
     assert cli("sessions", "prune", "--older-than", "soon").exit_code == 2
+
+
+def test_on_a_terminal_a_run_on_an_unfinished_file_offers_to_resume_it(api, workbook, cli):
+    book = workbook(["N"], [[n] for n in range(20)])
+    api.respond = lambda got: Reply(503 if got.json["N"] >= 10 else 201, {})
+    stopped = cli(
+        "run", str(book), "--url", api.url, "--concurrency", "1", "--breaker-min-calls", "5",
+        "--breaker-window", "5", "--max-outage", "0.2", "--json",
+    )  # fmt: skip
+    session_id = json.loads(stopped.stdout)["session"]
+    api.respond = lambda got: Reply(201, {})
+    api.received.clear()
+
+    controller, terminal = pty.openpty()
+    run = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    seen = b""
+    while b"Resume it" not in seen:
+        seen += os.read(controller, 1024)
+    assert f"Session {session_id} on this file stopped after".encode() in seen
+    os.write(controller, b"y\n")
+    assert run.wait(30) == 0
+    os.close(controller)
+    assert sorted(r.json["N"] for r in api.received) == list(range(10, 20))
+    assert json.loads(cli("sessions", "show", session_id, "--json").stdout)["state"] == "finished"
