@@ -270,3 +270,23 @@ def test_rows_deleted_from_the_fix_workbook_stay_open_and_unsent(api, workbook, 
     assert "1 open errors are not in" in result.stderr
     assert sorted(r.json["Order"] for r in api.received) == ["A-2", "A-3"]
     assert [e["values"]["Order"] for e in listed(cli, "--session", session)] == ["A-5"]
+
+
+def test_a_reprocess_that_meets_an_outage_leaves_the_error_as_it_was(api, workbook, cli):
+    _, session = run_orders(api, workbook, cli, "--retries", "0")
+    error = listed(cli, "--session", session)[0]
+    api.respond = lambda got: Reply(503, {"detail": "maintenance"})
+
+    result = cli("reprocess", error["short_id"], "--set", "Amount=5", "--json")
+
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["errors"][0]["result"] == "SYSTEM_ERROR"
+    kept = json.loads(cli("errors", "show", error["short_id"], "--json").stdout)
+    assert kept["state"] == "open" and kept["category"] == "REQUIRES_USER_ACTION"
+    assert kept["fields"] == [["Amount", "must be a positive number"]]
+    # The journal still holds the row's error: a resume does not send it behind the
+    # person's back, and the results still show it as needing a person.
+    api.respond = validating_api
+    api.received.clear()
+    resumed = cli("run", "--resume", session, "--url", api.url, "--json")
+    assert api.received == [] and json.loads(resumed.stdout)["failed"] == 3

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +40,8 @@ class Reprocessed:
     session: Session
     errors: list[RowError] = field(default_factory=list)
     """The errors sent, updated: state reprocessed when the row now succeeded."""
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    """What sending each of them again gave, by error id."""
     unsent: list[RowError] = field(default_factory=list)
     """Errors left unsent because the run stopped (the API stayed down)."""
     stopped: str | None = None
@@ -77,11 +79,13 @@ def reprocess(
     headers: tuple[str, ...] = (),
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.monotonic,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Reprocessed:
     """Send `errors` (all of one session) again, each with its `corrections` (by error id).
 
     Raises UsageError before anything is sent when they are not open errors of one
     session, or its settings cannot be rebuilt (a secret that was not stored).
+    `progress(done, total)` hears of each batch of rows sent.
     """
     if not errors:
         raise UsageError("No open errors to reprocess.")
@@ -111,8 +115,12 @@ def reprocess(
 
             async def deliver(outcomes: Sequence[Outcome]) -> None:
                 # A few rows at a time, not a sheet: the journal is written in the loop.
-                journal.record((o.row.seq, o.recorded) for o in outcomes)
+                # A temporary failure (the API down, busy) settles nothing: the journal
+                # keeps the row's error, and the error stays as it was, open.
+                journal.record((o.row.seq, o.recorded) for o in outcomes if _settles(o))
                 sent.update((o.row.seq, o) for o in outcomes)
+                if progress is not None:
+                    progress(len(sent), len(jobs))
 
             result.stopped = anyio.run(
                 _send_all, settings, jobs, deliver, transport or default_transport(settings), clock
@@ -127,6 +135,7 @@ def reprocess(
                 updated = _updated(error, values, outcome, describe_request(job, redact))
                 store.save_error(updated)
                 result.errors.append(updated)
+                result.outcomes[error.id] = outcome
                 runlog.event(
                     logging.INFO if outcome.ok else logging.WARNING,
                     "row reprocessed" if outcome.ok else "row failed again",
@@ -158,12 +167,17 @@ def _updated(
     )
     if outcome.category is None:
         updated.state = "reprocessed"
-    else:
+    elif _settles(outcome):
         updated.category = outcome.category.value
         updated.http_status = outcome.http_status
         updated.message = outcome.message
         updated.fields = field_errors(outcome.response) if needs_a_person(outcome.category) else []
     return updated
+
+
+def _settles(outcome: Outcome) -> bool:
+    """Whether the outcome is the row's answer: success, or something for a person."""
+    return outcome.ok or needs_a_person(outcome.category)
 
 
 def _render_results(store: Store, result: Reprocessed) -> None:

@@ -7,11 +7,13 @@ commands print JSON themselves when asked.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from .reprocess import Reprocessed
@@ -145,6 +147,21 @@ def print_error_summary(console: Console, counts: dict[str, dict[str, int]]) -> 
     console.print(table)
 
 
+@contextmanager
+def reprocess_progress(
+    console: Console, total: int, shown: bool = True
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar while rows are sent again, on a terminal; a no-op elsewhere."""
+    if not (shown and console.is_terminal):
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn("reprocessing"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as bar:
+        task = bar.add_task("rows", total=total)
+        yield lambda done, total: bar.update(task, completed=done)
+
+
 def print_reprocessed(console: Console, result: Reprocessed) -> None:
     """`excelfmt reprocess`: what became of each error sent again."""
     table = Table(box=None, padding=(0, 2, 0, 0))
@@ -152,12 +169,12 @@ def print_reprocessed(console: Console, result: Reprocessed) -> None:
         table.add_column(column, no_wrap=True)
     table.add_column("message", overflow="fold")
     for error in result.errors:
-        ok = error.state == "reprocessed"
+        outcome = result.outcomes[error.id]
         table.add_row(
             error.short_id,
             str(error.row),
-            "[green]ok[/]" if ok else f"[red]{error.category}[/]",
-            "" if ok else escape(error.message or ""),
+            "[green]ok[/]" if outcome.ok else f"[red]{outcome.status}[/]",
+            escape(outcome.message or ""),
         )
     console.print(table)
     console.print(escape(reprocess_line(result)), soft_wrap=True)

@@ -12,13 +12,13 @@ from .run import run_command
 from .sessions import logs_command, sessions_app, status_command
 
 app.command("run", no_args_is_help=True)(run_command)
-app.add_typer(sessions_app, name="sessions")
-app.add_typer(errors_app, name="errors")
-app.command("resolve", no_args_is_help=True)(resolve_command)
-app.command("reprocess", no_args_is_help=True)(reprocess_command)
-app.command("export", no_args_is_help=True)(export_command)
 app.command("status", no_args_is_help=True)(status_command)
 app.command("logs", no_args_is_help=True)(logs_command)
+app.command("export", no_args_is_help=True)(export_command)
+app.command("reprocess", no_args_is_help=True)(reprocess_command)
+app.command("resolve", no_args_is_help=True)(resolve_command)
+app.add_typer(sessions_app, name="sessions")
+app.add_typer(errors_app, name="errors")
 
 
 def main() -> None:

@@ -233,7 +233,7 @@ def reprocess_command(
     error_id: Annotated[
         str | None,
         typer.Argument(
-            metavar="[ID]", show_default=False, help="The error to send again (or --session)."
+            metavar="ID", show_default=False, help="The error to send again (or --session)."
         ),
     ] = None,
     assignments: Annotated[
@@ -321,11 +321,13 @@ def reprocess_command(
                             "they stay open, unsent.",
                             file=sys.stderr,
                         )
-            result = reprocess(opened, chosen, corrections, headers=headers)
+            console = Console(highlight=False)
+            with ui_records.reprocess_progress(console, len(chosen), not as_json) as progress:
+                result = reprocess(opened, chosen, corrections, headers=headers, progress=progress)
     if as_json:
         print(json.dumps(_result_json(result), ensure_ascii=False))
     else:
-        ui_records.print_reprocessed(Console(highlight=False), result)
+        ui_records.print_reprocessed(console, result)
     code = ExitCode.STOPPED if result.stopped else ExitCode.ROWS_FAILED if result.failed else 0
     if code:
         raise typer.Exit(int(code))
@@ -354,7 +356,7 @@ def _result_json(result: Reprocessed) -> dict[str, object]:
         "stopped": result.stopped,
         "output": str(result.output) if result.output else None,
         "output_problem": result.output_problem,
-        "errors": [_as_json(e) for e in result.errors],
+        "errors": [{**_as_json(e), "result": result.outcomes[e.id].status} for e in result.errors],
     }
 
 
