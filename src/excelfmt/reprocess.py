@@ -107,46 +107,36 @@ def reprocess(
     planner = Planner(settings, list(errors[0].values))
     jobs = [planner.plan(Row(e.seq, e.row, as_cells(values))) for e, values in rows.values()]
     result = Reprocessed(session)
+    redact = settings.redactor()
+    requests = {job.row.seq: describe_request(job, redact) for job in jobs}
     with store.lock(session.id), runlog.recording(store.log_path(session.id)):
         runlog.event(logging.INFO, "reprocess started", errors=len(jobs))
         journal = store.journal(session.id)
         try:
-            sent: dict[int, Outcome] = {}
 
             async def deliver(outcomes: Sequence[Outcome]) -> None:
-                # A few rows at a time, not a sheet: the journal is written in the loop.
-                # A temporary failure (the API down, busy) settles nothing: the journal
-                # keeps the row's error, and the error stays as it was, open.
+                # A few rows at a time, not a sheet: written in the loop, as they come,
+                # so that an interrupted reprocess keeps what it did. A temporary failure
+                # (the API down, busy) settles nothing: the journal keeps the row's
+                # error, and the error stays open as it was.
                 journal.record((o.row.seq, o.recorded) for o in outcomes if _settles(o))
-                sent.update((o.row.seq, o) for o in outcomes)
+                for outcome in outcomes:
+                    error, values = rows[outcome.row.seq]
+                    updated = _updated(error, values, outcome, requests[outcome.row.seq])
+                    store.save_error(updated)
+                    result.errors.append(updated)
+                    result.outcomes[error.id] = outcome
+                    _log(updated, outcome)
                 if progress is not None:
-                    progress(len(sent), len(jobs))
+                    progress(len(result.errors), len(jobs))
 
             result.stopped = anyio.run(
                 _send_all, settings, jobs, deliver, transport or default_transport(settings), clock
             )
-            redact = settings.redactor()
-            for job in jobs:
-                error, values = rows[job.row.seq]
-                outcome = sent.get(job.row.seq)
-                if outcome is None:
-                    result.unsent.append(error)
-                    continue
-                updated = _updated(error, values, outcome, describe_request(job, redact))
-                store.save_error(updated)
-                result.errors.append(updated)
-                result.outcomes[error.id] = outcome
-                runlog.event(
-                    logging.INFO if outcome.ok else logging.WARNING,
-                    "row reprocessed" if outcome.ok else "row failed again",
-                    row=error.row,
-                    error=error.short_id,
-                    category=updated.category if not outcome.ok else None,
-                    http_status=outcome.http_status,
-                    message=outcome.message,
-                )
         finally:
             journal.close()
+        result.errors.sort(key=lambda e: e.seq)
+        result.unsent = [e for e, _ in rows.values() if e.id not in result.outcomes]
         _render_results(store, result)
     return result
 
@@ -173,6 +163,18 @@ def _updated(
         updated.message = outcome.message
         updated.fields = field_errors(outcome.response) if needs_a_person(outcome.category) else []
     return updated
+
+
+def _log(error: RowError, outcome: Outcome) -> None:
+    runlog.event(
+        logging.INFO if outcome.ok else logging.WARNING,
+        "row reprocessed" if outcome.ok else "row failed again",
+        row=error.row,
+        error=error.short_id,
+        category=None if outcome.ok else outcome.status,
+        http_status=outcome.http_status,
+        message=outcome.message,
+    )
 
 
 def _settles(outcome: Outcome) -> bool:
