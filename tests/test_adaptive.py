@@ -48,14 +48,14 @@ def test_does_not_grow_a_limit_that_is_not_used():
 
 
 def test_cuts_at_the_first_drop_and_once_per_window():
-    c = Controller(maximum=100, initial=50, window=0.1)
+    c = Controller(maximum=100, initial=50, window=0.1, backoff=0.9)
     now = feed(c, 0.0, 1, latency=0.05, busy=0)
     for _ in range(15):  # a burst of 429s within one window
         now += 0.006
         c.record(now, latency=None, dropped=True, in_flight=50)
-    assert c.limit == 47  # 50 x 0.95
-    c.record(now + 0.2, latency=None, dropped=True, in_flight=47)  # a later window
-    assert c.limit == 45
+    assert c.limit == 45  # 50 x 0.9
+    c.record(now + 0.2, latency=None, dropped=True, in_flight=45)  # a later window
+    assert c.limit == 40
 
 
 def test_cuts_in_proportion_when_latency_rises_above_the_baseline():
@@ -122,3 +122,21 @@ def test_scenario(path: Path):
         late = trace.mean_in_flight(scenario.duration - 120, scenario.duration)
         low, high = expect["drift"]
         assert low <= late / early - 1 <= high, (early, late)
+
+
+def test_the_baseline_probe_waits_while_the_api_answers_with_drops():
+    # The probe quarters the limit for a window to re-measure the floor. While 429s are
+    # what hold the limit, that only empties the pipe: it waits until they stop.
+    c = Controller(maximum=100, initial=50, probe_every=1.0)
+    now = feed(c, 0.0, 3, latency=0.05, busy=50)
+    lowest = c.limit
+    for _ in range(40):  # two seconds: an occasional 429 among answers at the floor
+        now = feed(c, now, 1, latency=0.05, busy=50)
+        c.record(now, latency=None, dropped=True, in_flight=50)
+        lowest = min(lowest, c.limit)
+    assert lowest > 25  # never quartered
+    limits = []
+    for _ in range(15):  # drops stop: after a quiet second it probes again
+        now = feed(c, now, 1, latency=0.05, busy=50)
+        limits.append(c.limit)
+    assert min(limits) <= 25

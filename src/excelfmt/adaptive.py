@@ -4,7 +4,7 @@ Two signals, because each alone is blind (see the resilience issue's notes on Gr
 Vegas and error-only AIMD):
 
 * **Drops** — 429s, 503s, 5xx, timeouts, refused connections: the API said "too much".
-  The limit is cut by `backoff` (multiplicative decrease).
+  The limit is cut by `backoff` (multiplicative decrease, 3%).
 * **Queueing** — the median latency of two windows in a row rises above `tolerance`
   times the baseline: requests wait inside the API. The limit is cut in proportion. One
   slow window alone is more often our own pause (a garbage collection, a busy event
@@ -16,8 +16,10 @@ did, one step at a time near it (like TCP CUBIC's plateau), and quickly again on
 past it (the API has grown). At most one change per window.
 
 The baseline is the lowest window median recently seen, and it is re-measured every
-`probe_every` seconds by halving the limit for one window (like BBR's ProbeRTT), so a
-floor measured under load cannot ratchet the limit upwards (Gradient2's drift). Latency
+`probe_every` seconds by quartering the limit for one window (like BBR's ProbeRTT), so a
+floor measured under load cannot ratchet the limit upwards (Gradient2's drift). While
+the API keeps answering with drops, the probe waits: the drops are what hold the limit
+then, and a probe would only empty the pipe for nothing. Latency
 is only taken from responses the API actually processed: a fast 429 says nothing about
 how long real work takes (Vegas's trap). Time is passed in; nothing here sleeps.
 """
@@ -38,7 +40,7 @@ class Controller:
         window: float = 0.1,
         min_samples: int = 16,
         tolerance: float = 1.3,
-        backoff: float = 0.95,
+        backoff: float = 0.97,
         probe_every: float = 10.0,
     ) -> None:
         if not 1 <= minimum <= maximum:
@@ -57,6 +59,7 @@ class Controller:
         self._window_start: float | None = None
         self._latencies: list[float] = []
         self._drops = 0
+        self._last_drop = -math.inf
         self._busiest = 0
         self._probing = False
         self._slow_windows = 0  # windows in a row whose median was above tolerance
@@ -80,6 +83,7 @@ class Controller:
             self._window_start = now
         if dropped:
             self._drops += 1
+            self._last_drop = now
             if now >= self._cooldown_until and not self._probing:
                 # React at once, then not again for a window: one cut per window.
                 self._pushed_back_at = self._limit
@@ -127,7 +131,7 @@ class Controller:
             # Only a limit that is actually in use grows.
             self._limit = min(self.maximum, self._limit + self._step())
             self.peak = max(self.peak, self.limit)
-        if now - self._baseline_at >= self._probe_every:
+        if min(now - self._baseline_at, now - self._last_drop) >= self._probe_every:
             self._probing = True
 
     def _step(self) -> float:
