@@ -8,6 +8,8 @@ import pty
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 from .apiserver import Received, Reply
 from .test_resume import sessions, start, wait_for
@@ -56,7 +58,8 @@ def test_status_tells_how_a_run_goes_from_another_terminal_and_that_it_crashed(a
         assert len(keys) == 1
 
 
-def test_a_new_run_on_an_unfinished_files_mentions_it(api, workbook, cli):
+def stopped_halfway(api: Any, workbook: Any, cli: Any) -> tuple[Path, str]:
+    """A run of 20 rows stopped (exit 3) by an outage from row 10 on: book, session id."""
     book = workbook(["N"], [[n] for n in range(20)])
     api.respond = lambda got: Reply(503 if got.json["N"] >= 10 else 201, {})
     stopped = cli(
@@ -64,7 +67,11 @@ def test_a_new_run_on_an_unfinished_files_mentions_it(api, workbook, cli):
         "--breaker-window", "5", "--max-outage", "0.2", "--json",
     )  # fmt: skip
     assert stopped.exit_code == 3, stopped.output
-    session_id = json.loads(stopped.stdout)["session"]
+    return book, json.loads(stopped.stdout)["session"]
+
+
+def test_a_new_run_on_an_unfinished_files_mentions_it(api, workbook, cli):
+    book, session_id = stopped_halfway(api, workbook, cli)
 
     api.respond = lambda got: Reply(201, {})
     fresh = cli("run", str(book), "--url", api.url)
@@ -135,13 +142,7 @@ def test_prune_deletes_old_sessions_with_everything_they_kept(api, workbook, cli
 
 
 def test_on_a_terminal_a_run_on_an_unfinished_file_offers_to_resume_it(api, workbook, cli):
-    book = workbook(["N"], [[n] for n in range(20)])
-    api.respond = lambda got: Reply(503 if got.json["N"] >= 10 else 201, {})
-    stopped = cli(
-        "run", str(book), "--url", api.url, "--concurrency", "1", "--breaker-min-calls", "5",
-        "--breaker-window", "5", "--max-outage", "0.2", "--json",
-    )  # fmt: skip
-    session_id = json.loads(stopped.stdout)["session"]
+    book, session_id = stopped_halfway(api, workbook, cli)
     api.respond = lambda got: Reply(201, {})
     api.received.clear()
 

@@ -25,7 +25,7 @@ from . import runlog, sessions
 from .authguard import AuthGuard
 from .client import Clock, Sender, default_transport
 from .config import Settings, default_output
-from .dispatch import Dispatcher
+from .dispatch import dispatcher_for
 from .errors import ExcelfmtError, UsageError
 from .events import Observer, Observers, RunInfo, SilentObserver
 from .metrics import Metrics
@@ -273,15 +273,7 @@ async def _run(
                 breaker = live.breaker
 
     async with Sender(settings, transport, clock) as sender:
-        dispatcher = Dispatcher(
-            sender,
-            policies,
-            status_rules=settings.status_rules,
-            capture_paths=settings.capture,
-            redactor=settings.redactor(),
-            cache=cache,
-            clock=clock,
-        )
+        dispatcher = dispatcher_for(settings, sender, policies, clock, cache)
         pool = Pool(dispatcher, deliver, settings.concurrency)
 
         async def watch_signals() -> None:

@@ -26,6 +26,7 @@ from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_ran
 from . import runlog
 from .classify import classify_exception, classify_status, describe_exception
 from .client import Clock, Reply
+from .config import Settings
 from .models import Category, Job, JSONValue, Outcome
 from .redaction import Redactor
 from .resilience import Policies
@@ -84,6 +85,25 @@ class Attempt:
 
     outcome: Outcome
     retry_after: float | None = None
+
+
+def dispatcher_for(
+    settings: Settings,
+    sender: SendsJobs,
+    policies: Policies,
+    clock: Clock,
+    cache: ResponseCache | None = None,
+) -> Dispatcher:
+    """The dispatcher a run (or a reprocess) with these settings uses."""
+    return Dispatcher(
+        sender,
+        policies,
+        status_rules=settings.status_rules,
+        capture_paths=settings.capture,
+        redactor=settings.redactor(),
+        cache=cache,
+        clock=clock,
+    )
 
 
 class Dispatcher:

@@ -21,7 +21,7 @@ import httpx
 from . import runlog
 from .client import Clock, Sender, default_transport
 from .config import Settings, recorded_settings
-from .dispatch import Dispatcher
+from .dispatch import dispatcher_for
 from .errors import ExcelfmtError, UsageError
 from .export import export_results, session_output
 from .jobs import Planner
@@ -207,14 +207,7 @@ async def _send_all(
     """Send `jobs` through the run's engine; the reason it stopped early, if it did."""
     policies = Policies.from_settings(settings)
     async with Sender(settings, transport, clock) as sender:
-        dispatcher = Dispatcher(
-            sender,
-            policies,
-            status_rules=settings.status_rules,
-            capture_paths=settings.capture,
-            redactor=settings.redactor(),
-            clock=clock,
-        )
+        dispatcher = dispatcher_for(settings, sender, policies, clock)
         pool = Pool(dispatcher, deliver, settings.concurrency)
 
         async def stop_when_told() -> None:

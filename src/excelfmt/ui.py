@@ -29,7 +29,7 @@ from .models import Job
 from .redaction import Redactor
 from .resilience import LiveState
 from .retry import RETRYABLE
-from .rowerrors import NEEDS_A_PERSON
+from .rowerrors import NEEDS_A_PERSON, describe_request
 from .summary import RunSummary
 
 
@@ -255,25 +255,12 @@ def describe_jobs(jobs: Sequence[Job], redactor: Redactor) -> list[dict[str, obj
     """Requests as data, secrets masked: what a dry run shows."""
     shown: list[dict[str, object]] = []
     for job in jobs:
-        if job.problem is not None:
+        request = describe_request(job, redactor)
+        if request is None:
             shown.append({"row": job.row.number, "problem": job.problem})
             continue
-        body: object = None
-        if job.body is not None:
-            text = redactor(job.body.decode("utf-8", "replace"))
-            try:
-                body = json.loads(text)
-            except json.JSONDecodeError:
-                body = text
-        shown.append(
-            {
-                "row": job.row.number,
-                "method": job.method,
-                "url": redactor(job.url),
-                "headers": {name: redactor.header(name, value) for name, value in job.headers},
-                "body": body,
-            }
-        )
+        headers = dict(request.pop("headers"))  # type: ignore[arg-type]
+        shown.append({"row": job.row.number, **request, "headers": headers})
     return shown
 
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from .reprocess import Reprocessed
+from .rowerrors import STATES
 from .store import RowError, Session
 
 
@@ -136,13 +137,12 @@ def print_error_summary(console: Console, counts: dict[str, dict[str, int]]) -> 
     if not counts:
         console.print("No errors recorded.")
         return
-    states = ("open", "resolved", "reprocessed")
     table = Table(box=None, padding=(0, 2, 0, 0))
     table.add_column("category")
-    for state in (*states, "total"):
+    for state in (*STATES, "total"):
         table.add_column(state, justify="right")
     for category, by_state in sorted(counts.items()):
-        figures = [by_state.get(state, 0) for state in states]
+        figures = [by_state.get(state, 0) for state in STATES]
         table.add_row(category, *map(str, figures), str(sum(figures)))
     console.print(table)
 

@@ -14,7 +14,7 @@ from .. import runlog, sessions, ui_records
 from ..config import store_folder
 from ..converters import as_duration
 from ..errors import UsageError
-from ..store import Store
+from ..store import Session, Store
 from .app import reported_errors
 
 sessions_app = typer.Typer(
@@ -46,6 +46,15 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
         ui_records.print_sessions(Console(highlight=False), found)
 
 
+def _shown(session_id: str, store: Path | None) -> tuple[Session, list[int]]:
+    """The session as people see it (a dead run shown as crashed) and its unknown rows."""
+    with Store(store_folder(store)) as opened:
+        session = opened.session(session_id)
+        unknown = sessions.unknown_outcomes(opened, session)
+    session.state = sessions.shown_state(session)
+    return session, unknown
+
+
 @sessions_app.command("show")
 def show_session(
     session_id: Annotated[
@@ -55,10 +64,8 @@ def show_session(
     as_json: JsonOption = False,
 ) -> None:
     """One run in full: input and its fingerprint, sheet, settings, counts and metrics."""
-    with reported_errors(), Store(store_folder(store)) as opened:
-        session = opened.session(session_id)
-        unknown = sessions.unknown_outcomes(opened, session)
-    session.state = sessions.shown_state(session)
+    with reported_errors():
+        session, unknown = _shown(session_id, store)
     if as_json:
         print(json.dumps({**asdict(session), "unknown_outcome": unknown}, ensure_ascii=False))
     else:
@@ -104,10 +111,8 @@ def status_command(
     as_json: JsonOption = False,
 ) -> None:
     """Where a run stands, while it goes (from another terminal) or after it ended."""
-    with reported_errors(), Store(store_folder(store)) as opened:
-        session = opened.session(session_id)
-        unknown = sessions.unknown_outcomes(opened, session)
-    session.state = sessions.shown_state(session)
+    with reported_errors():
+        session, unknown = _shown(session_id, store)
     if as_json:
         fields = ("id", "state", "pid", "input", "sheet", "started_at", "finished_at")
         shown = {name: getattr(session, name) for name in fields}
