@@ -104,3 +104,21 @@ def test_slow_calls_can_open_it_when_asked_to():
     for _ in range(10):
         off.record(0.0, failure=False, slow=True)
     assert off.state is State.CLOSED
+
+
+def test_failures_that_left_the_window_no_longer_count():
+    b = breaker(window=4, min_calls=4, failure_rate=0.5)
+    for failure in (True, False, False, False, False, False, True):  # the first drops out
+        b.record(0.0, failure=failure)
+    assert b.state is State.CLOSED  # the window holds one failure in four
+    b.record(0.0, failure=True, slow=False)
+    assert state(b) is State.OPEN  # two in four
+
+
+def test_slow_calls_count_over_the_window_only():
+    b = breaker(window=4, min_calls=4, failure_rate=1.0, slow_rate=0.5)
+    for slow in (True, False, False, False, True):
+        b.record(0.0, failure=False, slow=slow)
+    assert b.state is State.CLOSED
+    b.record(0.0, failure=False, slow=True)
+    assert state(b) is State.OPEN

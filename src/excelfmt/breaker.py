@@ -38,6 +38,10 @@ class Breaker:
         rng: random.Random | None = None,
     ) -> None:
         self._calls: deque[tuple[bool, bool]] = deque(maxlen=window)
+        # Running counts of the window's failures and slow calls: a sum over the window
+        # per call would cost O(window), and the window may be thousands of calls.
+        self._failures = 0
+        self._slows = 0
         self._min_calls = min(min_calls, window)
         self._failure_rate = failure_rate
         self._slow_rate = slow_rate
@@ -79,13 +83,18 @@ class Breaker:
             return
         if self.state is State.OPEN:
             return  # a call permitted before the trip answered late: already judged
-        self._calls.append((failure, slow))
-        if len(self._calls) < self._min_calls:
+        calls = self._calls
+        if len(calls) == calls.maxlen:
+            dropped_failure, dropped_slow = calls[0]  # about to leave the window
+            self._failures -= dropped_failure
+            self._slows -= dropped_slow
+        calls.append((failure, slow))
+        self._failures += failure
+        self._slows += slow
+        if len(calls) < self._min_calls:
             return
-        failures = sum(1 for failed, _ in self._calls if failed)
-        slows = sum(1 for _, was_slow in self._calls if was_slow)
-        if failures >= self._failure_rate * len(self._calls) or (
-            self._slow_rate < 1.0 and slows >= self._slow_rate * len(self._calls)
+        if self._failures >= self._failure_rate * len(calls) or (
+            self._slow_rate < 1.0 and self._slows >= self._slow_rate * len(calls)
         ):
             self._open(now)
 
@@ -101,10 +110,14 @@ class Breaker:
         self._open_until = now + wait * self._rng.uniform(0.8, 1.2)
         if self._outage_started is None:
             self._outage_started = now
-        self._calls.clear()
+        self._forget_calls()
 
     def _close(self) -> None:
         self.state = State.CLOSED
         self._streak = 0
         self._outage_started = None
+        self._forget_calls()
+
+    def _forget_calls(self) -> None:
         self._calls.clear()
+        self._failures = self._slows = 0
