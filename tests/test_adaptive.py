@@ -140,3 +140,34 @@ def test_the_baseline_probe_waits_while_the_api_answers_with_drops():
         now = feed(c, now, 1, latency=0.05, busy=50)
         limits.append(c.limit)
     assert min(limits) <= 25
+
+
+def test_after_a_queueing_cut_the_limit_creeps_back_one_step_a_window():
+    # The cut lands at the API's knee (where its queue would be empty): growing fast
+    # from there only overshoots into the queue again.
+    c = Controller(maximum=100, initial=40)
+    now = feed(c, 0.0, 3, latency=0.05, busy=0)
+    now = feed(c, now, 2, latency=0.1, busy=0)
+    assert c.limit == 20
+    feed(c, now, 3, latency=0.05)
+    assert c.limit == 23
+
+
+def test_the_probe_measures_only_requests_sent_after_it_began():
+    # Answers to requests sent before the probe waited in the queue it is there to
+    # drain: counted, they would raise the floor, and the limit with it.
+    c = Controller(maximum=100, initial=40, probe_every=1.0)
+    now = 0.0
+    while c.limit == 40:  # answers at the floor until the probe quarters the limit
+        now += 0.006
+        c.record(now, latency=0.05, dropped=False, in_flight=0)
+    probe_began = now
+    for _ in range(30):  # sent before the probe, at 1.3x the floor
+        now += 0.002
+        c.record(now, latency=0.065, dropped=False, in_flight=0)
+    while c.limit < 40:  # sent after it
+        now += 0.006
+        assert now - 0.05 >= probe_began
+        c.record(now, latency=0.05, dropped=False, in_flight=0)
+    feed(c, now, 2, latency=0.08, busy=0)  # 1.6x the true floor: queueing
+    assert c.limit == 25  # 40 x 0.05 / 0.08; a floor of 0.065 would have seen no queue

@@ -13,11 +13,14 @@ Vegas and error-only AIMD):
 Otherwise, if the limit was actually in use, it grows: doubling until the API first
 pushes back (TCP's slow start), then quickly while far below the last point where it
 did, one step at a time near it (like TCP CUBIC's plateau), and quickly again once well
-past it (the API has grown). At most one change per window.
+past it (the API has grown). A drop pushes back at the limit it cut; a queueing cut at
+the limit it cut *to*, the knee, so the limit creeps from there instead of rushing back
+into the queue. At most one change per window.
 
 The baseline is the lowest window median recently seen, and it is re-measured every
-`probe_every` seconds by quartering the limit for one window (like BBR's ProbeRTT), so a
-floor measured under load cannot ratchet the limit upwards (Gradient2's drift). While
+`probe_every` seconds by quartering the limit for one window (like BBR's ProbeRTT),
+counting only requests sent after the probe began, so a floor measured under load
+cannot ratchet the limit upwards (Gradient2's drift). While
 the API keeps answering with drops, the probe waits: the drops are what hold the limit
 then, and a probe would only empty the pipe for nothing. Latency
 is only taken from responses the API actually processed: a fast 429 says nothing about
@@ -62,6 +65,7 @@ class Controller:
         self._last_drop = -math.inf
         self._busiest = 0
         self._probing = False
+        self._probe_started = -math.inf
         self._slow_windows = 0  # windows in a row whose median was above tolerance
         self.peak = self.limit
         """The highest limit reached in this run."""
@@ -90,7 +94,9 @@ class Controller:
                 self._limit = max(self.minimum, self._limit * self._backoff)
                 # Requests sent before the cut still answer for a round trip or two.
                 self._cooldown_until = now + max(self._window, 2 * self.hold)
-        elif latency is not None:
+        elif latency is not None and not (self._probing and now - latency < self._probe_started):
+            # A probe measures only requests sent after it began: the ones sent before
+            # waited in the queue the probe is there to drain, and would raise the floor.
             self._latencies.append(latency)
         self._busiest = max(self._busiest, in_flight)
         samples = len(self._latencies) + self._drops
@@ -121,9 +127,9 @@ class Controller:
         self._slow_windows = self._slow_windows + 1 if queueing and settled else 0
         if self._slow_windows >= 2:
             self._slow_windows = 0
-            self._pushed_back_at = self._limit
             cut = max(0.5, self._baseline / median)  # to where the queue would be empty
             self._limit = max(self.minimum, self._limit * cut)
+            self._pushed_back_at = self._limit
             # Requests sent before the cut still come back slow: judge the new limit by
             # the ones sent after it.
             self._cooldown_until = now + 2 * self.hold
@@ -132,7 +138,7 @@ class Controller:
             self._limit = min(self.maximum, self._limit + self._step())
             self.peak = max(self.peak, self.limit)
         if min(now - self._baseline_at, now - self._last_drop) >= self._probe_every:
-            self._probing = True
+            self._probing, self._probe_started = True, now
 
     def _step(self) -> float:
         if self._pushed_back_at is None:
