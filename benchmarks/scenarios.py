@@ -261,7 +261,11 @@ def capacity_steps(long: bool) -> tuple[dict[str, Any], bool]:
         excelfmt(30000, server.url, "--concurrency", "256")
         stats = server.stats()
     down = mean_in_flight(stats, 24.0, 25.0)
-    up = mean_in_flight(stats, 54.0, 55.0)
+    # "Back within 15 s": the mean over the 10-15 s after the recovery, when the climb
+    # (about two seconds) is long over. One second of the 429 sawtooth alone moves by
+    # two requests either way from run to run; it is reported too.
+    up = mean_in_flight(stats, 50.0, 55.0)
+    up_last_second = mean_in_flight(stats, 54.0, 55.0)
     # What the server sees of a fixed 50: less than 50, as each request also spends a
     # little time in the client, which shares this machine's two cores with the server.
     with Server(latency=0.1, capacity=50, overload="reject") as server:
@@ -269,7 +273,8 @@ def capacity_steps(long: bool) -> tuple[dict[str, Any], bool]:
         reference = mean_in_flight(server.stats(), 5.0, 10.0)
     figures: dict[str, Any] = {
         "in_flight_5s_after_drop": round(down, 1),
-        "in_flight_15s_after_recovery": round(up, 1),
+        "in_flight_10_15s_after_recovery": round(up, 1),
+        "in_flight_14_15s_after_recovery": round(up_last_second, 1),
         "fixed_50_seen_by_server": round(reference, 1),
     }
     passed = down <= 30 and up >= 45
