@@ -92,13 +92,24 @@ def test_only_config_reads_the_environment():
             assert path.name == "config.py", path
 
 
-def test_import_excelfmt_loads_neither_typer_nor_rich():
+def packages_loaded_by(module: str, packages: tuple[str, ...]) -> list[str]:
+    """Which of `packages` a fresh interpreter has loaded after importing `module`."""
     code = (
-        "import sys, excelfmt; "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('typer', 'rich', 'click')))"
+        f"import sys, {module}; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({packages!r})))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    return list(ast.literal_eval(out.stdout.strip()))
+
+
+def test_import_excelfmt_loads_neither_typer_nor_rich():
+    assert packages_loaded_by("excelfmt", ("typer", "rich", "click")) == []
+
+
+def test_the_command_line_loads_no_workbook_library():
+    # The sending process never opens a workbook; the workbook process imports what it
+    # needs. openpyxl loaded by the CLI cost the sending process 10 MiB of its memory.
+    assert packages_loaded_by("excelfmt.cli", ("openpyxl", "xlsxwriter")) == []
 
 
 def test_public_api_is_exactly_all():

@@ -10,15 +10,18 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from .reprocess import Reprocessed
 from .rowerrors import STATES
 from .store import RowError, Session
+
+if TYPE_CHECKING:
+    from .reprocess import Reprocessed  # only a type: reprocess loads the workbook modules
 
 
 def print_sessions(console: Console, sessions: list[Session]) -> None:

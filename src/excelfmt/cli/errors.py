@@ -8,22 +8,27 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from .. import fixbook, ui_records
+from .. import ui_records
 from ..config import store_folder
 from ..errors import ExitCode, UsageError
-from ..export import export_results
 from ..models import Category, JSONValue
 from ..options import parse_header
-from ..reprocess import Reprocessed, reprocess
 from ..rowerrors import STATES, now
 from ..store import RowError, Store
 from .app import reported_errors
 from .sessions import JsonOption, StoreOption
+
+if TYPE_CHECKING:
+    from ..reprocess import Reprocessed
+
+# Commands that read or write workbooks import what does it when they run: the `run`
+# command loads this module too, and its sending process never opens a workbook
+# (openpyxl alone is 10 MiB of its memory, and the workbook process inherits it).
 
 errors_app = typer.Typer(
     help="Rows that need a person (bad data, 4xx): list, inspect, export to fix, clear.",
@@ -180,6 +185,8 @@ def export_errors(
         if not found:
             print(f"Session {session_id} has no open errors; nothing written.")
             return
+        from .. import fixbook
+
         count = fixbook.write(found, output)
     print(
         f"Wrote {count} open errors of session {session_id} to {output}. Correct the "
@@ -321,6 +328,8 @@ def reprocess_command(
                             "they stay open, unsent.",
                             file=sys.stderr,
                         )
+            from ..reprocess import reprocess
+
             console = Console(highlight=False)
             with ui_records.reprocess_progress(console, len(chosen), not as_json) as progress:
                 result = reprocess(opened, chosen, corrections, headers=headers, progress=progress)
@@ -335,6 +344,8 @@ def reprocess_command(
 
 def _from_fix_file(errors: list[RowError], path: Path) -> dict[str, dict[str, JSONValue]]:
     """Corrections by error id: the cells of the fix workbook's rows, for the sheet's columns."""
+    from .. import fixbook
+
     rows = fixbook.read(path)
     corrections: dict[str, dict[str, JSONValue]] = {}
     for error in errors:
@@ -378,6 +389,8 @@ def export_command(
     with reported_errors():
         if output is not None and output.suffix.lower() not in (".xlsx", ".jsonl"):
             raise UsageError(f"--output must end in .xlsx or .jsonl, got {output.name!r}.")
+        from ..export import export_results
+
         with Store(store_folder(store)) as opened:
             summary = export_results(opened, opened.session(session), output)
     m = summary.metrics
