@@ -20,11 +20,11 @@ into the queue. At most one change per window.
 The baseline is the lowest window median recently seen, and it is re-measured every
 `probe_every` seconds by quartering the limit for one window (like BBR's ProbeRTT),
 counting only requests sent after the probe began, so a floor measured under load
-cannot ratchet the limit upwards (Gradient2's drift). While
-the API keeps answering with drops, the probe waits: the drops are what hold the limit
-then, and a probe would only empty the pipe for nothing. Latency
-is only taken from responses the API actually processed: a fast 429 says nothing about
-how long real work takes (Vegas's trap). Time is passed in; nothing here sleeps.
+cannot ratchet the limit upwards (Gradient2's drift). While the API keeps answering
+with drops, the probe waits: the drops are what hold the limit then, and a probe would
+only empty the pipe for nothing. Latency is only taken from responses the API actually
+processed: a fast 429 says nothing about how long real work takes (Vegas's trap). Time
+is passed in; nothing here sleeps.
 """
 
 from __future__ import annotations
