@@ -18,7 +18,7 @@ PACKAGE = ROOT / "src" / "excelfmt"
 # The one-way data flow: a module imports only from layers below its own.
 LAYERS: dict[str, float] = {
     # plain data
-    "_version": 0, "models": 0, "errors": 0, "redaction": 0,
+    "_version": 0, "models": 0, "errors": 0, "redaction": 0, "wire": 0.5,
     # settings
     "converters": 1, "options": 1.5, "config": 2, "reference": 2,
     # stages and policies

