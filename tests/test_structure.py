@@ -23,7 +23,7 @@ LAYERS: dict[str, float] = {
     "converters": 1, "options": 1.5, "config": 2, "reference": 2,
     # stages and policies
     "sniff": 3, "template": 3, "classify": 3, "responses": 3, "ratelimit": 3, "metrics": 3,
-    "reorder": 3, "client": 3, "pool": 3, "authguard": 3, "throttling": 3, "gate": 3,
+    "reorder": 3, "sheetxml": 3, "client": 3, "pool": 3, "authguard": 3, "throttling": 3, "gate": 3,
     "breaker": 3, "adaptive": 3, "retry": 3, "store": 3, "runlog": 3, "responsecache": 3,
     "reader": 4, "jobs": 4, "summary": 4, "resilience": 4, "rowerrors": 4,
     "dispatch": 5, "writer": 5, "sessions": 5, "fixbook": 5,

@@ -20,17 +20,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 from xml.etree.ElementTree import ParseError
-
-from openpyxl.utils.escape import unescape
+from xml.parsers.expat import ExpatError
 
 from .errors import InputError
-from .models import CellError, CellValue, Row
+from .models import CellValue, Row
+from .sheetxml import RawRow, sheet_rows
 from .sniff import Format, sniff
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
-
-RawRow = tuple[int, tuple[CellValue, ...]]
-"""A sheet row number and its cell values, before the header is applied."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +118,6 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         # openpyxl's reader and streaming the one sheet with its parser avoids both.
         from openpyxl.reader.excel import ExcelReader
         from openpyxl.styles.stylesheet import apply_stylesheet
-        from openpyxl.worksheet._reader import WorkSheetParser
 
         handle = self._path.open("rb")  # a file object: openpyxl then skips its suffix check
         self._close.append(handle)
@@ -149,15 +145,14 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         source = reader.archive.open(part)
         self._close.append(source)
         book = reader.wb
-        parser = WorkSheetParser(
+        rows = sheet_rows(
             source,
             reader.shared_strings,
-            data_only=True,
-            epoch=book.epoch,
-            date_formats=book._date_formats,  # type: ignore[attr-defined]
-            timedelta_formats=book._timedelta_formats,  # type: ignore[attr-defined]
+            book.epoch,
+            frozenset(book._date_formats),  # type: ignore[attr-defined]
+            frozenset(book._timedelta_formats),  # type: ignore[attr-defined]
+            _date_only_styles(book),
         )
-        rows = _openpyxl_rows(_parsed_rows(parser, source), _date_only_styles(book))
         return name, estimated, rows
 
     def _open_calamine(self, fmt: Format) -> tuple[str, int | None, Iterator[RawRow]]:
@@ -251,29 +246,6 @@ def _declared_last_row(archive: zipfile.ZipFile, part: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _parsed_rows(parser: Any, source: Any) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    """openpyxl's row parsing, in memory that stays flat however many rows there are.
-
-    `WorkSheetParser.parse()` clears each row element but leaves it attached to
-    <sheetData>, and keeps the attributes of every formatted row: about 80 bytes a row,
-    80 MB for a million. Here parsed rows are dropped from the tree as they go.
-    """
-    from openpyxl.xml.constants import SHEET_MAIN_NS
-    from openpyxl.xml.functions import iterparse
-
-    row_tag, data_tag = f"{{{SHEET_MAIN_NS}}}row", f"{{{SHEET_MAIN_NS}}}sheetData"
-    sheet_data = None
-    for event, element in iterparse(source, events=("start", "end")):
-        if event == "start":
-            if element.tag == data_tag:
-                sheet_data = element
-        elif element.tag == row_tag:
-            yield parser.parse_row(element)
-            parser.row_dimensions.clear()
-            if sheet_data is not None:
-                sheet_data.clear()
-
-
 def _date_only_styles(book: Any) -> frozenset[int]:
     """Style ids whose number format shows a date without a time: those cells are dates."""
     from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE, is_datetime
@@ -288,33 +260,6 @@ def _date_only_styles(book: Any) -> frozenset[int]:
         if is_datetime(text) == "date":
             ids.add(style_id)
     return frozenset(ids)
-
-
-def _openpyxl_rows(
-    parsed: Iterator[tuple[int, list[dict[str, Any]]]], date_only: frozenset[int]
-) -> Iterator[RawRow]:
-    for number, cells in parsed:
-        if not cells:
-            continue
-        values: list[CellValue] = [None] * max(cell["column"] for cell in cells)
-        for cell in cells:
-            values[cell["column"] - 1] = _openpyxl_value(cell, date_only)
-        yield number, tuple(values)
-
-
-def _openpyxl_value(cell: dict[str, Any], date_only: frozenset[int]) -> CellValue:
-    value = cell["value"]
-    if value is None:
-        return None
-    if isinstance(value, str):
-        if cell["data_type"] == "e":
-            return CellError(value)
-        if "_x" in value:  # Excel's escape for control characters, e.g. _x000D_ for CR
-            value = unescape(value)
-        return value or None
-    if isinstance(value, datetime) and cell["style_id"] in date_only and value.time() == time(0):
-        return value.date()
-    return value  # type: ignore[no-any-return]
 
 
 def _calamine_value(value: Any) -> CellValue:
@@ -380,7 +325,7 @@ def _reason(exc: BaseException) -> str:
         return f"the file is damaged or truncated ({exc})"
     if isinstance(exc, KeyError):
         return f"a part of the workbook is missing ({exc.args[0] if exc.args else exc})"
-    if isinstance(exc, ParseError):
+    if isinstance(exc, ParseError | ExpatError):
         return f"its XML is broken ({exc})"
     text = str(exc).strip().rstrip(".")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
