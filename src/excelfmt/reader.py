@@ -1,7 +1,8 @@
 """Workbook -> header + a stream of Rows.
 
-.xlsx/.xlsm stream through openpyxl's read-only mode (values, not formulas), so memory
-does not grow with the sheet. Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict
+.xlsx/.xlsm are opened with openpyxl's package reader (workbook, shared strings, styles)
+and the sheet's rows streamed by sheetxml (values, not formulas), so memory does not grow
+with the sheet. Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict
 OOXML) go through python-calamine, which loads one sheet whole; those files are small
 in practice. Every problem with the file becomes an InputError naming file, sheet and cell.
 """
