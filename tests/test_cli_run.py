@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 from datetime import date, datetime
@@ -39,6 +40,17 @@ def test_default_body_is_the_row_as_json_and_results_are_written(api, workbook, 
         ("A-2", "ok", 201),
     ]
     assert "2 rows, 2 ok" in result.output
+
+
+def test_a_run_leaves_the_garbage_collector_as_it_found_it(api, workbook, cli):
+    # The run tunes the collector for itself; a program that embeds it keeps its own.
+    book = workbook(["Order"], [["A-1"], ["A-2"]])
+    before = gc.get_threshold()
+
+    assert cli("run", str(book), "--url", f"{api.url}/orders").exit_code == 0
+
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert len(api.received) == 2
 
 
 def test_dates_times_and_leading_zeros_keep_their_meaning(api, workbook, cli):

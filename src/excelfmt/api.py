@@ -42,23 +42,32 @@ PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
 UNSETTLED_INTERVAL = 0.1
 """Seconds between records of the rows in flight, shown as "unknown outcome" after a kill."""
+YOUNG_COLLECTION_THRESHOLD = 10_000
+"""New objects between the garbage collector's youngest-generation passes during a run."""
 
 
 @contextmanager
-def _startup_objects_frozen() -> Iterator[None]:
-    """Keep the interpreter's full garbage collections off the modules loaded at start-up.
+def _collector_set_for_a_run() -> Iterator[None]:
+    """Keep the interpreter's garbage collector from stalling the requests in flight.
 
     A full collection walks every tracked object: with typer, rich, httpx and aiohttp
     loaded that is some 60,000, a pause of 60-250 ms on this kind of machine, every few
     seconds. A pause that long stalls every request in flight, and the concurrency
     controller rightly reads it as the API queueing. Objects alive now live for the
     whole run anyway; frozen, they are no longer walked.
+
+    The youngest generation is collected after 10,000 new objects, not 700: a row's
+    objects die by reference counting. Over 30,000 rows the default ran ~190 passes of
+    ~2.7 ms that found about a thousand objects in all: 3% of the sending process's CPU.
     """
     gc.collect()
     gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
     try:
         yield
     finally:
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
 
@@ -298,7 +307,7 @@ async def _run(
             observer.stopping(pool.in_flight, dispatcher.stop_reason)
             pool.stop()
 
-        with _startup_objects_frozen():
+        with _collector_set_for_a_run():
             async with anyio.create_task_group() as tasks:
                 if handle_signals:
                     tasks.start_soon(watch_signals)
