@@ -65,6 +65,8 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
         reader.read_workbook()
         apply_stylesheet(reader.archive, reader.wb)
         book = reader.wb
+        dates = frozenset(book._date_formats)  # type: ignore[attr-defined]
+        durations = frozenset(book._timedelta_formats)  # type: ignore[attr-defined]
         days = _date_only_styles(book)
         for _, rel in reader.parser.find_sheets():
             if "chartsheet" in rel.Type or rel.target not in reader.valid_files:
@@ -75,8 +77,8 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
                     reader.shared_strings,
                     data_only=True,
                     epoch=book.epoch,
-                    date_formats=book._date_formats,
-                    timedelta_formats=book._timedelta_formats,
+                    date_formats=dates,
+                    timedelta_formats=durations,
                 )
                 expected = list(_openpyxl_rows(parser, source, days))
             with reader.archive.open(rel.target) as source:
@@ -85,8 +87,8 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
                         source,
                         reader.shared_strings,
                         book.epoch,
-                        frozenset(book._date_formats),
-                        frozenset(book._timedelta_formats),
+                        dates,
+                        durations,
                         days,
                     )
                 )
