@@ -58,7 +58,8 @@ def _collector_set_for_a_run() -> Iterator[None]:
 
     The youngest generation is collected after 10,000 new objects, not 700: a row's
     objects die by reference counting. Over 30,000 rows the default ran ~190 passes of
-    ~2.7 ms that found about a thousand objects in all: 3% of the sending process's CPU.
+    ~2.7 ms with little to free (about a thousand objects over the whole run): 3% of the
+    sending process's CPU, and a stall of every request in flight each time.
     """
     gc.collect()
     gc.freeze()

@@ -2,9 +2,9 @@
 
 .xlsx/.xlsm are opened with openpyxl's package reader (workbook, shared strings, styles)
 and the sheet's rows streamed by sheetxml (values, not formulas), so memory does not grow
-with the sheet. Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict
-OOXML) go through python-calamine, which loads one sheet whole; those files are small
-in practice. Every problem with the file becomes an InputError naming file, sheet and cell.
+with the sheet. Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict OOXML) go
+through python-calamine, which loads one sheet whole; those files are small in practice.
+Every problem with the file becomes an InputError naming file, sheet and cell.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         # openpyxl's own read-only worksheets scan every sheet end to end at load time
         # when a writer left out the <dimension> element (openpyxl's write-only mode
         # does), and wrap each cell in an object. Reading the package's parts with
-        # openpyxl's reader and streaming the one sheet with its parser avoids both.
+        # openpyxl's reader and streaming the one sheet with sheetxml avoids both.
         from openpyxl.reader.excel import ExcelReader
         from openpyxl.styles.stylesheet import apply_stylesheet
 
