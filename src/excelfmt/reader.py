@@ -25,7 +25,7 @@ from xml.parsers.expat import ExpatError
 
 from .errors import InputError
 from .models import CellValue, Row
-from .sheetxml import RawRow, sheet_rows
+from .sheetxml import RawRow, guarded_parser, sheet_rows
 from .sniff import Format, sniff
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
@@ -192,8 +192,6 @@ def _shared_strings(reader: Any) -> list[str]:
     handlers. A string's text is its <t> plus each rich-text run's <t>; phonetic runs
     (<rPh>) are not text. Like defusedxml, it refuses any DTD (no entity bombs).
     """
-    from xml.parsers import expat
-
     from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 
     part = reader.package.find(SHARED_STRINGS)
@@ -204,7 +202,7 @@ def _shared_strings(reader: Any) -> list[str]:
     pieces: list[str] = []
     state = {"in_text": False, "in_phonetic": 0}
 
-    def start(name: str, attributes: object) -> None:
+    def start(name: str, attributes: dict[str, str]) -> None:
         if name == text:
             state["in_text"] = not state["in_phonetic"]
         elif name == phonetic:
@@ -224,16 +222,7 @@ def _shared_strings(reader: Any) -> list[str]:
         if state["in_text"]:
             pieces.append(data)
 
-    def refuse(*_: object) -> None:
-        raise ValueError("the shared strings declare a DTD, which is not allowed")
-
-    parser = expat.ParserCreate(namespace_separator="}")
-    parser.buffer_text = True
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = characters
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
+    parser = guarded_parser("the shared strings declare", start, end, characters)
     with reader.archive.open(part.PartName[1:]) as source:
         parser.ParseFile(source)
     return strings

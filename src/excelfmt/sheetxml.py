@@ -10,10 +10,10 @@ every workbook of the corpus. Like defusedxml, it refuses any DTD.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import IO
+from typing import IO, Any
 
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import from_excel, from_ISO8601
@@ -65,8 +65,6 @@ def sheet_rows(
     datetimes); `duration_styles`: those showing elapsed time (timedeltas); `day_styles`:
     dates without a time of day (a datetime at midnight becomes a date).
     """
-    from xml.parsers import expat
-
     styles = _Styles(epoch, date_styles, duration_styles, day_styles)
     row_tag, cell_tag, value_tag, inline_tag, text_tag, phonetic_tag = (
         f"{SHEET_MAIN_NS}}}{tag}" for tag in ("row", "c", "v", "is", "t", "rPh")
@@ -129,8 +127,27 @@ def sheet_rows(
         if state["collect"]:
             text.append(data)
 
+    parser = guarded_parser("the worksheet declares", start, end, characters)
+    while chunk := source.read(CHUNK_BYTES):
+        parser.Parse(chunk, False)
+        yield from ready
+        ready.clear()
+    parser.Parse(b"", True)
+    yield from ready
+
+
+def guarded_parser(
+    what: str,
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None],
+    characters: Callable[[str], None],
+) -> Any:
+    """An expat parser with these handlers, namespaces joined as "{uri}}tag", that refuses
+    any DTD (no entity bombs), like defusedxml. `what` starts the refusal's sentence."""
+    from xml.parsers import expat
+
     def refuse(*_: object) -> None:
-        raise ValueError("the worksheet declares a DTD, which is not allowed")
+        raise ValueError(f"{what} a DTD, which is not allowed")
 
     parser = expat.ParserCreate(namespace_separator="}")
     parser.buffer_text = True
@@ -139,12 +156,7 @@ def sheet_rows(
     parser.CharacterDataHandler = characters
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
-    while chunk := source.read(CHUNK_BYTES):
-        parser.Parse(chunk, False)
-        yield from ready
-        ready.clear()
-    parser.Parse(b"", True)
-    yield from ready
+    return parser
 
 
 def _row_number(text: str) -> int:
