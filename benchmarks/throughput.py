@@ -3,9 +3,10 @@
     python benchmarks/throughput.py [--rows 10000 200000] [--concurrency 64]
     python benchmarks/throughput.py --rows 1000000 --latency 0      # the flat-memory check
 
-Starts the local APIs (benchmarks/server.py: 0 ms and 50 ms), measures raw aiohttp (the
-Python ceiling), plain httpx.AsyncClient (which collapses under concurrency,
-encode/httpx#3215) and httpx over aiohttp's pool at the same concurrency, then runs the
+Starts the local APIs (benchmarks/server.py: 0 ms and 50 ms; `--server aiohttp` for the
+aiohttp app the earlier figures used), measures raw aiohttp (the Python ceiling), plain
+httpx.AsyncClient (which collapses under concurrency, encode/httpx#3215) and httpx over
+aiohttp's pool at the same concurrency, then runs the
 real `excelfmt run` command on generated workbooks of N rows, reading its peak RSS from
 the kernel. Every client runs in its own process. Prints a Markdown table for
 docs/performance.md and writes the raw figures to benchmarks/results/.
@@ -28,9 +29,12 @@ sys.path.insert(0, str(HERE.parent))
 from benchmarks.workbook import orders_book  # noqa: E402
 
 
-def start_servers(latencies: list[int]) -> tuple[subprocess.Popen[str], dict[int, str]]:
+def start_servers(
+    latencies: list[int], kind: str = "lean"
+) -> tuple[subprocess.Popen[str], dict[int, str]]:
+    flags = ["--aiohttp"] if kind == "aiohttp" else []
     server = subprocess.Popen(
-        [sys.executable, str(HERE / "server.py"), *map(str, latencies)],
+        [sys.executable, str(HERE / "server.py"), *flags, *map(str, latencies)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -106,10 +110,17 @@ def main() -> None:
         default=20_000,
         help="the aiohttp baselines': long enough that a slow second does not move the ceiling",
     )
+    parser.add_argument(
+        "--server",
+        choices=["lean", "aiohttp"],
+        default="lean",
+        help="the local API: lean (least CPU taken from the clients) or an aiohttp app",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
-    server, urls = start_servers(args.latency)
+    server, urls = start_servers(args.latency, args.server)
     record: dict[str, object] = {
+        "server": args.server,
         "concurrency": args.concurrency,
         "when": time.strftime("%F %T"),
         "baselines": {},
