@@ -150,9 +150,13 @@ def hidden_capacity_latency() -> tuple[dict[str, Any], bool]:
 
 
 def random_500s() -> tuple[dict[str, Any], bool]:
-    """4. 20% 500s at random: every row ok, retries within the budget, none lost."""
+    """4. 20% 500s at random: every row ok, retries within the budget, none lost.
+
+    Eight retries, not the default five: with six attempts a row meets six 500s once in
+    15,625, so one run in six of 3,000 rows ended with a row SYSTEM_ERROR (reported, not
+    lost). Nine attempts make that one run in 650; the retry budget is what is tested."""
     with Server(error_rate=0.2, latency=0.005) as server:
-        summary = excelfmt(3000, server.url, "--concurrency", "32")
+        summary = excelfmt(3000, server.url, "--concurrency", "32", "--retries", "8")
         stats = server.stats()
     keys = {key for _, _, key in stats["requests"]}
     firsts = len(keys)
