@@ -43,7 +43,7 @@ def read_reply(stream: BinaryIO) -> tuple[bytes, bytes]:
     return status, stream.read(length)
 
 
-def test_both_latencies_answer_201_with_new_ids_on_one_kept_alive_connection(
+def test_both_latencies_answer_201_with_a_new_id_each_time(
     ports: dict[int, int],
 ) -> None:
     for port in ports.values():
@@ -54,7 +54,7 @@ def test_both_latencies_answer_201_with_new_ids_on_one_kept_alive_connection(
         assert [r.json()["id"] for r in replies] == [1, 2, 3]
 
 
-def test_pipelined_requests_are_answered_in_order_and_close_is_honoured(
+def test_one_connection_carries_pipelined_requests_in_order_until_close(
     ports: dict[int, int],
 ) -> None:
     request = b"POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
