@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,11 +19,11 @@ import pytest
 SERVER = Path(__file__).resolve().parents[1] / "benchmarks" / "server.py"
 
 
-@pytest.fixture(params=["lean", "aiohttp"])
-def ports(request: pytest.FixtureRequest) -> Iterator[dict[int, int]]:
-    flags = ["--aiohttp"] if request.param == "aiohttp" else []
+@contextmanager
+def serving(*arguments: str) -> Iterator[dict[int, int]]:
+    """benchmarks/server.py with these arguments; its port for each latency."""
     with subprocess.Popen(
-        [sys.executable, str(SERVER), *flags, "0", "50"], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(SERVER), *arguments], stdout=subprocess.PIPE, text=True
     ) as server:
         try:
             assert server.stdout is not None
@@ -30,6 +31,13 @@ def ports(request: pytest.FixtureRequest) -> Iterator[dict[int, int]]:
             yield {int(ms): int(port) for ms, port in (item.split("=") for item in line.split())}
         finally:
             server.terminate()
+
+
+@pytest.fixture(params=["lean", "aiohttp"])
+def ports(request: pytest.FixtureRequest) -> Iterator[dict[int, int]]:
+    flags = ["--aiohttp"] if request.param == "aiohttp" else []
+    with serving(*flags, "0", "50") as found:
+        yield found
 
 
 def read_reply(stream: BinaryIO) -> tuple[bytes, bytes]:
@@ -69,18 +77,13 @@ def test_one_connection_carries_pipelined_requests_in_order_until_close(
 
 
 def test_lean_server_refuses_a_chunked_body_rather_than_hang() -> None:
-    with subprocess.Popen(
-        [sys.executable, str(SERVER), "0"], stdout=subprocess.PIPE, text=True
-    ) as server:
-        try:
-            assert server.stdout is not None
-            port = int(server.stdout.readline().split("=")[1])
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-                sock.sendall(
-                    b"POST /orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    b"2\r\n{}\r\n0\r\n\r\n"
-                )
-                status, _ = read_reply(sock.makefile("rb"))
-        finally:
-            server.terminate()
+    with (
+        serving("0") as found,
+        socket.create_connection(("127.0.0.1", found[0]), timeout=10) as sock,
+    ):
+        sock.sendall(
+            b"POST /orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"2\r\n{}\r\n0\r\n\r\n"
+        )
+        status, _ = read_reply(sock.makefile("rb"))
     assert status == b"HTTP/1.1 411 Length Required"
