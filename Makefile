@@ -27,7 +27,7 @@ bench: $(STAMP)  ## throughput and memory against raw aiohttp and plain httpx (s
 	$(BIN)/python benchmarks/throughput.py
 
 docs: $(STAMP)  ## regenerate docs/configuration.md from the settings table
-	$(BIN)/python -m excelfmt.reference > docs/configuration.md
+	$(BIN)/python -m excelfmt.settings.reference > docs/configuration.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis examples/*.results.xlsx

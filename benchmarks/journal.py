@@ -29,21 +29,20 @@ from benchmarks.workbook import orders_book  # noqa: E402
 RUN = """
 import sys, time
 from pathlib import Path
-import excelfmt.store
-from excelfmt import api
-from excelfmt.config import load_settings
+import excelfmt
+from excelfmt.store import folder, journal
 
 def main() -> None:
     url, book, store, mode = sys.argv[1:5]
     if mode == "no-op":
-        excelfmt.store.Journal.record = lambda self, outcomes, unsettled=(): None
-    settings = load_settings(
+        journal.Journal.record = lambda self, outcomes, unsettled=(): None
+    settings = excelfmt.load_settings(
         {"url": url, "concurrency": 64, "min_concurrency": 64,
          "output": str(Path(store) / "results.jsonl")},
         env={},
     )
-    with excelfmt.store.Store(Path(store)) as opened:
-        summary = api.run(settings, Path(book), store=opened)
+    with folder.Store(Path(store)) as opened:
+        summary = excelfmt.run(settings, Path(book), store=opened)
     print(summary.metrics.rows_per_second)
 
 if __name__ == "__main__":

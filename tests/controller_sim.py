@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from excelfmt.adaptive import Controller
+from excelfmt.policies.adaptive import Controller
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from excelfmt.adaptive import Controller
+from excelfmt.policies.adaptive import Controller
 
 from .controller_sim import Scenario, simulate
 

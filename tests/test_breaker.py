@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from excelfmt.breaker import Breaker, State
+from excelfmt.policies.breaker import Breaker, State
 
 
 def breaker(**kwargs) -> Breaker:

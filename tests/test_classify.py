@@ -5,9 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from excelfmt.classify import classify_exception, classify_status
+from excelfmt.calls.classify import classify_exception, classify_status
+from excelfmt.calls.responses import capture, decode_body, error_message, field_errors
 from excelfmt.models import Category, JSONValue
-from excelfmt.responses import capture, decode_body, error_message, field_errors
 
 
 @pytest.mark.parametrize(

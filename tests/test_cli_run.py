@@ -587,7 +587,7 @@ def test_unwritable_output_folder_is_refused_before_sending(api, workbook, cli, 
 
 
 def test_help_explains_every_option(cli):
-    from excelfmt.options import OPTIONS
+    from excelfmt.settings.options import OPTIONS
 
     result = cli("run", "--help")
     assert result.exit_code == 0

@@ -7,9 +7,9 @@ import anyio
 import httpx
 import pytest
 
-from excelfmt.client import Sender
-from excelfmt.config import load_settings
+from excelfmt.calls.client import Sender
 from excelfmt.models import Job, Row
+from excelfmt.settings.config import load_settings
 from tests.apiserver import ApiServer
 
 URL = "http://127.0.0.1:8080/orders?batch=1"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from excelfmt.config import load_settings
 from excelfmt.errors import UsageError
+from excelfmt.settings.config import load_settings
 
 
 def load(flags=None, env=None, toml: str | None = None, tmp_path: Path | None = None, **kw):

@@ -10,11 +10,11 @@ import anyio
 import httpx
 import pytest
 
-from excelfmt.client import Reply
-from excelfmt.config import load_settings
-from excelfmt.dispatch import Dispatcher
+from excelfmt.calls.client import Reply
+from excelfmt.engine.dispatch import Dispatcher
 from excelfmt.models import Category, Job, Row
-from excelfmt.resilience import Policies
+from excelfmt.policies.resilience import Policies
+from excelfmt.settings.config import load_settings
 
 pytestmark = pytest.mark.anyio
 

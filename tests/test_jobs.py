@@ -10,12 +10,12 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from excelfmt.config import load_settings
+from excelfmt.calls.jobs import Planner, idempotency_key
+from excelfmt.calls.template import iso_duration
+from excelfmt.engine.wire import job_from_wire, job_to_wire
 from excelfmt.errors import TemplateError
-from excelfmt.jobs import Planner, idempotency_key
 from excelfmt.models import CellError, Job, Row
-from excelfmt.template import iso_duration
-from excelfmt.wire import job_from_wire, job_to_wire
+from excelfmt.settings.config import load_settings
 
 COLUMNS = ("Id", "Name", "Amount", "Day")
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from excelfmt.metrics import LatencyHistogram, Metrics
+from excelfmt.metrics.counters import LatencyHistogram, Metrics
 from excelfmt.models import Category, Outcome, Row
 
 

@@ -8,12 +8,12 @@ from email.utils import format_datetime
 import anyio
 import pytest
 
-from excelfmt.authguard import AuthGuard
-from excelfmt.gate import Gate
 from excelfmt.models import Category, Outcome, Row
-from excelfmt.ratelimit import RateLimiter
-from excelfmt.retry import RetryBudget
-from excelfmt.throttling import parse_retry_after, read_throttle
+from excelfmt.policies.authguard import AuthGuard
+from excelfmt.policies.gate import Gate
+from excelfmt.policies.ratelimit import RateLimiter
+from excelfmt.policies.retry import RetryBudget
+from excelfmt.policies.throttling import parse_retry_after, read_throttle
 
 NOW = 1_800_000_000.0
 

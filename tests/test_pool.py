@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from excelfmt.engine.pool import Pool
 from excelfmt.models import Category, Job, Outcome, Row
-from excelfmt.pool import Pool
-from excelfmt.reorder import Reorder
+from excelfmt.sheets.reorder import Reorder
 
 pytestmark = pytest.mark.anyio
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from excelfmt.ratelimit import RateLimiter
+from excelfmt.policies.ratelimit import RateLimiter
 
 
 def test_slots_are_evenly_spaced():

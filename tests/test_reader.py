@@ -13,8 +13,8 @@ from openpyxl import Workbook
 
 from excelfmt.errors import InputError
 from excelfmt.models import CellError
-from excelfmt.reader import OpenSheet
-from excelfmt.sniff import Format, sniff
+from excelfmt.sheets.reader import OpenSheet
+from excelfmt.sheets.sniff import Format, sniff
 
 from .conftest import CORPUS
 

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from excelfmt.models import Job, JSONValue, Row
-from excelfmt.responsecache import ResponseCache
+from excelfmt.store.responsecache import ResponseCache
 
 from .apiserver import Reply
 from .test_dispatch import FakeTime, ScriptedApi, dispatcher

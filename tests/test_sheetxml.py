@@ -17,11 +17,11 @@ from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
-from excelfmt import sheetxml
 from excelfmt.models import CellError
-from excelfmt.reader import _date_only_styles, _shared_strings
-from excelfmt.sheetxml import sheet_rows
-from excelfmt.sniff import sniff
+from excelfmt.sheets import sheetxml
+from excelfmt.sheets.reader import _date_only_styles, _shared_strings
+from excelfmt.sheets.sheetxml import sheet_rows
+from excelfmt.sheets.sniff import sniff
 
 from .conftest import CORPUS
 

@@ -9,72 +9,120 @@ import sys
 from pathlib import Path
 
 import excelfmt
-from excelfmt.options import OPTIONS
+from excelfmt.settings.options import OPTIONS
 
 from .conftest import ROOT
 
 PACKAGE = ROOT / "src" / "excelfmt"
 
-# The one-way data flow: a module imports only from layers below its own.
-LAYERS: dict[str, float] = {
-    # plain data
-    "_version": 0, "models": 0, "errors": 0, "redaction": 0, "wire": 0.5,
-    # settings
-    "converters": 1, "options": 1.5, "config": 2, "reference": 2,
-    # stages and policies
-    "sniff": 3, "template": 3, "classify": 3, "responses": 3, "ratelimit": 3, "metrics": 3,
-    "reorder": 3, "sheetxml": 3, "client": 3, "pool": 3, "authguard": 3, "throttling": 3, "gate": 3,
-    "breaker": 3, "adaptive": 3, "retry": 3, "store": 3, "runlog": 3, "responsecache": 3,
-    "reader": 4, "jobs": 4, "summary": 4, "resilience": 4, "rowerrors": 4,
-    "dispatch": 5, "writer": 5, "sessions": 5, "fixbook": 5,
-    "sheet_process": 6, "events": 6, "export": 6,
-    # wiring, people, command line
-    "api": 7, "reprocess": 7,
-    "ui": 8, "ui_records": 8,
-    "cli": 9,
+# The one-way data flow, package by package: a package imports only from packages of a
+# lower rank (docs/architecture.md draws it). "excelfmt" is the plain data beside them.
+RANKS: dict[str, int] = {
+    "excelfmt": 0,
+    "settings": 1, "metrics": 1,
+    "calls": 2, "policies": 2,
+    "store": 3,
+    "sheets": 4,
+    "engine": 5,
+    "ui": 6,
+    "cli": 7,
 }  # fmt: skip
+PLAIN_DATA = {"_version", "models", "errors", "redaction"}
+"""The modules beside the packages, besides __init__ and __main__."""
 
 
-def local_imports(path: Path) -> set[str]:
-    """The excelfmt modules `path` imports, by their top-level name (cli for the CLI)."""
-    package = ["excelfmt", *path.relative_to(PACKAGE).parent.parts]
+def python_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def dotted(path: Path) -> str:
+    """excelfmt.store.journal for src/excelfmt/store/journal.py; a package for __init__.py."""
+    parts = ["excelfmt", *path.relative_to(PACKAGE).with_suffix("").parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def is_module(name: str) -> bool:
+    relative = Path(*name.split(".")[1:])
+    return (PACKAGE / relative).with_suffix(".py").exists() or (PACKAGE / relative).is_dir()
+
+
+def local_imports(path: Path, *, at_import_time: bool = False) -> set[str]:
+    """The excelfmt modules `path` imports, by dotted name; with `at_import_time`, only
+    those imported when the module itself is (not inside functions, not for type checking)."""
+    tree = ast.parse(path.read_text())
+    here = dotted(path).split(".")
+    if path.name != "__init__.py":
+        here = here[:-1]
+    nodes = tree.body if at_import_time else list(ast.walk(tree))
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in nodes:
         if not isinstance(node, ast.ImportFrom):
             continue
         if node.level:
-            base = package[: len(package) - node.level + 1]
-            targets = (
-                [[*base, *node.module.split(".")]]
-                if node.module
-                else [[*base, alias.name] for alias in node.names]
+            base = ".".join(
+                [*here[: len(here) - node.level + 1], *([node.module] if node.module else [])]
             )
-        elif (node.module or "").startswith("excelfmt."):
-            targets = [node.module.split(".")]  # type: ignore[union-attr]
+        elif (node.module or "").startswith("excelfmt"):
+            base = node.module or ""
         else:
             continue
-        found.update(target[1] for target in targets if len(target) > 1)
+        for alias in node.names:
+            found.add(f"{base}.{alias.name}" if is_module(f"{base}.{alias.name}") else base)
     return found
 
 
-def module_name(path: Path) -> str:
-    return "cli" if path.parent.name == "cli" else path.stem
+def package_of(module: str) -> str:
+    """The subpackage a dotted module belongs to, or "excelfmt" for the plain data."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and (PACKAGE / parts[1]).is_dir() else "excelfmt"
+
+
+def test_the_top_level_holds_the_plain_data_and_the_packages():
+    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    assert modules == PLAIN_DATA
+    packages = {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert packages == set(RANKS) - {"excelfmt"}
+
+
+def test_each_package_says_what_it_holds_and_nothing_more():
+    for init in PACKAGE.glob("*/__init__.py"):
+        body = ast.parse(init.read_text()).body
+        assert ast.get_docstring(ast.Module(body=body, type_ignores=[])), init
+        if init.parent.name != "cli":  # the CLI's __init__ assembles the app on purpose
+            assert len(body) == 1, f"{init} should hold only its docstring"
 
 
 def test_data_flows_one_way():
-    for path in PACKAGE.rglob("*.py"):
-        name = module_name(path)
-        if path.name in ("__init__.py", "__main__.py") and name != "cli":
-            continue
-        assert name in LAYERS, f"{name} needs a layer in this test"
-        for imported in local_imports(path) - {name}:
-            assert LAYERS[imported] < LAYERS[name], f"{name} must not import {imported}"
+    for path in python_files():
+        if path.parent == PACKAGE and path.name in ("__init__.py", "__main__.py"):
+            continue  # the public face and the entry point sit above everything
+        mine = package_of(dotted(path))
+        for imported in local_imports(path):
+            theirs = package_of(imported)
+            assert theirs == mine or RANKS[theirs] < RANKS[mine], (
+                f"{dotted(path)} must not import {imported}"
+            )
+
+
+def test_no_import_cycles():
+    graph = {dotted(path): local_imports(path, at_import_time=True) for path in python_files()}
+
+    def visit(module: str, trail: tuple[str, ...]) -> None:
+        assert module not in trail, "import cycle: " + " -> ".join((*trail, module))
+        for imported in graph.get(module, ()):
+            if imported != module and imported not in done:
+                visit(imported, (*trail, module))
+        done.add(module)
+
+    done: set[str] = set()
+    for module in graph:
+        visit(module, ())
 
 
 def test_nothing_imports_the_cli():
-    for path in PACKAGE.rglob("*.py"):
-        if path.parent.name != "cli" and path.name != "__main__.py":
-            assert "cli" not in local_imports(path), path
+    for path in python_files():
+        if package_of(dotted(path)) != "cli" and path.name != "__main__.py":
+            assert not any(package_of(m) == "cli" for m in local_imports(path)), path
 
 
 def test_only_ui_and_cli_import_rich_and_only_cli_imports_typer():
@@ -83,7 +131,7 @@ def test_only_ui_and_cli_import_rich_and_only_cli_imports_typer():
         if re.search(r"^\s*(from|import) typer", text, re.M):
             assert path.parent.name == "cli", path
         if re.search(r"^\s*(from|import) rich", text, re.M):
-            assert path.parent.name == "cli" or path.name.startswith("ui"), path
+            assert path.parent.name in ("cli", "ui"), path
 
 
 def test_only_config_reads_the_environment():
@@ -137,7 +185,7 @@ def test_readme_quick_start_is_the_two_make_commands():
 
 
 def test_configuration_reference_is_current():
-    from excelfmt.reference import configuration_reference
+    from excelfmt.settings.reference import configuration_reference
 
     assert (ROOT / "docs" / "configuration.md").read_text() == configuration_reference(), (
         "run: make docs"
@@ -152,7 +200,7 @@ def test_every_setting_has_a_flag_an_env_name_and_help():
 
 
 def test_the_example_config_in_the_reference_is_valid(tmp_path):
-    from excelfmt.config import load_settings
+    from excelfmt.settings.config import load_settings
 
     text = (ROOT / "docs" / "configuration.md").read_text()
     example = text.split("```toml\n", 1)[1].split("```", 1)[0]

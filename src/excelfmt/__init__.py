@@ -13,8 +13,8 @@ Importing excelfmt loads neither typer nor rich: those belong to the command lin
 import logging
 
 from ._version import __version__
-from .api import preview, run
-from .config import Settings, load_settings
+from .engine.events import Observer, RunInfo
+from .engine.runner import preview, run
 from .errors import (
     ExcelfmtError,
     ExitCode,
@@ -24,10 +24,10 @@ from .errors import (
     TemplateError,
     UsageError,
 )
-from .events import Observer, RunInfo
-from .metrics import Snapshot
+from .metrics.counters import Snapshot
+from .metrics.summary import RunSummary
 from .models import Category, CellError, Job, Outcome, Row
-from .summary import RunSummary
+from .settings.config import Settings, load_settings
 
 # A library never prints on its own; the CLI decides where log records go.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -13,18 +13,19 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from .. import ui_records
-from ..config import store_folder
 from ..errors import ExitCode, UsageError
 from ..models import Category, JSONValue
-from ..options import parse_header
-from ..rowerrors import STATES, now
-from ..store import RowError, Store
+from ..settings.config import store_folder
+from ..settings.options import parse_header
+from ..store.folder import Store
+from ..store.records import RowError
+from ..store.rowerrors import STATES, now
+from ..ui import records
 from .app import reported_errors
 from .sessions import JsonOption, StoreOption
 
 if TYPE_CHECKING:
-    from ..reprocess import Reprocessed
+    from ..engine.reprocess import Reprocessed
 
 # Commands that read or write workbooks import what does it when they run: the `run`
 # command loads this module too, and its sending process never opens a workbook
@@ -101,7 +102,7 @@ def list_errors(
     if as_json:
         print(json.dumps([_as_json(e) for e in found], ensure_ascii=False))
     else:
-        ui_records.print_errors(Console(highlight=False), found)
+        records.print_errors(Console(highlight=False), found)
 
 
 @errors_app.command("show")
@@ -112,7 +113,7 @@ def show_error(error_id: ErrorId, store: StoreOption = None, as_json: JsonOption
     if as_json:
         print(json.dumps(_as_json(error), ensure_ascii=False))
     else:
-        ui_records.print_error(Console(highlight=False), error)
+        records.print_error(Console(highlight=False), error)
 
 
 @errors_app.command("summary")
@@ -135,7 +136,7 @@ def summarize_errors(
             )
         )
     else:
-        ui_records.print_error_summary(Console(highlight=False), table)
+        records.print_error_summary(Console(highlight=False), table)
 
 
 @errors_app.command("clear")
@@ -185,7 +186,7 @@ def export_errors(
         if not found:
             print(f"Session {session_id} has no open errors; nothing written.")
             return
-        from .. import fixbook
+        from ..sheets import fixbook
 
         count = fixbook.write(found, output)
     print(
@@ -328,15 +329,15 @@ def reprocess_command(
                             "they stay open, unsent.",
                             file=sys.stderr,
                         )
-            from ..reprocess import reprocess
+            from ..engine.reprocess import reprocess
 
             console = Console(highlight=False)
-            with ui_records.reprocess_progress(console, len(chosen), not as_json) as progress:
+            with records.reprocess_progress(console, len(chosen), not as_json) as progress:
                 result = reprocess(opened, chosen, corrections, headers=headers, progress=progress)
     if as_json:
         print(json.dumps(_result_json(result), ensure_ascii=False))
     else:
-        ui_records.print_reprocessed(console, result)
+        records.print_reprocessed(console, result)
     code = ExitCode.STOPPED if result.stopped else ExitCode.ROWS_FAILED if result.failed else 0
     if code:
         raise typer.Exit(int(code))
@@ -344,7 +345,7 @@ def reprocess_command(
 
 def _from_fix_file(errors: list[RowError], path: Path) -> dict[str, dict[str, JSONValue]]:
     """Corrections by error id: the cells of the fix workbook's rows, for the sheet's columns."""
-    from .. import fixbook
+    from ..sheets import fixbook
 
     rows = fixbook.read(path)
     corrections: dict[str, dict[str, JSONValue]] = {}
@@ -389,7 +390,7 @@ def export_command(
     with reported_errors():
         if output is not None and output.suffix.lower() not in (".xlsx", ".jsonl"):
             raise UsageError(f"--output must end in .xlsx or .jsonl, got {output.name!r}.")
-        from ..export import export_results
+        from ..sheets.export import export_results
 
         with Store(store_folder(store)) as opened:
             summary = export_results(opened, opened.session(session), output)

@@ -10,12 +10,14 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .. import api, sessions, ui
-from ..config import Settings, load_settings
+from ..engine import runner
+from ..engine.events import Observer
 from ..errors import UsageError
-from ..events import Observer
-from ..options import OPTIONS_BY_NAME
-from ..store import Store
+from ..settings.config import Settings, load_settings
+from ..settings.options import OPTIONS_BY_NAME
+from ..store import sessions
+from ..store.folder import Store
+from ..ui import live
 from .app import reported_errors
 
 DRY_RUN_ROWS = 5
@@ -209,8 +211,8 @@ def _earlier_run(settings: Settings, workbook: Path, resume: str | None, talk: b
 
 
 def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
-    info, jobs = api.preview(settings, workbook, DRY_RUN_ROWS)
-    requests = ui.describe_jobs(jobs, settings.redactor())
+    info, jobs = runner.preview(settings, workbook, DRY_RUN_ROWS)
+    requests = live.describe_jobs(jobs, settings.redactor())
     if as_json:
         print(
             json.dumps(
@@ -220,19 +222,21 @@ def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
             )
         )
         return
-    ui.print_dry_run(Console(highlight=False), info, requests)
+    live.print_dry_run(Console(highlight=False), info, requests)
 
 
 def _run(
     settings: Settings, workbook: Path, resume: str | None, *, json_summary: bool, quiet: bool
 ) -> int:
-    live = sys.stdout.isatty() and not (json_summary or quiet)
+    on_terminal = sys.stdout.isatty() and not (json_summary or quiet)
     console = Console(highlight=False)
     announce = not (json_summary or quiet)
-    observer: Observer = ui.LiveView(console) if live else ui.PlainView(sys.stderr, announce)
+    observer: Observer = (
+        live.LiveView(console) if on_terminal else live.PlainView(sys.stderr, announce)
+    )
     assert settings.store is not None
     with Store(settings.store) as recorded:
-        summary = api.run(
+        summary = runner.run(
             settings,
             workbook,
             observer=observer,
@@ -241,11 +245,11 @@ def _run(
             resume=resume,
         )
     if json_summary:
-        ui.print_summary_json(sys.stdout, summary)
-    elif live:
-        ui.print_summary_table(console, summary)
+        live.print_summary_json(sys.stdout, summary)
+    elif on_terminal:
+        live.print_summary_table(console, summary)
     elif not quiet:
-        print(ui.summary_line(summary), flush=True)
+        print(live.summary_line(summary), flush=True)
     elif summary.exit_code:
-        print(ui.summary_line(summary), file=sys.stderr, flush=True)
+        print(live.summary_line(summary), file=sys.stderr, flush=True)
     return int(summary.exit_code)

@@ -10,11 +10,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from .. import runlog, sessions, ui_records
-from ..config import store_folder
-from ..converters import as_duration
 from ..errors import UsageError
-from ..store import Session, Store
+from ..settings.config import store_folder
+from ..settings.converters import as_duration
+from ..store import runlog, sessions
+from ..store.folder import Store
+from ..store.records import Session
+from ..ui import records
 from .app import reported_errors
 
 sessions_app = typer.Typer(
@@ -43,7 +45,7 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
     if as_json:
         print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
     else:
-        ui_records.print_sessions(Console(highlight=False), found)
+        records.print_sessions(Console(highlight=False), found)
 
 
 def _shown(session_id: str, store: Path | None) -> tuple[Session, list[int]]:
@@ -69,7 +71,7 @@ def show_session(
     if as_json:
         print(json.dumps({**asdict(session), "unknown_outcome": unknown}, ensure_ascii=False))
     else:
-        ui_records.print_session(Console(highlight=False), session, unknown)
+        records.print_session(Console(highlight=False), session, unknown)
 
 
 @sessions_app.command("prune")
@@ -119,7 +121,7 @@ def status_command(
         figures = {"progress": session.progress, "summary": session.summary}
         print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
     else:
-        print(ui_records.status_line(session, unknown))
+        print(records.status_line(session, unknown))
 
 
 def logs_command(
@@ -146,4 +148,4 @@ def logs_command(
         with Store(store_folder(store)) as opened:
             path = opened.log_path(opened.session(session_id).id)
         for line in runlog.read(path, level, row):
-            print(json.dumps(line, ensure_ascii=False) if as_json else ui_records.log_line(line))
+            print(json.dumps(line, ensure_ascii=False) if as_json else records.log_line(line))

@@ -1,0 +1,111 @@
+"""Row -> Job: the HTTP request for one row, from the settings' templates. Pure functions.
+
+Templates are checked against the sheet's columns when the Planner is built, so a typo in
+a column name stops the run before anything is sent. Per-row problems (an empty value the
+URL needs, an Excel error in a cell) become a Job with `problem` set, which is never sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Sequence
+from urllib.parse import quote
+
+from .._version import __version__
+from ..models import Job, JSONValue, Row
+from ..settings.config import Settings
+from ..settings.options import parse_header
+from .template import BodyRenderer, RowProblem, compile_body, lookup, parse, row_object
+
+# Methods that carry no body unless a body template asks for one.
+BODILESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
+# Methods a server may apply twice if a request is repeated: they get an Idempotency-Key.
+NON_IDEMPOTENT_METHODS = frozenset({"POST", "PATCH"})
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY_NAMESPACE = uuid.UUID("6f1d8a52-4c1b-5d8e-9a57-0f3c2e7b9d41")
+_METHOD = re.compile(r"^[A-Z][A-Z0-9_-]*$")
+
+
+def _url_component(text: str) -> str:
+    return quote(text, safe="")
+
+
+def encode_json(value: JSONValue) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def idempotency_key(row: Row, method: str, url: str, body: bytes | None) -> str:
+    """A key stable for the same row and request content, new when the content changes.
+
+    The row number is part of it: two identical rows in one sheet are two requests,
+    and the API must not fold the second into the first.
+    """
+    name = f"{row.number}\n{method} {url}\n".encode() + (body or b"")
+    # uuid.uuid5(_KEY_NAMESPACE, name) by hand: the same key (a resumed run must send
+    # what the interrupted one sent), without a UUID object per row: 12 -> 5 µs.
+    name = name.decode("utf-8", "replace").encode("utf-8")
+    digest = bytearray(hashlib.sha1(_KEY_NAMESPACE.bytes + name, usedforsecurity=False).digest())
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    hex = digest[:16].hex()
+    return f"{hex[:8]}-{hex[8:12]}-{hex[12:16]}-{hex[16:20]}-{hex[20:]}"
+
+
+class Planner:
+    """Turns rows into Jobs for one sheet's columns and one set of settings."""
+
+    def __init__(self, settings: Settings, columns: Sequence[str]) -> None:
+        self._url = parse(settings.url, "The URL", columns)
+        self._method = parse(settings.method, "The method", columns)
+        self._headers = [
+            (name, parse(value, f"Header {name}", columns))
+            for name, value in map(parse_header, settings.header)
+        ]
+        self._body: BodyRenderer | None = (
+            compile_body(settings.body, columns) if settings.body is not None else None
+        )
+        self._credentials = settings.credentials
+        self._base_headers = {
+            "accept": ("Accept", "application/json"),
+            "user-agent": ("User-Agent", f"excelfmt/{__version__}"),
+        }
+
+    def plan(self, row: Row) -> Job:
+        """The request for `row`, or a Job carrying the reason it cannot be sent."""
+        try:
+            return self._plan(row)
+        except RowProblem as problem:
+            return Job(row, "", "", (), None, problem=f"Row {row.number}: {problem}.")
+
+    def _plan(self, row: Row) -> Job:
+        method = self._method.render(row).strip().upper()
+        if not _METHOD.match(method):
+            raise RowProblem(f"the method template gives {method!r}, not an HTTP method")
+        for name in self._url.names:
+            if lookup(row, name) is None:
+                raise RowProblem(f"column {name} is empty, but the URL needs it")
+        url = self._url.render(row, encode=_url_component)
+
+        body: bytes | None = None
+        if self._body is not None:
+            body = encode_json(self._body(row))
+        elif method not in BODILESS_METHODS:
+            body = encode_json(row_object(row))
+
+        headers = dict(self._base_headers)
+        if body is not None:
+            headers["content-type"] = ("Content-Type", "application/json")
+        for name, template in self._headers:
+            value = template.render(row)
+            if "\r" in value or "\n" in value:
+                raise RowProblem(f"header {name} would contain a line break")
+            headers[name.lower()] = (name, value)
+        for name, secret in self._credentials:
+            headers[name.lower()] = (name, secret)
+        if method in NON_IDEMPOTENT_METHODS and IDEMPOTENCY_HEADER.lower() not in headers:
+            key = idempotency_key(row, method, url, body)
+            headers[IDEMPOTENCY_HEADER.lower()] = (IDEMPOTENCY_HEADER, key)
+        return Job(row, method, url, tuple(headers.values()), body)

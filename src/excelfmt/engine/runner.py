@@ -1,0 +1,379 @@
+"""The composition root: workbook -> planner -> pool -> outcome sinks, for one run.
+
+`run()` is what the CLI calls and what a Python user can call too. It knows nothing of
+terminals: progress goes to an `Observer`, the result comes back as a RunSummary.
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib.util
+import logging
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import anyio
+import httpx
+
+from ..calls.client import Clock, Sender, default_transport
+from ..errors import ExcelfmtError, UsageError
+from ..metrics.counters import Metrics
+from ..metrics.summary import RunSummary
+from ..models import Job, Outcome
+from ..policies.authguard import AuthGuard
+from ..policies.resilience import Policies
+from ..settings.config import Settings, default_output
+from ..sheets.sniff import sniff
+from ..store import runlog, sessions
+from ..store.folder import Store
+from ..store.journal import Journal
+from ..store.responsecache import ResponseCache
+from .dispatch import dispatcher_for
+from .events import Observer, Observers, RunInfo, SilentObserver
+from .pool import Pool
+from .sheet_child import peak_rss_mib
+from .sheet_process import SheetProcess
+
+PROGRESS_INTERVAL = 0.1
+"""Seconds between progress events."""
+UNSETTLED_INTERVAL = 0.1
+"""Seconds between records of the rows in flight, shown as "unknown outcome" after a kill."""
+YOUNG_COLLECTION_THRESHOLD = 10_000
+"""New objects between the garbage collector's youngest-generation passes during a run."""
+
+
+@contextmanager
+def _collector_set_for_a_run() -> Iterator[None]:
+    """Keep the interpreter's garbage collector from stalling the requests in flight.
+
+    A full collection walks every tracked object: with typer, rich, httpx and aiohttp
+    loaded that is some 60,000, a pause of 60-250 ms on this kind of machine, every few
+    seconds. A pause that long stalls every request in flight, and the concurrency
+    controller rightly reads it as the API queueing. Objects alive now live for the
+    whole run anyway; frozen, they are no longer walked.
+
+    The youngest generation is collected after 10,000 new objects, not 700: a row's
+    objects die by reference counting. Over 30,000 rows the default ran ~190 passes of
+    ~2.7 ms with little to free (about a thousand objects over the whole run): 3% of the
+    sending process's CPU, and a stall of every request in flight each time.
+
+    No collection before the freeze: at this point it walks everything to free a few
+    dozen objects, and costs 70 ms of every run's start.
+    """
+    gc.freeze()
+    thresholds = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def preview(settings: Settings, input_path: Path, count: int = 5) -> tuple[RunInfo, list[Job]]:
+    """The first `count` requests a run would send (a dry run); sends nothing."""
+    from ..calls.jobs import Planner
+    from ..sheets.reader import OpenSheet
+
+    with OpenSheet(input_path, settings.sheet, settings.header_row) as sheet:
+        planner = Planner(settings, sheet.columns)
+        limit = min(count, settings.limit) if settings.limit else count
+        jobs = [planner.plan(row) for row in sheet.rows(limit)]
+        info = RunInfo(
+            input_path,
+            sheet.name,
+            sheet.columns,
+            sheet.estimated_rows,
+            settings.output or default_output(input_path),
+            settings.concurrency,
+        )
+        return info, jobs
+
+
+def run(
+    settings: Settings,
+    input_path: Path,
+    *,
+    observer: Observer | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = time.monotonic,
+    handle_signals: bool = False,
+    store: Store | None = None,
+    resume: str | None = None,
+) -> RunSummary:
+    """Send every row of the sheet and write the results file; return the summary.
+
+    Raises UsageError or InputError (exit code 2) before anything is sent when the
+    settings or the workbook are wrong. With `handle_signals`, a first Ctrl-C or SIGTERM
+    lets requests in flight finish and a second abandons them; the summary then says
+    `interrupted`. With a `store`, the run is recorded as a session and each row's
+    outcome in its journal; `resume` (a session id) continues that session: rows it
+    settled are taken from its journal instead of being sent again.
+    """
+    output = settings.output or default_output(input_path)
+    if output.resolve() == input_path.resolve():
+        raise UsageError(
+            f"The results file would overwrite the input {input_path}; choose another --output."
+        )
+    sniff(input_path)  # a missing or foreign file is reported before a process starts
+    if resume and not store:
+        raise UsageError("Resuming a run needs the store it was recorded in.")
+    if settings.cache_ttl and not store:
+        raise UsageError("The response cache (cache_ttl) lives in the store; give one.")
+    with ExitStack() as held:
+        previous = store.session(resume) if store and resume else None
+        if store and previous:
+            held.enter_context(store.lock(previous.id))
+        replay = store.journal_folder(previous.id) if store and previous else None
+        session_id = (previous.id if previous else store.new_session_id()) if store else None
+        errors_to = (store.folder, session_id) if store and session_id else None
+        sheet = held.enter_context(SheetProcess(settings, input_path, output, replay, errors_to))
+        # The child opens the workbook while this process sets up its HTTP side and
+        # reads the input's fingerprint.
+        transport = transport or default_transport(settings)
+        digest = sessions.fingerprint(input_path) if store else ""
+        found = sheet.wait_ready()
+        estimated = found.estimated_rows
+        if estimated is not None and settings.limit is not None:
+            estimated = min(estimated, settings.limit)
+        session, journal = None, None
+        if store:
+            assert session_id is not None
+            session, journal = held.enter_context(
+                sessions.recorded(
+                    store, session_id, previous, settings, input_path, found.sheet, digest
+                )
+            )
+        cache = None
+        if store and settings.cache_ttl:
+            responses = store.responses()
+            held.callback(responses.close)
+            cache = ResponseCache(
+                responses, settings.cache_ttl, settings.cache_methods, settings.capture
+            )
+        info = RunInfo(
+            input_path,
+            found.sheet,
+            found.columns,
+            estimated,
+            output,
+            settings.concurrency,
+            session.id if session else None,
+        )
+        with _plain_errors():
+            summary = anyio.run(
+                partial(
+                    _run,
+                    settings,
+                    info,
+                    sheet,
+                    journal,
+                    Observers(
+                        observer or SilentObserver(),
+                        *([sessions.ProgressRecorder(store, session)] if store and session else []),
+                    ),
+                    transport,
+                    cache,
+                    clock,
+                    handle_signals,
+                ),
+                backend_options={"use_uvloop": _has_uvloop()},
+            )
+        if store and session:
+            sessions.end(store, session, summary)
+        return summary
+
+
+@contextmanager
+def _plain_errors() -> Iterator[None]:
+    """Task groups wrap errors in groups; callers get the ExcelfmtError itself."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        errors = [e for e in _leaves(group) if isinstance(e, Exception)]
+        if errors and all(isinstance(e, ExcelfmtError) for e in errors):
+            raise errors[0] from group
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return found
+
+
+def _peak_memory(sheet: SheetProcess) -> dict[str, float] | None:
+    sending, workbook = peak_rss_mib(), sheet.peak_rss_mib
+    if sending is None or workbook is None:
+        return None
+    return {"sending": round(sending, 1), "workbook": round(workbook, 1)}
+
+
+def _has_uvloop() -> bool:
+    """uvloop's event loop costs about a tenth less CPU per request (docs/performance.md)."""
+    return importlib.util.find_spec("uvloop") is not None
+
+
+async def _run(
+    settings: Settings,
+    info: RunInfo,
+    sheet: SheetProcess,
+    journal: Journal | None,
+    observer: Observer,
+    transport: httpx.AsyncBaseTransport,
+    cache: ResponseCache | None,
+    clock: Clock,
+    handle_signals: bool,
+) -> RunSummary:
+    started_at = datetime.now(UTC)
+    metrics = Metrics(started=clock())
+    policies = Policies.from_settings(settings)
+    auth = AuthGuard(settings.auth_failures)
+    observer.started(info)
+    interrupted = False
+    next_progress = next_unsettled = 0.0
+    breaker = "closed"
+
+    def persist(outcomes: Sequence[Outcome], unsettled: list[tuple[int, int]] | None) -> None:
+        """Blocking (a worker thread): the journal first, then the results file and log."""
+        fresh = [(o.row.seq, o.recorded) for o in outcomes if not o.replayed]
+        if journal is not None and fresh:
+            journal.record(fresh, unsettled)
+        sheet.add(outcomes)
+        for outcome in outcomes:
+            if not outcome.replayed and (outcome.category or outcome.attempts > 1):
+                _log_row(outcome)
+
+    async def record(outcomes: Sequence[Outcome]) -> None:
+        if not outcomes:
+            return
+        # Durable before the rows count as done: a resume never sends them again. The
+        # rows still in flight are noted with them: if the process dies, their outcome
+        # is unknown, and `excelfmt status` says so until a resume sends them again.
+        nonlocal next_unsettled
+        unsettled = None
+        if clock() >= next_unsettled:  # a write per batch would cost a tenth of the journal
+            next_unsettled = clock() + UNSETTLED_INTERVAL
+            settled = {o.row.seq for o in outcomes}
+            unsettled = [(s, n) for s, n in pool.unsettled.items() if s not in settled]
+        await anyio.to_thread.run_sync(persist, outcomes, unsettled)
+        for outcome in outcomes:
+            metrics.record(outcome)
+
+    async def deliver(outcomes: Sequence[Outcome]) -> None:
+        nonlocal next_progress
+        await record(auth.admit(outcomes))
+        if auth.tripped:
+            dispatcher.stop(
+                f"The API refused the credentials {auth.limit} times in a row (401/403); "
+                "check them and run again"
+            )
+        now = clock()
+        if now >= next_progress:  # a view refreshes a few times a second, not per row
+            next_progress = now + PROGRESS_INTERVAL
+            live = policies.live(now)
+            observer.progressed(metrics.snapshot(now), live)
+            nonlocal breaker
+            if live.breaker != breaker:
+                level = logging.INFO if live.breaker == "closed" else logging.WARNING
+                runlog.event(level, f"circuit breaker {live.breaker}", was=breaker)
+                breaker = live.breaker
+
+    async with Sender(settings, transport, clock) as sender:
+        dispatcher = dispatcher_for(settings, sender, policies, clock, cache)
+        pool = Pool(dispatcher, deliver, settings.concurrency)
+
+        async def watch_signals() -> None:
+            nonlocal interrupted
+            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for signum in signals:
+                    if interrupted:
+                        runlog.event(logging.WARNING, "abandoning the requests in flight")
+                        pool.abandon()
+                    else:
+                        interrupted = True
+                        runlog.event(
+                            logging.WARNING,
+                            f"interrupted by {signal.Signals(signum).name}",
+                            in_flight=pool.in_flight,
+                        )
+                        observer.stopping(pool.in_flight, None)
+                        pool.stop()
+
+        async def watch_policies() -> None:
+            await dispatcher.stopping.wait()  # the API is down, or refuses our credentials
+            observer.stopping(pool.in_flight, dispatcher.stop_reason)
+            pool.stop()
+
+        with _collector_set_for_a_run():
+            async with anyio.create_task_group() as tasks:
+                if handle_signals:
+                    tasks.start_soon(watch_signals)
+                tasks.start_soon(watch_policies)
+                await pool.run(sheet.jobs())
+                tasks.cancel_scope.cancel()
+        await record(auth.release())
+
+    now = clock()
+    summary = RunSummary(
+        input=info.input,
+        sheet=info.sheet,
+        output=info.output,
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        metrics=metrics.snapshot(now),
+        settings=settings.describe(),
+        session=info.session,
+        interrupted=interrupted,
+        stopped=dispatcher.stop_reason,
+        policies=_policy_figures(policies, now),
+    )
+    await anyio.to_thread.run_sync(sheet.finish, summary)
+    summary = replace(summary, peak_rss_mib=_peak_memory(sheet))
+    if pool.feed_error is not None:
+        error = pool.feed_error
+        if isinstance(error, ExcelfmtError):
+            raise type(error)(
+                f"{error} The {metrics.done} rows already sent are recorded in {info.output}."
+            )
+        raise error
+    observer.finished(summary)
+    return summary
+
+
+def _log_row(outcome: Outcome) -> None:
+    if outcome.category is None:
+        runlog.event(
+            logging.INFO,
+            "row succeeded after retries",
+            row=outcome.row.number,
+            attempts=outcome.attempts,
+        )
+        return
+    runlog.event(
+        logging.WARNING,
+        "row failed",
+        row=outcome.row.number,
+        category=outcome.category.value,
+        http_status=outcome.http_status,
+        message=outcome.message,
+        attempts=outcome.attempts,
+    )
+
+
+def _policy_figures(policies: Policies, now: float) -> dict[str, int]:
+    live = policies.live(now)
+    return {
+        "retries": live.retries,
+        "throttled": live.throttled,
+        "breaker_opened": live.breaker_opened,
+        "concurrency_final": live.limit,
+        "concurrency_max": live.concurrency_max,
+    }

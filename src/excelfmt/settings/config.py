@@ -1,0 +1,314 @@
+"""Settings: one frozen value, merged and validated once at the edge.
+
+Precedence, lowest first: defaults < excelfmt.toml < EXCELFMT_* environment < flags.
+This is the only module that reads the environment (for settings and for the secrets
+they name); everything downstream gets a `Settings`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..errors import UsageError
+from ..models import JSONValue
+from ..redaction import MASK, SENSITIVE_HEADERS, Redactor
+from .options import OPTIONS, OPTIONS_BY_NAME, Option, parse_header
+
+CONFIG_FILE_NAME = "excelfmt.toml"
+# The stdlib's NO_PROXY matcher; typeshed does not list it, CPython has had it since 3.x.
+_proxy_bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Everything a run needs to know, validated. Build it with `load_settings`."""
+
+    url: str
+    method: str = "POST"
+    header: tuple[str, ...] = ()
+    body: JSONValue = None
+    sheet: str | None = None
+    header_row: int = 1
+    limit: int | None = None
+    output: Path | None = None
+    store: Path | None = None
+    concurrency: int = 16
+    min_concurrency: int = 1
+    rate: float = 0.0
+    burst: int = 1
+    timeout: float = 30.0
+    retries: int = 5
+    retry_wait: float = 0.5
+    retry_max_wait: float = 30.0
+    retry_budget: float = 0.2
+    max_outage: float = 300.0
+    auth_failures: int = 5
+    breaker_failure_rate: float = 0.5
+    breaker_window: int = 50
+    breaker_min_calls: int = 20
+    breaker_wait: float = 5.0
+    slow_call: float = 0.0
+    breaker_slow_rate: float = 1.0
+    proxy: str | None = None
+    ca_bundle: Path | None = None
+    auth_env: str | None = None
+    api_key_header: str | None = None
+    api_key_env: str | None = None
+    status_rule: tuple[tuple[int, str], ...] = ()
+    capture: tuple[str, ...] = ()
+    cache_ttl: float = 0.0
+    cache_methods: tuple[str, ...] = ("GET", "HEAD")
+    credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Header name and value pairs resolved from auth_env / api_key_env."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The raw secret values behind `credentials`, masked wherever text is shown."""
+
+    def __repr__(self) -> str:
+        # The dataclass repr would print header values, which may be credentials.
+        return f"Settings({self.describe()!r})"
+
+    @property
+    def status_rules(self) -> dict[int, str]:
+        return dict(self.status_rule)
+
+    def redactor(self) -> Redactor:
+        """A redactor that masks every secret these settings carry."""
+        header_secrets = [
+            value
+            for name, value in (item.split(":", 1) for item in self.header)
+            if name.strip().lower() in SENSITIVE_HEADERS
+        ]
+        return Redactor(
+            [
+                *self.secrets,
+                *(value for _, value in self.credentials),
+                *(value.strip() for value in header_secrets),
+            ],
+            [name for name, _ in self.credentials],
+        )
+
+    def describe(self) -> dict[str, JSONValue]:
+        """The settings as shown to people (Summary sheet, JSON): secrets masked."""
+        redact = self.redactor()
+        shown = {
+            option.name: _shown(option.name, getattr(self, option.name), redact)
+            for option in OPTIONS
+        }
+        if self.credentials:
+            shown["credentials"] = {name: MASK for name, _ in self.credentials}
+        return shown
+
+
+def _shown(name: str, value: object, redact: Redactor) -> JSONValue:
+    if name == "header":
+        pairs = (item.split(":", 1) for item in value)  # type: ignore[attr-defined]
+        return [f"{n}: {redact.header(n, v.strip())}" for n, v in pairs]
+    if name == "status_rule":
+        return [f"{code}={verdict}" for code, verdict in value]  # type: ignore[attr-defined]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, str):
+        return redact(value)
+    return value  # type: ignore[return-value]
+
+
+def _convert(option: Option, value: object, source: str) -> object:
+    try:
+        return option.convert(value)
+    except ValueError as exc:
+        raise UsageError(f"{source}: {option.name} {exc}.") from None
+
+
+def _read_config_file(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise UsageError(f"Config file {path} does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"Config file {path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise UsageError(f"Config file {path} cannot be read: {exc.strerror}.") from None
+    for key in data:
+        if key not in OPTIONS_BY_NAME:
+            guess = difflib.get_close_matches(key, OPTIONS_BY_NAME, n=1)
+            hint = f" (did you mean '{guess[0]}'?)" if guess else ""
+            raise UsageError(f"Config file {path}: unknown setting '{key}'{hint}.")
+    return data
+
+
+def _relative_to(value: object, base: Path) -> object:
+    """Paths in a config file are relative to the file, not to where excelfmt runs."""
+    if isinstance(value, Path) and not value.is_absolute():
+        return base / value
+    return value
+
+
+def _secret(env: Mapping[str, str], name: str, setting: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise UsageError(
+            f"{setting} names the environment variable {name}, but it is not set or empty."
+        )
+    return value
+
+
+def _environment_proxy(env: Mapping[str, str], url: str) -> str | None:
+    """The proxy the standard variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) give for `url`."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    proxy = (
+        env.get(f"{scheme}_proxy")
+        or env.get(f"{scheme.upper()}_PROXY")
+        or env.get("all_proxy")
+        or env.get("ALL_PROXY")
+    )
+    if not proxy:
+        return None
+    host = parts.hostname or ""
+    no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
+    # A host that is itself a {placeholder} cannot be matched against NO_PROXY.
+    if "{" not in host and no_proxy and _proxy_bypass(host, {"no": no_proxy}):
+        return None
+    try:
+        return OPTIONS_BY_NAME["proxy"].convert(proxy)  # type: ignore[return-value]
+    except ValueError as exc:
+        raise UsageError(f"The proxy from the environment: {exc}.") from None
+
+
+def default_output(input_path: Path) -> Path:
+    """Where a run writes its results unless told: beside the input."""
+    return input_path.with_name(f"{input_path.stem}.results.xlsx")
+
+
+def store_folder(given: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """Where the store lives: `given` (--store), else $EXCELFMT_HOME, else the user data folder."""
+    env = os.environ if env is None else env
+    if given is not None:
+        return given
+    if env.get("EXCELFMT_HOME"):
+        return Path(env["EXCELFMT_HOME"]).expanduser()
+    from platformdirs import user_data_path
+
+    return user_data_path("excelfmt", appauthor=False)
+
+
+def load_settings(
+    flags: Mapping[str, object] | None = None,
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Merge defaults, the config file, the environment and flags into valid Settings.
+
+    `flags` maps setting names to values; None means "not given". Without
+    `config_file`, ./excelfmt.toml is used when it exists.
+    """
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    values: dict[str, object] = {option.name: option.default for option in OPTIONS}
+
+    path = config_file or (cwd / CONFIG_FILE_NAME)
+    if config_file is not None or path.is_file():
+        for key, raw in _read_config_file(path).items():
+            option = OPTIONS_BY_NAME[key]
+            values[key] = _relative_to(_convert(option, raw, f"{path}"), path.parent)
+    for option in OPTIONS:
+        if option.env in env:
+            values[option.name] = _convert(option, env[option.env], option.env)
+    for name, raw in (flags or {}).items():
+        if raw is not None and raw != ():
+            option = OPTIONS_BY_NAME[name]
+            values[name] = _convert(option, raw, option.flag)
+
+    return _settled(values, env)
+
+
+def recorded_settings(
+    recorded: Mapping[str, JSONValue],
+    *,
+    headers: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
+) -> Settings:
+    """The settings a session recorded, to send its rows again as it sent them.
+
+    Secrets were masked when recorded: credentials named by auth_env / api_key_env are
+    read from the environment again; a header whose value was masked must be given
+    again in `headers` ("Name: value"), which replace recorded headers of the same name.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, object] = {option.name: option.default for option in OPTIONS}
+    for option in OPTIONS:
+        raw = recorded.get(option.name)
+        if option.name == "body":
+            values["body"] = raw  # recorded as the JSON value itself, not as JSON text
+        elif raw is not None and raw != []:
+            values[option.name] = _convert(option, raw, "the session's settings")
+    if MASK in str(values["url"]):
+        raise UsageError(
+            "The session's URL held a secret, which is not stored; it cannot be sent again."
+        )
+    given = {parse_header(h)[0].lower() for h in headers}
+    kept = [h for h in values["header"] if parse_header(h)[0].lower() not in given]  # type: ignore[attr-defined]
+    for item in kept:
+        name, value = parse_header(item)
+        if MASK in value:
+            raise UsageError(
+                f"The session sent header {name} with a secret value, which is not stored; "
+                f"give it again with --header '{name}: ...' (or use --auth-env next time)."
+            )
+    values["header"] = (*kept, *headers)
+    if MASK in str(values["proxy"] or ""):
+        raise UsageError(
+            "The session's proxy had a password, which is not stored; give the proxy "
+            "again in HTTPS_PROXY."
+        )
+    return _settled(values, env)
+
+
+def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:
+    """Check what only the whole can show, and read the secrets the settings name."""
+    if int(values["min_concurrency"]) > int(values["concurrency"]):  # type: ignore[call-overload]
+        raise UsageError(
+            f"min_concurrency ({values['min_concurrency']}) is more than concurrency "
+            f"({values['concurrency']}); the adaptive limit needs min <= max."
+        )
+    if not values["url"]:
+        raise UsageError("No API URL: give --url, set EXCELFMT_URL, or put url in excelfmt.toml.")
+    credentials: list[tuple[str, str]] = []
+    secrets: list[str] = []
+    if values["auth_env"]:
+        token = _secret(env, str(values["auth_env"]), "auth_env")
+        credentials.append(("Authorization", f"Bearer {token}"))
+        secrets.append(token)
+    key_header, key_env = values["api_key_header"], values["api_key_env"]
+    if bool(key_header) != bool(key_env):
+        raise UsageError("api_key_header and api_key_env go together: set both or neither.")
+    if key_header and key_env:
+        key = _secret(env, str(key_env), "api_key_env")
+        credentials.append((str(key_header), key))
+        secrets.append(key)
+    values["store"] = store_folder(values["store"], env)  # type: ignore[arg-type]
+    if not values["proxy"]:
+        values["proxy"] = _environment_proxy(env, str(values["url"]))
+    proxy_password = urlsplit(str(values["proxy"] or "")).password
+    if proxy_password:
+        secrets.append(proxy_password)
+    ca_bundle = values["ca_bundle"]
+    if isinstance(ca_bundle, Path) and not ca_bundle.is_file():
+        raise UsageError(f"ca_bundle: the file {ca_bundle} does not exist.")
+    return Settings(
+        **values,  # type: ignore[arg-type] # each value was checked by its option's converter
+        credentials=tuple(credentials),
+        secrets=tuple(secrets),
+    )

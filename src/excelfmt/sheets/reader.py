@@ -1,0 +1,321 @@
+"""Workbook -> header + a stream of Rows.
+
+.xlsx/.xlsm are opened with openpyxl's package reader (workbook, shared strings, styles)
+and the sheet's rows streamed by sheetxml (values, not formulas), so memory does not grow
+with the sheet. Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict OOXML) go
+through python-calamine, which loads one sheet whole; those files are small in practice.
+Every problem with the file becomes an InputError naming file, sheet and cell.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from xml.etree.ElementTree import ParseError
+from xml.parsers.expat import ExpatError
+
+from ..errors import InputError
+from ..models import CellValue, Row
+from .sheetxml import RawRow, guarded_parser, sheet_rows
+from .sniff import Format, sniff
+
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The header of one sheet and a way to stream its data rows."""
+
+    path: Path
+    name: str
+    columns: tuple[str, ...]
+    header_row: int
+    estimated_rows: int | None
+    """Data rows below the header as the file declares them; None when it does not say."""
+    _raw_rows: Iterator[RawRow]
+
+    def rows(self, limit: int | None = None) -> Iterator[Row]:
+        """Yield the data rows in order, skipping fully empty rows. Single use."""
+        width = len(self.columns)
+        seq = 0
+        try:
+            for number, cells in self._raw_rows:
+                if not any(_has_value(value) for value in cells[:width]):
+                    continue
+                padded = cells[:width] + (None,) * (width - len(cells))
+                yield Row(seq, number, dict(zip(self.columns, padded, strict=True)))
+                seq += 1
+                if limit is not None and seq >= limit:
+                    return
+        except InputError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"{self.path}: reading sheet '{self.name}' failed after {seq} data rows: "
+                f"{_reason(exc)}."
+            ) from exc
+
+
+class OpenSheet(AbstractContextManager["Sheet"]):
+    """Open a sheet for reading: `with OpenSheet(path) as sheet: for row in sheet.rows()`."""
+
+    def __init__(self, path: Path, sheet: str | None = None, header_row: int = 1) -> None:
+        self._path, self._sheet, self._header_row = path, sheet, header_row
+        self._close: list[Any] = []
+
+    def __enter__(self) -> Sheet:
+        fmt = sniff(self._path)
+        try:
+            if fmt.streams:
+                name, estimated, raw = self._open_openpyxl()
+            else:
+                name, estimated, raw = self._open_calamine(fmt)
+            columns = _read_header(self._path, name, self._header_row, raw)
+        except BaseException as exc:
+            self.__exit__(None, None, None)
+            if isinstance(exc, InputError) or not isinstance(exc, Exception):
+                raise
+            raise InputError(f"{self._path} cannot be opened: {_reason(exc)}.") from exc
+        if estimated is not None:
+            estimated = max(0, estimated - self._header_row)
+        return Sheet(self._path, name, columns, self._header_row, estimated, raw)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for closable in reversed(self._close):
+            closable.close()
+        self._close.clear()
+
+    def _choose(self, names: list[str], visible: list[str]) -> str:
+        if self._sheet is None:
+            if not visible:
+                raise InputError(f"{self._path} has no visible worksheet to read.")
+            return visible[0]
+        if self._sheet in names:
+            return self._sheet
+        for name in names:  # Excel itself treats sheet names case-insensitively
+            if name.casefold() == self._sheet.casefold():
+                return name
+        listed = ", ".join(f"'{name}'" for name in names) or "none"
+        raise InputError(f"{self._path} has no sheet '{self._sheet}'; its sheets are: {listed}.")
+
+    def _open_openpyxl(self) -> tuple[str, int | None, Iterator[RawRow]]:
+        # openpyxl's own read-only worksheets scan every sheet end to end at load time
+        # when a writer left out the <dimension> element (openpyxl's write-only mode
+        # does), and wrap each cell in an object. Reading the package's parts with
+        # openpyxl's reader and streaming the one sheet with sheetxml avoids both.
+        from openpyxl.reader.excel import ExcelReader
+        from openpyxl.styles.stylesheet import apply_stylesheet
+
+        handle = self._path.open("rb")  # a file object: openpyxl then skips its suffix check
+        self._close.append(handle)
+        reader = ExcelReader(handle, read_only=True, data_only=True)
+        self._close.append(reader.archive)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "no default style" and the like: harmless
+            reader.read_manifest()
+            reader.shared_strings = _shared_strings(reader)
+            reader.read_workbook()
+            apply_stylesheet(reader.archive, reader.wb)
+        sheets = {
+            sheet.name: (sheet, rel)
+            for sheet, rel in reader.parser.find_sheets()
+            if "chartsheet" not in rel.Type and rel.target in reader.valid_files
+        }
+        if not sheets:
+            raise InputError(f"{self._path} contains no worksheets.")
+        visible = [
+            name for name, (sheet, _) in sheets.items() if (sheet.state or "visible") == "visible"
+        ]
+        name = self._choose(list(sheets), visible)
+        part = sheets[name][1].target
+        estimated = _declared_last_row(reader.archive, part)
+        source = reader.archive.open(part)
+        self._close.append(source)
+        book = reader.wb
+        rows = sheet_rows(
+            source,
+            reader.shared_strings,
+            book.epoch,
+            frozenset(book._date_formats),  # type: ignore[attr-defined]
+            frozenset(book._timedelta_formats),  # type: ignore[attr-defined]
+            _date_only_styles(book),
+        )
+        return name, estimated, rows
+
+    def _open_calamine(self, fmt: Format) -> tuple[str, int | None, Iterator[RawRow]]:
+        import python_calamine
+
+        try:
+            book = python_calamine.CalamineWorkbook.from_path(str(self._path))
+        except python_calamine.PasswordError:
+            raise InputError(
+                f"{self._path} is password-protected; open it in Excel, remove the password "
+                "and save it again."
+            ) from None
+        self._close.append(book)
+        sheets = [
+            m for m in book.sheets_metadata if m.typ == python_calamine.SheetTypeEnum.WorkSheet
+        ]
+        names = [m.name for m in sheets]
+        if not names:
+            raise InputError(f"{self._path} contains no worksheets.")
+        visible = [m.name for m in sheets if m.visible == python_calamine.SheetVisibleEnum.Visible]
+        sheet = book.get_sheet_by_name(self._choose(names, visible))
+        first_row = sheet.start[0] + 1 if sheet.start else 1
+        first_col = sheet.start[1] if sheet.start else 0
+        rows = (
+            (first_row + offset, (None,) * first_col + tuple(_calamine_value(v) for v in values))
+            for offset, values in enumerate(sheet.iter_rows())
+        )
+        return sheet.name, first_row + sheet.height - 1, rows
+
+
+def _shared_strings(reader: Any) -> list[str]:
+    """The shared-strings table as openpyxl reads it, three times faster.
+
+    openpyxl builds a descriptor object per string: a sheet of a million distinct
+    strings waited ten seconds before its first request. This is expat with three
+    handlers. A string's text is its <t> plus each rich-text run's <t>; phonetic runs
+    (<rPh>) are not text. Like defusedxml, it refuses any DTD (no entity bombs).
+    """
+    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+
+    part = reader.package.find(SHARED_STRINGS)
+    if part is None:
+        return []
+    text, phonetic, item = (f"{SHEET_MAIN_NS}}}{tag}" for tag in ("t", "rPh", "si"))
+    strings: list[str] = []
+    pieces: list[str] = []
+    state = {"in_text": False, "in_phonetic": 0}
+
+    def start(name: str, attributes: dict[str, str]) -> None:
+        if name == text:
+            state["in_text"] = not state["in_phonetic"]
+        elif name == phonetic:
+            state["in_phonetic"] += 1
+
+    def end(name: str) -> None:
+        if name == text:
+            state["in_text"] = False
+        elif name == item:
+            # openpyxl's rule: a literal underscore escape (_x005F_) stands for "_".
+            strings.append("".join(pieces).replace("x005F_", ""))
+            pieces.clear()
+        elif name == phonetic:
+            state["in_phonetic"] -= 1
+
+    def characters(data: str) -> None:
+        if state["in_text"]:
+            pieces.append(data)
+
+    parser = guarded_parser("the shared strings declare", start, end, characters)
+    with reader.archive.open(part.PartName[1:]) as source:
+        parser.ParseFile(source)
+    return strings
+
+
+def _declared_last_row(archive: zipfile.ZipFile, part: str) -> int | None:
+    """The last row the sheet's <dimension> declares; only the part's head is read."""
+    with archive.open(part) as source:
+        head = source.read(8192)
+    found = _DIMENSION.search(head)
+    return int(found.group(1)) if found else None
+
+
+def _date_only_styles(book: Any) -> frozenset[int]:
+    """Style ids whose number format shows a date without a time: those cells are dates."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE, is_datetime
+
+    ids = set()
+    for style_id, style in enumerate(book._cell_styles):
+        number_format = style.numFmtId
+        if number_format < BUILTIN_FORMATS_MAX_SIZE:
+            text = BUILTIN_FORMATS.get(number_format, "General")
+        else:
+            text = book._number_formats[number_format - BUILTIN_FORMATS_MAX_SIZE]
+        if is_datetime(text) == "date":
+            ids.add(style_id)
+    return frozenset(ids)
+
+
+def _calamine_value(value: Any) -> CellValue:
+    if value == "":
+        return None
+    # Legacy formats store every number as a float; 15.0 was typed as 15.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value  # type: ignore[no-any-return]
+
+
+def _has_value(value: CellValue) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _header_text(value: CellValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _read_header(path: Path, sheet: str, header_row: int, raw: Iterator[RawRow]) -> tuple[str, ...]:
+    where = f"{path}, sheet '{sheet}'"
+    found = next(islice(((n, cells) for n, cells in raw if n >= header_row), 1), None)
+    if found is None or found[0] != header_row or not any(map(_has_value, found[1])):
+        raise InputError(
+            f"{where}: row {header_row} is empty, so it cannot hold the column names; "
+            "use --header-row to say which row does."
+        )
+    names = [_header_text(value) for value in found[1]]
+    while names and not names[-1]:
+        names.pop()
+    from openpyxl.utils import get_column_letter
+
+    def cell(index: int) -> str:
+        return f"{get_column_letter(index + 1)}{header_row}"
+
+    empty = [cell(i) for i, name in enumerate(names) if not name]
+    if empty:
+        cells, verb = ("cells", "are") if len(empty) > 1 else ("cell", "is")
+        raise InputError(
+            f"{where}: header {cells} {', '.join(empty)} {verb} empty; every column needs a "
+            "name (or use --header-row to pick another row)."
+        )
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in seen:
+            raise InputError(
+                f"{where}: the column name '{name}' appears twice, in {cell(seen[name])} and "
+                f"{cell(index)}; column names must be unique."
+            )
+        seen[name] = index
+    return tuple(names)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, human reason for a parser failure."""
+    if isinstance(exc, zipfile.BadZipFile):
+        return f"the file is damaged or truncated ({exc})"
+    if isinstance(exc, KeyError):
+        return f"a part of the workbook is missing ({exc.args[0] if exc.args else exc})"
+    if isinstance(exc, ParseError | ExpatError):
+        return f"its XML is broken ({exc})"
+    text = str(exc).strip().rstrip(".")
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,163 @@
+"""excelfmt's local store: one folder that keeps every run and what came of it.
+
+The store lives in one folder ($EXCELFMT_HOME, the platform's user data folder, or
+--store), readable by its owner only, since it holds what a run sent. `Store` opens it
+and hands out its parts, each in a module of this package:
+
+- session records and rows that need a person (records.py), on diskcache here;
+- each session's journal (journal.py), plain SQLite: it is written for every row;
+- a lock file per session (locks.py), so two processes cannot run one session;
+- answers kept for --cache-ttl (responsecache.py);
+- each session's structured log (runlog.py writes it).
+
+Only this package touches diskcache and SQLite: another back end can take their place
+behind the same small interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from pathlib import Path
+from types import TracebackType
+
+import diskcache
+
+from ..errors import UsageError
+from .journal import Journal
+from .locks import session_lock
+from .private import owner_only
+from .records import SESSION_ID_BYTES, SHORT_ID, RowError, Session, row_error_from
+from .responsecache import Responses
+
+
+class Store:
+    """The store in `folder`; a context manager that closes it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.chmod(0o700)
+            # Small records only: keep everything inside the database file, whose
+            # permissions are set below, rather than in loose value files.
+            self._sessions = diskcache.Cache(
+                str(folder / "sessions"), disk_min_file_size=1 << 30, eviction_policy="none"
+            )
+            self._errors = diskcache.Cache(
+                str(folder / "errors"), disk_min_file_size=1 << 30, eviction_policy="none"
+            )
+        except (OSError, diskcache.Timeout) as exc:
+            raise UsageError(f"Cannot open the store at {folder}: {exc}.") from None
+        self._private()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._sessions.close()
+        self._errors.close()
+        self._private()
+
+    def _private(self) -> None:
+        owner_only(self.folder, self.folder / "sessions", self.folder / "errors")
+
+    def journal_folder(self, session_id: str) -> Path:
+        return self.folder / "journals" / session_id
+
+    def responses(self) -> Responses:
+        """The response cache (--cache-ttl); close it when done."""
+        return Responses(self.folder / "responses")
+
+    def log_path(self, session_id: str) -> Path:
+        """The session's structured log (JSON lines), written by runlog."""
+        return self.folder / "logs" / f"{session_id}.jsonl"
+
+    def journal(self, session_id: str) -> Journal:
+        return Journal(self.journal_folder(session_id))
+
+    def lock(self, session_id: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the session for this process; UsageError if another process holds it."""
+        return session_lock(self.folder / "locks", session_id)
+
+    def new_session_id(self) -> str:
+        while True:
+            session_id = secrets.token_hex(SESSION_ID_BYTES)
+            if session_id not in self._sessions:
+                return session_id
+
+    def save(self, session: Session) -> None:
+        self._sessions.set(session.id, asdict(session))
+
+    def session(self, id_or_prefix: str) -> Session:
+        """The session with this id, or the only one whose id starts with it."""
+        key = self._find(self._sessions, id_or_prefix, "session", "`excelfmt sessions list`")
+        return Session(**self._sessions[key])
+
+    def sessions(self) -> Iterator[Session]:
+        """Every session, newest first."""
+        records = (self._sessions.get(key) for key in list(self._sessions))
+        found = [Session(**record) for record in records if record is not None]
+        yield from sorted(found, key=lambda s: s.started_at, reverse=True)
+
+    def delete_session(self, session_id: str) -> None:
+        """The session's record, journal, log and lock (its errors go with `delete_errors`)."""
+        import shutil
+
+        shutil.rmtree(self.journal_folder(session_id), ignore_errors=True)
+        (self.folder / "locks" / f"{session_id}.lock").unlink(missing_ok=True)
+        self.log_path(session_id).unlink(missing_ok=True)
+        self._sessions.delete(session_id)
+
+    # --- rows that need a person -------------------------------------------------------
+
+    def add_errors(self, errors: Iterable[RowError]) -> None:
+        """Record new errors in one transaction; one already recorded is left as it is."""
+        with self._errors.transact():
+            for error in errors:
+                self._errors.add(error.id, asdict(error))
+
+    def save_error(self, error: RowError) -> None:
+        self._errors.set(error.id, asdict(error))
+
+    def error(self, id_or_prefix: str) -> RowError:
+        """The error with this id, or the only one whose id starts with it."""
+        key = self._find(self._errors, id_or_prefix, "error", "`excelfmt errors list`")
+        return row_error_from(self._errors[key])
+
+    def errors(self, session_id: str | None = None) -> Iterator[RowError]:
+        """Every recorded error (of one session), in no particular order."""
+        for key in list(self._errors):
+            record = self._errors.get(key)
+            if record is not None and session_id in (None, record["session"]):
+                yield row_error_from(record)
+
+    def delete_errors(self, ids: Iterable[str]) -> None:
+        with self._errors.transact():
+            for key in ids:
+                self._errors.delete(key)
+
+    def _find(self, cache: diskcache.Cache, id_or_prefix: str, kind: str, lister: str) -> str:
+        """The key that is `id_or_prefix`, or the only key starting with it; else UsageError."""
+        wanted = id_or_prefix.strip().lower()
+        if wanted and wanted in cache:
+            return wanted
+        matches = [str(key) for key in cache if str(key).startswith(wanted)] if wanted else []
+        if len(matches) > 1:
+            shown = ", ".join(sorted(m[: SHORT_ID + 4] for m in matches)[:5])
+            raise UsageError(
+                f"The {kind} id {id_or_prefix!r} is ambiguous: it starts {shown}; give more of it."
+            )
+        if not matches:
+            raise UsageError(f"No {kind} {id_or_prefix!r} in {self.folder}; {lister} shows them.")
+        return matches[0]

@@ -1,0 +1,81 @@
+"""A session's journal: the final outcome of each row, durable before the row counts as done."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ..models import RecordedOutcome
+from .private import owner_only
+
+
+class Journal:
+    """The final outcome of each row of one session, by the row's position (seq).
+
+    SQLite directly, not diskcache: the journal is written for every row, and diskcache
+    spends three statements per item (look-up, insert, cull), 60-90 µs a row on this
+    machine, a tenth of a 0 ms run's speed. A batch here is one `executemany` in one
+    transaction, a few µs a row. WAL mode: a committed batch survives the process being
+    killed, and the workbook process reads the journal while this one writes it.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        folder.parent.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, exist_ok=True)
+        self._folder = folder
+        # Used from one thread at a time, but not always the same one (worker threads).
+        self._db = sqlite3.connect(
+            folder / "journal.sqlite3", timeout=60, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS outcome (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)"
+        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        owner_only(folder)
+
+    def record(
+        self,
+        outcomes: Iterable[tuple[int, RecordedOutcome]],
+        unsettled: Iterable[tuple[int, int]] | None = None,
+    ) -> None:
+        """Write a batch in one transaction: all of it is durable, or none. `unsettled`:
+        the rows in flight besides (seq, row number), whose outcome is unknown if the
+        process dies now."""
+        rows = [(seq, json.dumps(outcome, ensure_ascii=False)) for seq, outcome in outcomes]
+        with self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO outcome VALUES (?, ?)", rows)
+            if unsettled is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('unsettled', ?)",
+                    (json.dumps(list(unsettled)),),
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def unknown(self) -> list[int]:
+        """Row numbers of the rows in flight when the run last recorded a batch that have
+        no outcome since: perhaps sent, perhaps not. A resume sends them again."""
+        found = self._db.execute("SELECT value FROM meta WHERE key = 'unsettled'").fetchone()
+        in_flight = json.loads(found[0]) if found else []
+        return sorted(number for seq, number in in_flight if self.get(seq) is None)
+
+    def get(self, seq: int) -> RecordedOutcome | None:
+        found = self._db.execute("SELECT record FROM outcome WHERE seq = ?", (seq,)).fetchone()
+        return None if found is None else tuple(json.loads(found[0]))
+
+    def close(self) -> None:
+        self._db.close()
+        owner_only(self._folder)

@@ -1,0 +1,261 @@
+"""A run's session: opened in the store when sending starts, closed with its summary.
+
+Every run is recorded, whatever its end: finished (exit 0 or 1), stopped early (3),
+interrupted (130), or failed (bad input found mid-sheet, a bug). The record holds what
+is needed to recognise the run later: the input's path and content fingerprint, the
+sheet, and the effective settings with secrets masked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..errors import ExitCode, UsageError
+from ..metrics.counters import Snapshot
+from ..metrics.summary import RunSummary
+from ..policies.resilience import LiveState
+from ..settings.config import Settings, default_output
+from . import runlog
+from .folder import Store
+from .journal import Journal
+from .records import Session
+
+Clock = Callable[[], float]
+PROGRESS_EVERY = 1.0
+"""Seconds between progress records: `excelfmt status` is read by people, not machines."""
+
+STATES = {
+    ExitCode.OK: "finished",
+    ExitCode.ROWS_FAILED: "finished",
+    ExitCode.STOPPED: "stopped",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
+def fingerprint(path: Path) -> str:
+    """SHA-256 of the file's bytes (about 0.1 s for a 50 MB workbook)."""
+    with path.open("rb") as file:
+        return "sha256:" + hashlib.file_digest(file, "sha256").hexdigest()
+
+
+def begin(
+    store: Store, session_id: str, settings: Settings, input_path: Path, sheet: str, digest: str
+) -> Session:
+    session = Session(
+        id=session_id,
+        input=str(input_path.resolve()),
+        fingerprint=digest,
+        sheet=sheet,
+        settings=settings.describe(),
+        started_at=_now(),
+        pid=os.getpid(),
+        output=_output(settings, input_path),
+    )
+    store.save(session)
+    return session
+
+
+def _output(settings: Settings, input_path: Path) -> str:
+    return str((settings.output or default_output(input_path)).resolve())
+
+
+def resume(
+    store: Store, session: Session, input_path: Path, digest: str, sheet: str, settings: Settings
+) -> Session:
+    """Continue `session`, if this input, sheet and these settings match the ones it read."""
+    if session.fingerprint != digest:
+        raise UsageError(
+            f"{input_path} is not the file session {session.id} read "
+            f"({session.input}): its content differs, so its rows cannot be matched "
+            "to the journal. Start a new run instead of resuming."
+        )
+    if sheet != session.sheet:
+        raise UsageError(
+            f"Session {session.id} sent sheet '{session.sheet}', not '{sheet}'; "
+            f"resume it with --sheet '{session.sheet}'."
+        )
+    for name in ("header_row", "limit"):
+        if session.settings.get(name) != getattr(settings, name):
+            raise UsageError(
+                f"Session {session.id} ran with {name} = {session.settings.get(name)}; "
+                f"resume it with the same setting (now {getattr(settings, name)})."
+            )
+    session.state, session.finished_at, session.pid = "running", None, os.getpid()
+    session.output = _output(settings, input_path)
+    store.save(session)
+    return session
+
+
+def end(store: Store, session: Session, summary: RunSummary) -> None:
+    session.state = STATES[summary.exit_code]
+    session.finished_at = summary.finished_at.isoformat(timespec="seconds")
+    session.summary = summary.to_json()
+    store.save(session)
+    m = summary.metrics
+    runlog.event(
+        logging.INFO,
+        f"run {session.state}",
+        rows=m.done,
+        ok=m.ok,
+        failed=m.failed,
+        exit_code=int(summary.exit_code),
+        stopped=summary.stopped,
+    )
+
+
+def fail(store: Store, session: Session, reason: str) -> None:
+    session.state = "failed"
+    session.finished_at = _now()
+    session.summary = {"error": reason}
+    store.save(session)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def unknown_outcomes(store: Store, session: Session) -> list[int]:
+    """Row numbers sent, perhaps, by a run that died before recording their outcome."""
+    if is_running(session):
+        return []  # still in flight, not unknown
+    journal = store.journal(session.id)
+    try:
+        return journal.unknown()
+    finally:
+        journal.close()
+
+
+def is_running(session: Session) -> bool:
+    """Whether the session's run is going now: recorded as running, its process alive."""
+    if session.state != "running":
+        return False
+    try:
+        os.kill(session.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's (a pid reused by another user)
+        return True
+    return True
+
+
+def shown_state(session: Session) -> str:
+    """The state to show: a run recorded as running whose process is gone crashed."""
+    if session.state == "running" and not is_running(session):
+        return "crashed"
+    return session.state
+
+
+def prune(store: Store, older_than: float, *, dry_run: bool = False) -> tuple[list[Session], int]:
+    """Delete the sessions that started more than `older_than` seconds ago, with their
+    journals, logs and errors; a run still going is kept. Return them and the errors."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+    old = [
+        s
+        for s in store.sessions()
+        if datetime.fromisoformat(s.started_at) < cutoff and not is_running(s)
+    ]
+    ids = {s.id for s in old}
+    errors = [e.id for e in store.errors() if e.session in ids]
+    if not dry_run:
+        store.delete_errors(errors)
+        for session in old:
+            store.delete_session(session.id)
+    return old, len(errors)
+
+
+class ProgressRecorder:
+    """An observer of a run that keeps its progress in the session, for `excelfmt status`."""
+
+    def __init__(self, store: Store, session: Session, clock: Clock = time.monotonic) -> None:
+        self._store, self._session, self._clock = store, session, clock
+        self._estimated: int | None = None
+        self._next = 0.0
+
+    def started(self, info: object) -> None:
+        self._estimated = getattr(info, "estimated_rows", None)
+
+    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
+        now = self._clock()
+        if now < self._next:
+            return
+        self._next = now + PROGRESS_EVERY
+        self._session.progress = {
+            "done": snapshot.done,
+            "estimated_rows": self._estimated,
+            "ok": snapshot.ok,
+            "failed": snapshot.failed,
+            "resumed": snapshot.resumed,
+            "rows_per_s": round(snapshot.rows_per_second, 1),
+            "elapsed_s": round(snapshot.elapsed, 1),
+            "in_flight": live.in_flight,
+            "limit": live.limit,
+            "breaker": live.breaker,
+            "paused": live.paused,
+            "retries": live.retries,
+            "throttled": live.throttled,
+            "updated_at": _now(),
+        }
+        self._store.save(self._session)
+
+    def stopping(self, in_flight: int, reason: str | None) -> None:
+        pass
+
+    def finished(self, summary: RunSummary) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def recorded(
+    store: Store,
+    session_id: str,
+    previous: Session | None,
+    settings: Settings,
+    input_path: Path,
+    sheet: str,
+    digest: str,
+) -> Iterator[tuple[Session, Journal]]:
+    """Record a run as session `session_id` (continuing `previous`, if resuming): hold
+    its lock, open its journal and log; mark it failed if the block raises."""
+    with contextlib.ExitStack() as held:
+        if previous:
+            session = resume(store, previous, input_path, digest, sheet, settings)
+        else:
+            session = begin(store, session_id, settings, input_path, sheet, digest)
+            held.enter_context(store.lock(session.id))
+        journal = store.journal(session.id)
+        held.callback(journal.close)
+        held.enter_context(runlog.recording(store.log_path(session.id)))
+        runlog.event(
+            logging.INFO,
+            "run resumed" if previous else "run started",
+            input=session.input,
+            sheet=sheet,
+            pid=session.pid,
+        )
+        try:
+            yield session, journal
+        except BaseException as exc:
+            reason = str(exc) or type(exc).__name__
+            runlog.event(logging.ERROR, "run failed", reason=reason)
+            fail(store, session, reason)
+            raise
+
+
+RESUMABLE = ("interrupted", "stopped", "crashed", "failed")
+
+
+def unfinished(store: Store, digest: str, sheet: str | None) -> Session | None:
+    """The newest run on this very content (and sheet, if named) that did not finish."""
+    for session in store.sessions():
+        if session.fingerprint != digest or (sheet is not None and session.sheet != sheet):
+            continue
+        if shown_state(session) in RESUMABLE:
+            return session
+    return None

@@ -1,0 +1,289 @@
+"""What people see: a live progress view on a terminal, plain lines everywhere else.
+
+The only module that imports rich. Off a terminal (cron, a pipe, a log file) there is no
+bar and no escape code: one summary line at the end, easy to grep and to mail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from ..engine.events import RunInfo
+from ..metrics.counters import Snapshot
+from ..metrics.summary import RunSummary
+from ..models import Job
+from ..policies.resilience import LiveState
+from ..policies.retry import RETRYABLE
+from ..redaction import Redactor
+from ..store.rowerrors import NEEDS_A_PERSON, describe_request
+
+
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
+def summary_line(summary: RunSummary) -> str:
+    """The whole run in one line, for logs and cron mail."""
+    m = summary.metrics
+    parts = [f"{m.done} rows", f"{m.ok} ok"]
+    if m.failed:
+        detail = " ".join(f"{name}={count}" for name, count in m.by_category.items())
+        parts.append(f"{m.failed} failed ({detail})")
+    state = "interrupted after" if summary.interrupted else "in"
+    if summary.stopped:
+        state = "stopped after"
+    text = (
+        f"excelfmt: {', '.join(parts)} {state} {m.elapsed:.1f}s "
+        f"({m.rows_per_second:.0f} rows/s, p50 {_ms(m.latency_p50)}, p99 {_ms(m.latency_p99)}"
+    )
+    if m.cached:
+        text += f", {m.cached} from cache"
+    figures = summary.policies or {}
+    if figures.get("retries"):
+        text += f", {figures['retries']} retries"
+    if figures.get("throttled"):
+        text += f", {figures['throttled']} x 429"
+    if figures.get("breaker_opened"):
+        text += f", breaker opened {figures['breaker_opened']} times"
+    text += f"); results: {summary.output}"
+    if summary.session:
+        text += f"; session {summary.session}"
+    if summary.stopped:
+        text += f". Stopped: {summary.stopped}"
+    if hint := resume_hint(summary):
+        text += f". {hint}"
+    return text
+
+
+def describe_live(live: LiveState) -> str:
+    """The policies at a glance: limit, breaker, retries and 429s."""
+    parts = [f"{live.in_flight}/{live.limit} in flight"]
+    if live.breaker != "closed":
+        parts.append(f"breaker {live.breaker}")
+    if live.paused:
+        parts.append("paused by the API")
+    if live.retries:
+        parts.append(f"{live.retries} retries")
+    if live.throttled:
+        parts.append(f"{live.throttled} x 429")
+    return ", ".join(parts)
+
+
+class LiveView:
+    """An Observer that draws a progress bar while the run goes (terminal only)."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]:>7} rows/s"),
+            TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("[dim]{task.fields[live]}[/]"),
+            console=console,
+            transient=False,
+            refresh_per_second=8,
+        )
+        self._task: TaskID | None = None
+
+    def started(self, info: RunInfo) -> None:
+        self._console.print(
+            f"Sending rows of [bold]{escape(info.input.name)}[/] (sheet '{escape(info.sheet)}', "
+            f"about {info.estimated_rows if info.estimated_rows is not None else '?'} rows), "
+            f"up to {info.concurrency} at a time"
+            + (f"; session {info.session}." if info.session else ".")
+        )
+        self._task = self._progress.add_task(
+            "rows", total=info.estimated_rows, rate="0", ok=0, failed=0, live=""
+        )
+        self._progress.start()
+
+    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
+        if self._task is None:
+            return
+        task = self._progress.tasks[0]
+        total = task.total
+        if total is not None and snapshot.done > total:
+            total = None  # the file under-declared its size: no false 100%
+        self._progress.update(
+            self._task,
+            completed=snapshot.done,
+            total=total,
+            rate=f"{snapshot.rows_per_second:.0f}",
+            ok=snapshot.ok,
+            failed=snapshot.failed,
+            live=describe_live(live),
+        )
+
+    def stopping(self, in_flight: int, reason: str | None) -> None:
+        if reason:
+            self._console.print(f"[yellow]Stopping: {escape(reason)}.[/]")
+            return
+        self._console.print(
+            f"[yellow]Stopping: waiting for {in_flight} request(s) in flight to finish; "
+            "press Ctrl-C again to abandon them.[/]"
+        )
+
+    def finished(self, summary: RunSummary) -> None:
+        if self._task is not None:
+            done = summary.metrics.done
+            self._progress.update(self._task, completed=done, total=done)
+        self._progress.stop()
+
+
+class PlainView:
+    """An Observer for non-terminals: a line when it starts (with `announce`), no
+    progress, and a line at the end."""
+
+    def __init__(self, stream: TextIO, announce: bool = False) -> None:
+        self._stream = stream
+        self._announce = announce
+
+    def started(self, info: RunInfo) -> None:
+        if self._announce and info.session:
+            # The id, so that another terminal can follow a long run as it goes.
+            print(
+                f"excelfmt: session {info.session}: sending {info.input.name}, sheet "
+                f"'{info.sheet}'; `excelfmt status {info.session}` shows how it goes.",
+                file=self._stream,
+                flush=True,
+            )
+
+    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
+        pass
+
+    def stopping(self, in_flight: int, reason: str | None) -> None:
+        what = reason or f"waiting for {in_flight} request(s) in flight"
+        print(f"excelfmt: stopping, {what}", file=self._stream, flush=True)
+
+    def finished(self, summary: RunSummary) -> None:
+        pass
+
+
+def print_summary_table(console: Console, summary: RunSummary) -> None:
+    """The end-of-run report on a terminal."""
+    m = summary.metrics
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_row("rows", str(m.done))
+    table.add_row("[green]ok[/]", str(m.ok))
+    for name, count in m.by_category.items():
+        table.add_row(f"[red]{name}[/]", str(count))
+    if m.cached:
+        table.add_row("answered from cache", str(m.cached))
+    table.add_row("rows/s", f"{m.rows_per_second:.0f}")
+    table.add_row(
+        "latency p50 / p90 / p99",
+        f"{_ms(m.latency_p50)} / {_ms(m.latency_p90)} / {_ms(m.latency_p99)}",
+    )
+    figures = summary.policies or {}
+    table.add_row(
+        "concurrency (final / highest)",
+        f"{figures.get('concurrency_final', '-')} / {figures.get('concurrency_max', '-')}",
+    )
+    if figures.get("retries") or figures.get("throttled") or figures.get("breaker_opened"):
+        table.add_row(
+            "retries / 429s / breaker trips",
+            f"{figures.get('retries', 0)} / {figures.get('throttled', 0)} / "
+            f"{figures.get('breaker_opened', 0)}",
+        )
+    table.add_row("results", str(summary.output))
+    if summary.session:
+        table.add_row("session", summary.session)
+    console.print(table)
+    if summary.stopped:
+        console.print(
+            f"[yellow]Stopped early: {escape(summary.stopped)}. The rows not "
+            "listed in the results were not sent.[/]"
+        )
+    if summary.interrupted:
+        console.print(
+            "[yellow]Interrupted: the rows above were recorded; the rest were not sent.[/]"
+        )
+    if hint := resume_hint(summary):
+        console.print(escape(hint))
+
+
+def resume_hint(summary: RunSummary) -> str | None:
+    """What to do next: finish a run that ended early, look at the rows that need a person."""
+    if not summary.session:
+        return None
+    hints = []
+    if summary.stopped or summary.interrupted:
+        hints.append(
+            f"To send the rest: excelfmt run --resume {summary.session} "
+            "(with the same settings; rows already settled are not sent again)."
+        )
+    else:
+        temporary = sum(summary.metrics.by_category.get(c.value, 0) for c in RETRYABLE)
+        if temporary:
+            hints.append(
+                f"{temporary} rows failed for now (the API was down or busy): "
+                f"excelfmt run --resume {summary.session} sends them again."
+            )
+    person = sum(summary.metrics.by_category.get(c.value, 0) for c in NEEDS_A_PERSON)
+    if person:
+        hints.append(
+            f"{person} rows need a person: excelfmt errors list --session {summary.session}."
+        )
+    return " ".join(hints) or None
+
+
+def print_summary_json(stream: TextIO, summary: RunSummary) -> None:
+    print(json.dumps(summary.to_json(), ensure_ascii=False), file=stream, flush=True)
+
+
+def describe_jobs(jobs: Sequence[Job], redactor: Redactor) -> list[dict[str, object]]:
+    """Requests as data, secrets masked: what a dry run shows."""
+    shown: list[dict[str, object]] = []
+    for job in jobs:
+        request = describe_request(job, redactor)
+        if request is None:
+            shown.append({"row": job.row.number, "problem": job.problem})
+            continue
+        headers = dict(request.pop("headers"))  # type: ignore[arg-type]
+        shown.append({"row": job.row.number, **request, "headers": headers})
+    return shown
+
+
+def print_dry_run(console: Console, info: RunInfo, requests: list[dict[str, object]]) -> None:
+    for request in requests:
+        if "problem" in request:
+            console.print(f"[red]not sent: {escape(str(request['problem']))}[/]", highlight=False)
+            continue
+        line = f"Row {request['row']}: {request['method']} {request['url']}"
+        console.print(f"[bold]{escape(line)}[/]", highlight=False, soft_wrap=True)
+        for name, value in request["headers"].items():  # type: ignore[attr-defined]
+            console.print(f"  {name}: {value}", markup=False, highlight=False, soft_wrap=True)
+        if request["body"] is not None:
+            text = json.dumps(request["body"], ensure_ascii=False, indent=2)
+            console.print(
+                "  " + text.replace("\n", "\n  "), markup=False, highlight=False, soft_wrap=True
+            )
+        console.print()
+    about = info.estimated_rows if info.estimated_rows is not None else "an unknown number of"
+    console.print(
+        f"Dry run: nothing was sent. Sheet '{info.sheet}' has about {about} data "
+        f"rows; results would go to {info.output}.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

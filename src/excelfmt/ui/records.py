@@ -1,0 +1,263 @@
+"""What people see of the store: sessions, the rows that need a person, reprocess results.
+
+Tables on a terminal, for `excelfmt sessions ...`, `errors ...` and `reprocess`; the
+commands print JSON themselves when asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from ..store.records import RowError, Session
+from ..store.rowerrors import STATES
+
+if TYPE_CHECKING:
+    from ..engine.reprocess import Reprocessed  # only a type: reprocess loads the workbook modules
+
+
+def print_sessions(console: Console, sessions: list[Session]) -> None:
+    """`excelfmt sessions list`: a line per run, newest first."""
+    if not sessions:
+        console.print("No sessions recorded yet.")
+        return
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    for column in ("id", "started (UTC)", "state", "rows", "ok", "failed"):
+        numeric = column in ("rows", "ok", "failed")
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
+    table.add_column("input", overflow="fold")  # the names give way, not the figures
+    table.add_column("sheet", overflow="fold")
+    for session in sessions:
+        counts = session.summary
+        table.add_row(
+            session.id,
+            session.started_at[:16].replace("T", " "),
+            session.state,
+            *(str(counts.get(name, "")) for name in ("rows", "ok", "failed")),
+            escape(Path(session.input).name),
+            escape(session.sheet),
+        )
+    console.print(table)
+
+
+def print_session(console: Console, session: Session, unknown: Sequence[int] = ()) -> None:
+    """`excelfmt sessions show ID`: one run in full."""
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")  # a fingerprint or a path is shown whole
+    table.add_row("session", session.id)
+    table.add_row("state", session.state)
+    table.add_row("input", escape(session.input))
+    table.add_row("fingerprint", session.fingerprint)
+    table.add_row("sheet", escape(session.sheet))
+    table.add_row("started", session.started_at)
+    table.add_row("finished", session.finished_at or "-")
+    table.add_row("process", str(session.pid))
+    if unknown:
+        table.add_row("[yellow]unknown outcome[/]", escape(_unknown(unknown)))
+    for name, value in session.summary.items():
+        if name in ("input", "sheet", "session", "started_at", "finished_at"):
+            continue
+        table.add_row(name, escape(_plain(value)))
+    console.print(table)
+    settings = Table(show_header=False, box=None, padding=(0, 2), title="settings")
+    for name, value in session.settings.items():
+        if value not in (None, [], ""):
+            settings.add_row(name, escape(_plain(value)))
+    console.print(settings)
+
+
+def _plain(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def print_errors(console: Console, errors: Sequence[RowError]) -> None:
+    """`excelfmt errors list`: a line per error."""
+    if not errors:
+        console.print("No errors to show.")
+        return
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    for column in ("id", "session", "row", "state", "category", "status"):
+        table.add_column(column, no_wrap=True, justify="right" if column == "row" else "left")
+    table.add_column("message", overflow="fold")
+    for error in errors:
+        table.add_row(
+            error.short_id,
+            error.session,
+            str(error.row),
+            error.state,
+            error.category,
+            str(error.http_status or "-"),
+            escape(error.message or ""),
+        )
+    console.print(table)
+
+
+def print_error(console: Console, error: RowError) -> None:
+    """`excelfmt errors show ID`: one error in full, with the request that was sent."""
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    table.add_row("error", error.id)
+    table.add_row("session", error.session)
+    table.add_row("row", str(error.row))
+    table.add_row("state", error.state + (f" ({escape(error.note)})" if error.note else ""))
+    table.add_row("category", error.category)
+    table.add_row("http status", str(error.http_status or "-"))
+    table.add_row("message", escape(error.message or "-"))
+    for field, message in error.fields:
+        table.add_row(f"  field {escape(field)}", escape(message))
+    table.add_row("recorded", error.created_at)
+    if error.updated_at:
+        table.add_row("updated", error.updated_at)
+    if error.request:
+        table.add_row("request", escape(f"{error.request['method']} {error.request['url']}"))
+        headers = error.request.get("headers")
+        for pair in headers if isinstance(headers, list) else []:
+            if isinstance(pair, list) and len(pair) == 2:
+                table.add_row(f"  {escape(str(pair[0]))}", escape(str(pair[1])))
+        if error.request.get("body") is not None:
+            table.add_row("  body", escape(_plain(error.request["body"])))
+    console.print(table)
+    values = Table(show_header=False, box=None, padding=(0, 2), title="cells")
+    refused = {f.casefold() for f, _ in error.fields}
+    for column, value in error.values.items():
+        mark = "[red]" if column.casefold() in refused else ""
+        values.add_row(f"{mark}{escape(column)}", escape(_plain(value)))
+    console.print(values)
+
+
+def print_error_summary(console: Console, counts: dict[str, dict[str, int]]) -> None:
+    """`excelfmt errors summary`: errors per category and state."""
+    if not counts:
+        console.print("No errors recorded.")
+        return
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    table.add_column("category")
+    for state in (*STATES, "total"):
+        table.add_column(state, justify="right")
+    for category, by_state in sorted(counts.items()):
+        figures = [by_state.get(state, 0) for state in STATES]
+        table.add_row(category, *map(str, figures), str(sum(figures)))
+    console.print(table)
+
+
+@contextmanager
+def reprocess_progress(
+    console: Console, total: int, shown: bool = True
+) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar while rows are sent again, on a terminal; a no-op elsewhere."""
+    if not (shown and console.is_terminal):
+        yield lambda done, total: None
+        return
+    with Progress(
+        TextColumn("reprocessing"), BarColumn(), MofNCompleteColumn(), console=console
+    ) as bar:
+        task = bar.add_task("rows", total=total)
+        yield lambda done, total: bar.update(task, completed=done)
+
+
+def print_reprocessed(console: Console, result: Reprocessed) -> None:
+    """`excelfmt reprocess`: what became of each error sent again."""
+    table = Table(box=None, padding=(0, 2, 0, 0))
+    for column in ("id", "row", "result"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("message", overflow="fold")
+    for error in result.errors:
+        outcome = result.outcomes[error.id]
+        table.add_row(
+            error.short_id,
+            str(error.row),
+            "[green]ok[/]" if outcome.ok else f"[red]{outcome.status}[/]",
+            escape(outcome.message or ""),
+        )
+    console.print(table)
+    console.print(escape(reprocess_line(result)), soft_wrap=True)
+
+
+def reprocess_line(result: Reprocessed) -> str:
+    text = f"excelfmt: {result.succeeded} reprocessed, {result.failed} still failing"
+    if result.unsent:
+        text += f", {len(result.unsent)} not sent"
+    if result.stopped:
+        text += f". Stopped: {result.stopped}"
+    if result.output:
+        text += f"; results: {result.output}"
+    elif result.output_problem:
+        text += f"; the results file was not updated: {result.output_problem}"
+    return text
+
+
+def _unknown(rows: Sequence[int]) -> str:
+    listed = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
+    return (
+        f"{len(rows)} rows were in flight when the run died ({listed}): perhaps sent, "
+        "perhaps not; a resume sends them again with the same Idempotency-Key"
+    )
+
+
+def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
+    """`excelfmt status ID`: where the run stands, in a sentence or two."""
+    head = f"Session {session.id} ({Path(session.input).name}, sheet {session.sheet}): "
+    p, m = session.progress, session.summary
+    if session.state == "running":
+        total = p.get("estimated_rows")
+        done = p.get("done") or 0
+        of = f" of about {total}" if total else ""
+        known = isinstance(total, int) and total and isinstance(done, int)
+        share = f" ({100 * done / total:.0f}%)" if known else ""  # type: ignore[operator]
+        text = (
+            f"running (pid {session.pid}): {done}{of} rows{share}, {p.get('ok', 0)} ok, "
+            f"{p.get('failed', 0)} failed, {p.get('rows_per_s', 0)} rows/s; "
+            f"{p.get('in_flight', 0)}/{p.get('limit', 0)} in flight, "
+            f"breaker {p.get('breaker', '-')}"
+        )
+        if p.get("paused"):
+            text += ", paused by the API"
+        return head + text + f"; as of {p.get('updated_at', session.started_at)}."
+    if session.state == "crashed":
+        return (
+            head
+            + (
+                f"crashed (its process {session.pid} is gone) after "
+                f"{p.get('done', 0)} rows; excelfmt run --resume {session.id} sends the rest."
+            )
+            + (f" Unknown outcome: {_unknown(unknown)}." if unknown else "")
+        )
+    text = f"{session.state}"
+    if session.finished_at:
+        text += f" at {session.finished_at}"
+    if "rows" in m:
+        text += f": {m['rows']} rows, {m.get('ok')} ok, {m.get('failed')} failed"
+    if m.get("error"):
+        text += f": {m['error']}"
+    if m.get("stopped"):
+        text += f". Stopped: {m['stopped']}"
+    if session.state in ("stopped", "interrupted"):
+        text += f". excelfmt run --resume {session.id} sends the rest"
+    if unknown:
+        text += f". Unknown outcome: {_unknown(unknown)}"
+    return head + text + "."
+
+
+def log_line(line: dict[str, object]) -> str:
+    """A line of a run's log for reading: time, level, row, what happened, the facts."""
+    facts = {k: v for k, v in line.items() if k not in ("time", "level", "event", "row")}
+    text = f"{line.get('time', '')} {line.get('level', ''):<7}"
+    if line.get("row") is not None:
+        text += f" row {line['row']}:"
+    text += f" {line.get('event', '')}"
+    shown = [f"{k}={v}" for k, v in facts.items() if v is not None and k != "traceback"]
+    if shown:
+        text += " (" + ", ".join(shown) + ")"
+    if facts.get("traceback"):
+        text += "\n" + str(facts["traceback"])
+    return text
