@@ -620,3 +620,14 @@ def test_run_with_api_server_fixture_is_real(api: ApiServer):
 
     assert httpx.post(f"{api.url}/ping", json={"a": 1}).status_code == 201
     assert api.received[0].json == {"a": 1}
+
+
+def test_run_help_shows_the_default_of_every_setting_that_has_one(cli):
+    from excelfmt.settings.options import OPTIONS
+
+    shown = " ".join(cli("run", "--help", env={"COLUMNS": "400"}).stdout.split())
+    defaults = {o.name: o.shown_default for o in OPTIONS if o.shown_default is not None}
+    assert len(defaults) > 20
+    for name, default in defaults.items():
+        assert f"[default: {default}]" in shown, name
+    assert "[default: 30s]" in shown and "[default: GET, HEAD]" in shown

@@ -44,14 +44,18 @@ def test_explicit_config_file_and_paths_relative_to_it(tmp_path):
     ("flags", "env", "message"),
     [
         ({}, {}, "No API URL"),
-        ({"url": "localhost:8080"}, {}, "must start with http:// or https://"),
-        ({"url": "http://a", "concurrency": "many"}, {}, "expected a whole number"),
-        ({"url": "http://a"}, {"EXCELFMT_TIMEOUT": "0"}, "EXCELFMT_TIMEOUT: timeout must be more"),
+        ({"url": "localhost:8080"}, {}, r"^--url must start with http:// or https:// \(sch"),
+        ({"url": "http://a", "concurrency": "many"}, {}, "^--concurrency expected a whole number"),
+        ({"url": "http://a"}, {"EXCELFMT_TIMEOUT": "0"}, "^EXCELFMT_TIMEOUT must be more"),
         ({"url": "http://a", "rate": -1}, {}, "must be at least 0"),
         ({"url": "http://a", "api_key_header": "X-Key"}, {}, "go together"),
         ({"url": "http://a", "ca_bundle": "/nope.pem"}, {}, "does not exist"),
         ({"url": "http://a", "method": "GET POST"}, {}, "is not an HTTP method"),
-        ({"url": "http://a", "proxy": "socks5://p:1"}, {}, "proxy URL must start with"),
+        (
+            {"url": "http://a", "proxy": "socks5://p:1"},
+            {},
+            r"^--proxy must start with http:// or https:// \(scheme is 'socks5'\)\.$",
+        ),
         ({"url": "http://a", "capture": ("",)}, {}, "an entry is empty"),
     ],
 )

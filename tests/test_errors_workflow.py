@@ -290,3 +290,50 @@ def test_a_reprocess_that_meets_an_outage_leaves_the_error_as_it_was(api, workbo
     api.received.clear()
     resumed = cli("run", "--resume", session, "--url", api.url, "--json")
     assert api.received == [] and json.loads(resumed.stdout)["failed"] == 3
+
+
+def test_a_long_error_list_is_shown_a_page_at_a_time(api, workbook, cli):
+    book = workbook(["N"], [[n] for n in range(120)])
+    api.respond = lambda got: Reply(422, {"message": f"number {got.json['N']} refused"})
+    run = cli("run", str(book), "--url", api.url, "--json")
+    session = json.loads(run.stdout)["session"]
+    other = cli("run", str(workbook(["N"], [[1]], name="other.xlsx")), "--url", api.url)
+    assert other.exit_code == 1  # a second session's error, listed only without --session
+
+    page = cli("errors", "list", "--session", session)
+    assert page.exit_code == 0, page.output
+    assert page.stdout.count(" refused") == 50 and "number 0 refused" in page.stdout
+    assert "70 more not shown; --limit N or --all shows more" in page.stderr
+    assert cli("errors", "list", "--session", session, "--limit", "7").stdout.count(" refused") == 7
+    everything = cli("errors", "list", "--session", session, "--all")
+    assert everything.stdout.count(" refused") == 120 and "more not shown" not in everything.stderr
+    assert cli("errors", "list").stdout.count(" refused") == 50  # both sessions, newest first
+    assert "71 more not shown" in cli("errors", "list").stderr
+
+    as_json = listed(cli, "--session", session)  # --json: every one, in sheet order
+    assert [e["row"] for e in as_json] == list(range(2, 122))
+    everyone = listed(cli)
+    assert len(everyone) == 121 and len({e["session"] for e in everyone}) == 2
+    assert len(listed(cli, "--limit", "3")) == 3
+
+
+def test_errors_kept_by_an_earlier_version_are_still_there(api, workbook, cli, tmp_path):
+    """Errors used to be kept on diskcache; the store takes them over when it opens."""
+    import diskcache
+
+    from excelfmt.store.folder import Store
+
+    _, session = run_orders(api, workbook, cli)
+    errors = listed(cli, "--session", session)
+    folder = tmp_path / "home"
+    with Store(folder) as store:
+        kept = [store.error(e["id"]) for e in errors]
+        store.delete_errors(e.id for e in kept)
+    old = diskcache.Cache(str(folder / "errors"), disk_min_file_size=1 << 30)
+    for error in kept:
+        old.set(error.id, {**error.__dict__, "fields": [list(f) for f in error.fields]})
+    old.close()
+
+    assert listed(cli, "--session", session) == errors
+    assert not (folder / "errors" / "cache.db").exists()
+    assert cli("errors", "show", errors[1]["short_id"]).exit_code == 0

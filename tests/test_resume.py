@@ -148,3 +148,84 @@ def test_a_session_runs_in_one_process_at_a_time(api, workbook, cli, tmp_path: P
     finally:
         run.kill()
         run.communicate(timeout=30)
+
+
+def _stopped_by_refused_credentials(api, book, cli, *flags):
+    """A run that stops early (exit 3): the API refuses every request until told."""
+    api.respond = lambda got: Reply(401, {"message": "invalid token"})
+    first = cli("run", str(book), *flags, "--json")
+    assert first.exit_code == 3, first.output
+    return json.loads(first.stdout)["session"]
+
+
+def test_resume_from_the_session_id_alone_sends_the_rest_as_the_first_run_did(
+    api, workbook, cli, monkeypatch
+):
+    book = workbook(["Order", "Amount"], [[n, n * 10] for n in range(1, 21)])
+    monkeypatch.setenv("ORDERS_TOKEN", "t0ken-value")
+    session_id = _stopped_by_refused_credentials(
+        api,
+        book,
+        cli,
+        *("--url", api.url + "/orders/{Order}", "--method", "PUT"),
+        *("--header", "X-Team: ops", "--auth-env", "ORDERS_TOKEN", "--concurrency", "2"),
+        *("--body", '{"amount": "{Amount}"}', "--output", "out.jsonl"),
+    )
+    sent_before = len(api.received)
+    api.respond = lambda got: Reply(200, {"ok": True})
+
+    resumed = cli("run", "--resume", session_id, "--json")
+
+    assert resumed.exit_code == 0, resumed.output
+    assert "differ" not in resumed.stderr  # nothing was given again, nothing differs
+    summary = json.loads(resumed.stdout)
+    assert summary["session"] == session_id and summary["rows"] == 20 and summary["ok"] == 20
+    sent = api.received[sent_before:]
+    assert sorted(r.path for r in sent) == sorted(f"/orders/{n}" for n in range(1, 21))
+    assert {r.method for r in sent} == {"PUT"}
+    assert {r.headers["X-Team"] for r in sent} == {"ops"}
+    assert {r.headers["Authorization"] for r in sent} == {"Bearer t0ken-value"}
+    assert sorted(r.json["amount"] for r in sent) == [n * 10 for n in range(1, 21)]
+    assert len(Path("out.jsonl").read_text().splitlines()) == 20
+
+
+def test_a_resume_says_which_settings_differ_and_needs_the_same_secrets(
+    api, workbook, cli, monkeypatch
+):
+    book = workbook(["N"], [[n] for n in range(10)])
+    monkeypatch.setenv("ORDERS_TOKEN", "t0ken-value")
+    session_id = _stopped_by_refused_credentials(
+        api, book, cli, "--url", api.url, "--auth-env", "ORDERS_TOKEN", "--concurrency", "2"
+    )
+    api.respond = lambda got: Reply(201, {})
+
+    monkeypatch.delenv("ORDERS_TOKEN")
+    missing = cli("run", "--resume", session_id)
+    assert missing.exit_code == 2
+    assert "ORDERS_TOKEN" in missing.stderr and "t0ken" not in missing.output
+
+    monkeypatch.setenv("ORDERS_TOKEN", "t0ken-value")
+    changed = cli("run", "--resume", session_id, "--concurrency", "3", "--json")
+    assert changed.exit_code == 0, changed.output
+    assert f"resuming session {session_id} with settings that differ" in changed.stderr
+    assert "concurrency 3 (was 2)" in changed.stderr and "t0ken" not in changed.stderr
+
+
+def test_the_hint_after_a_stopped_run_is_the_whole_command(api, workbook, cli):
+    book = workbook(["N"], [[n] for n in range(10)])
+    api.respond = lambda got: Reply(401, {"message": "invalid token"})
+    stopped = cli("run", str(book), "--url", api.url)
+    assert stopped.exit_code == 3
+    session_id = sessions(cli)[0]["id"]
+    assert f"To send the rest: excelfmt run --resume {session_id} (" in stopped.output
+    elsewhere = cli("run", str(book), "--url", api.url, "--store", "other-store")
+    assert f"excelfmt run --resume {sessions_in(cli, 'other-store')[0]['id']} --store " in (
+        elsewhere.output
+    )
+
+
+def sessions_in(cli: Any, store: str) -> list[dict[str, Any]]:
+    listed: list[dict[str, Any]] = json.loads(
+        cli("sessions", "list", "--json", "--store", store).stdout
+    )
+    return listed

@@ -163,3 +163,35 @@ def test_on_a_terminal_a_run_on_an_unfinished_file_offers_to_resume_it(api, work
     os.close(controller)
     assert sorted(r.json["N"] for r in api.received) == list(range(10, 20))
     assert json.loads(cli("sessions", "show", session_id, "--json").stdout)["state"] == "finished"
+
+
+def test_resume_auto_needs_nothing_but_the_file(api, workbook, cli):
+    book, session_id = stopped_halfway(api, workbook, cli)
+    api.respond = lambda got: Reply(201, {})
+    resumed = cli("run", str(book), "--resume", "auto", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    summary = json.loads(resumed.stdout)
+    assert summary["session"] == session_id and summary["rows"] == 20 and summary["ok"] == 20
+
+
+def test_commands_piped_into_head_end_quietly(api, workbook, cli):
+    """`excelfmt logs ID | head -1`: the reader leaves early; no bug report, no noise."""
+    book = workbook(["N"], [[n] for n in range(600)])
+    api.respond = lambda got: Reply(422, {"message": f"refused {got.json['N']} " + "x" * 200})
+    session = json.loads(cli("run", str(book), "--url", api.url, "--json").stdout)["session"]
+    for command in (["logs", session], ["errors", "list", "--all"], ["errors", "list", "--json"]):
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "excelfmt", *command],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert reader.stdout is not None and reader.stderr is not None
+        assert reader.stdout.readline()
+        reader.stdout.close()  # as head does after its line
+        stderr = reader.stderr.read()
+        reader.stderr.close()
+        # 141 as for git or grep (128 + SIGPIPE) when excelfmt sees the pipe close; a
+        # last write that the closing reader cut short may go unnoticed (then 0).
+        assert reader.wait(30) in (0, 141), (command, stderr)
+        assert stderr == "", command

@@ -7,7 +7,8 @@ Each command group lives in its own module; exceptions become exit codes in one 
 from __future__ import annotations
 
 from .app import app
-from .errors import errors_app, export_command, reprocess_command, resolve_command
+from .errors import errors_app, export_command, resolve_command
+from .reprocess import reprocess_command
 from .run import run_command
 from .sessions import logs_command, sessions_app, status_command
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
 import traceback
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .._version import __version__
 from ..errors import ExcelfmtError, ExitCode
 
 BUG_EXIT_CODE = 70  # EX_SOFTWARE: not a user's mistake, not a row's failure
+CLOSED_PIPE_EXIT_CODE = 141  # 128 + SIGPIPE: what a shell shows for git or grep piped into head
 
 app = typer.Typer(
     name="excelfmt",
@@ -94,16 +96,25 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-@contextmanager
+@contextlib.contextmanager
 def reported_errors() -> Iterator[None]:
     """Run a command body: errors become one sentence on stderr and an exit code."""
     _setup_logging()
     try:
         yield
+    except (typer.Exit, typer.Abort):
+        raise  # the command line's own ways out (an exit code, "no" to a question)
     except ExcelfmtError as exc:
         raise fail(str(exc), int(exc.exit_code)) from None
     except KeyboardInterrupt:
         raise fail("interrupted.", int(ExitCode.INTERRUPTED)) from None
+    except BrokenPipeError:
+        # The reader went away (`| head`, a pager quit): nothing is wrong, and no one is
+        # left to tell. Point stdout at nothing, so that the flush at exit cannot fail too.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(CLOSED_PIPE_EXIT_CODE) from None
     except Exception as exc:
         logging.getLogger("excelfmt").exception("unexpected error")
         where = _crash_report(exc)

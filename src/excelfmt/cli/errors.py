@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import asdict
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from ..errors import ExitCode, UsageError
-from ..models import Category, JSONValue
+from ..errors import UsageError
+from ..models import Category
 from ..settings.config import store_folder
-from ..settings.options import parse_header
 from ..store.folder import Store
 from ..store.records import RowError
 from ..store.rowerrors import STATES, now
@@ -25,7 +25,7 @@ from .app import reported_errors
 from .sessions import JsonOption, StoreOption
 
 if TYPE_CHECKING:
-    from ..engine.reprocess import Reprocessed
+    pass
 
 # Commands that read or write workbooks import what does it when they run: the `run`
 # command loads this module too, and its sending process never opens a workbook
@@ -36,7 +36,8 @@ errors_app = typer.Typer(
     no_args_is_help=True,
 )
 
-_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+PAGE = 50
+"""Errors `errors list` shows unless told: a screenful or two, not ten thousand lines."""
 
 SessionOption = Annotated[
     str | None,
@@ -54,7 +55,7 @@ CategoryOption = Annotated[
 ErrorId = Annotated[str, typer.Argument(metavar="ID", help="An error id, or any unique start.")]
 
 
-def _category(given: str | None) -> str | None:
+def category_named(given: str | None) -> str | None:
     if given is None:
         return None
     wanted = given.strip().upper().replace("-", "_")
@@ -65,22 +66,25 @@ def _category(given: str | None) -> str | None:
     return wanted
 
 
-def _errors(
+def chosen_errors(
     store: Store, session: str | None, category: str | None, state: str = "all"
 ) -> list[RowError]:
     """The chosen errors: newest session first, then in sheet order."""
     session_id = store.session(session).id if session else None
-    order = {s.id: index for index, s in enumerate(store.sessions())}
-    found = [
-        e
-        for e in store.errors(session_id)
-        if (category is None or e.category == category) and state in ("all", e.state)
-    ]
-    return sorted(found, key=lambda e: (order.get(e.session, len(order)), e.seq))
+    chosen = None if state == "all" else state
+    return list(store.errors(session_id, state=chosen, category=category))
 
 
-def _as_json(error: RowError) -> dict[str, object]:
+def error_json(error: RowError) -> dict[str, object]:
     return {"short_id": error.short_id, **asdict(error)}
+
+
+def _print_json_array(items: Iterable[dict[str, object]]) -> None:
+    """A JSON array written item by item: ten thousand errors are never all in memory."""
+    sys.stdout.write("[")
+    for index, item in enumerate(items):
+        sys.stdout.write((",\n" if index else "\n") + json.dumps(item, ensure_ascii=False))
+    sys.stdout.write("\n]\n")
 
 
 @errors_app.command("list")
@@ -90,19 +94,45 @@ def list_errors(
     state: Annotated[
         str, typer.Option("--state", help="open, resolved, reprocessed or all.")
     ] = "open",
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            metavar="N",
+            min=1,
+            show_default=False,
+            help=f"Show the first N errors [default: {PAGE}; with --json, all].",
+        ),
+    ] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Show every error, however many.")
+    ] = False,
     store: StoreOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The rows that need a person, newest session first."""
+    """The rows that need a person, newest session first, a page at a time."""
     with reported_errors():
         if state not in (*STATES, "all"):
             raise UsageError(f"--state {state!r}: use open, resolved, reprocessed or all.")
         with Store(store_folder(store)) as opened:
-            found = _errors(opened, session, _category(category), state)
-    if as_json:
-        print(json.dumps([_as_json(e) for e in found], ensure_ascii=False))
-    else:
-        records.print_errors(Console(highlight=False), found)
+            session_id = opened.session(session).id if session else None
+            chosen = {
+                "state": None if state == "all" else state,
+                "category": category_named(category),
+            }
+            found = opened.errors(session_id, **chosen)
+            if as_json:
+                _print_json_array(map(error_json, islice(found, limit) if limit else found))
+                return
+            shown = list(found if show_all else islice(found, limit or PAGE))
+            records.print_errors(Console(highlight=False), shown)
+            more = 0 if show_all else opened.count_errors(session_id, **chosen) - len(shown)
+        if more:
+            print(
+                f"excelfmt: {more:,} more not shown; --limit N or --all shows more, "
+                "--json prints them all.",
+                file=sys.stderr,
+            )
 
 
 @errors_app.command("show")
@@ -110,10 +140,10 @@ def show_error(error_id: ErrorId, store: StoreOption = None, as_json: JsonOption
     """One error in full: the row's cells, the request sent, the API's answer."""
     with reported_errors(), Store(store_folder(store)) as opened:
         error = opened.error(error_id)
-    if as_json:
-        print(json.dumps(_as_json(error), ensure_ascii=False))
-    else:
-        records.print_error(Console(highlight=False), error)
+        if as_json:
+            print(json.dumps(error_json(error), ensure_ascii=False))
+        else:
+            records.print_error(Console(highlight=False), error)
 
 
 @errors_app.command("summary")
@@ -122,21 +152,21 @@ def summarize_errors(
 ) -> None:
     """How many errors there are, per category and state."""
     with reported_errors(), Store(store_folder(store)) as opened:
-        found = _errors(opened, session, None)
-    counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for error in found:
-        counts[error.category][error.state] += 1
-    table = {category: dict(by_state) for category, by_state in counts.items()}
-    if as_json:
-        totals = Counter(e.state for e in found)
-        print(
-            json.dumps(
-                {"categories": table, **{state: totals[state] for state in STATES}},
-                ensure_ascii=False,
+        session_id = opened.session(session).id if session else None
+        table: dict[str, dict[str, int]] = defaultdict(dict)
+        totals: Counter[str] = Counter()
+        for (category, state), count in opened.error_counts(session_id).items():
+            table[category][state] = count
+            totals[state] += count
+        if as_json:
+            print(
+                json.dumps(
+                    {"categories": table, **{state: totals[state] for state in STATES}},
+                    ensure_ascii=False,
+                )
             )
-        )
-    else:
-        records.print_error_summary(Console(highlight=False), table)
+        else:
+            records.print_error_summary(Console(highlight=False), table)
 
 
 @errors_app.command("clear")
@@ -161,7 +191,7 @@ def clear_errors(
                 f"Delete the {len(found)} recorded errors of session {session_id}?", abort=True
             )
         opened.delete_errors(e.id for e in found)
-    print(f"Deleted {len(found)} errors of session {session_id}.")
+        print(f"Deleted {len(found)} errors of session {session_id}.")
 
 
 @errors_app.command("export")
@@ -181,7 +211,7 @@ def export_errors(
         if output.suffix.lower() != ".xlsx":
             raise UsageError(f"--output must end in .xlsx, got {output.name!r}.")
         with Store(store_folder(store)) as opened:
-            found = _errors(opened, session, _category(category), "open")
+            found = chosen_errors(opened, session, category_named(category), "open")
             session_id = opened.session(session).id
         if not found:
             print(f"Session {session_id} has no open errors; nothing written.")
@@ -189,10 +219,10 @@ def export_errors(
         from ..sheets import fixbook
 
         count = fixbook.write(found, output)
-    print(
-        f"Wrote {count} open errors of session {session_id} to {output}. Correct the "
-        f"cells, save, then: excelfmt reprocess --session {session_id} --from {output}"
-    )
+        print(
+            f"Wrote {count} open errors of session {session_id} to {output}. Correct the "
+            f"cells, save, then: excelfmt reprocess --session {session_id} --from {output}"
+        )
 
 
 def resolve_command(
@@ -209,167 +239,7 @@ def resolve_command(
             raise UsageError(f"Error {error.short_id} is already {error.state}.")
         error.state, error.note, error.updated_at = "resolved", note, now()
         opened.save_error(error)
-    print(f"Resolved error {error.short_id} (session {error.session}, row {error.row}).")
-
-
-def _cell(text: str) -> JSONValue:
-    """A value given on the command line: numbers, true/false and empty (None) as such."""
-    if _NUMBER.fullmatch(text):
-        return int(text) if text.lstrip("-").isdigit() else float(text)
-    return {"true": True, "false": False, "": None}.get(text.strip().lower(), text)
-
-
-def _corrections(assignments: list[str], data: str | None) -> dict[str, JSONValue]:
-    found: dict[str, JSONValue] = {}
-    if data is not None:
-        try:
-            parsed = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--data is not valid JSON ({exc.msg}).") from None
-        if not isinstance(parsed, dict):
-            raise UsageError('--data must be a JSON object, e.g. {"Amount": 50}.')
-        found.update(parsed)
-    for item in assignments:
-        column, sep, value = item.partition("=")
-        if not sep or not column.strip():
-            raise UsageError(f"--set expects Column=value, got {item!r}.")
-        found[column.strip()] = _cell(value)
-    return found
-
-
-def reprocess_command(
-    error_id: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="ID", show_default=False, help="The error to send again (or --session)."
-        ),
-    ] = None,
-    assignments: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set", metavar="COLUMN=VALUE", show_default=False, help="Correct a cell; repeatable."
-        ),
-    ] = None,
-    data: Annotated[
-        str | None,
-        typer.Option(
-            "--data", metavar="JSON", show_default=False, help='Corrected cells: {"Column": value}.'
-        ),
-    ] = None,
-    session: Annotated[
-        str | None,
-        typer.Option(
-            "--session",
-            metavar="ID",
-            show_default=False,
-            help="Send every open error of this session again.",
-        ),
-    ] = None,
-    from_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--from",
-            metavar="FIX.xlsx",
-            show_default=False,
-            help="With --session: send the errors listed in this `errors export` "
-            "workbook, with the cells as corrected there.",
-        ),
-    ] = None,
-    category: CategoryOption = None,
-    header: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--header",
-            metavar="'NAME: VALUE'",
-            show_default=False,
-            help="A header whose secret value the session did not store; repeatable.",
-        ),
-    ] = None,
-    store: StoreOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Send rows that needed a person again, corrected, as their session sent them.
-
-    Success marks an error reprocessed; the journal and the session's results file are updated.
-
-    Exit codes: 0 every row sent now succeeded; 1 some still fail; 2 bad usage; 3 stopped early (the API stayed down).
-    """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
-    with reported_errors():
-        headers = tuple(header or ())
-        for item in headers:
-            try:
-                parse_header(item)
-            except ValueError as exc:
-                raise UsageError(f"--header: {exc}.") from None
-        with Store(store_folder(store)) as opened:
-            if (error_id is None) == (session is None):
-                raise UsageError("Give one error id, or --session ID for all its open errors.")
-            if error_id is not None:
-                if from_file or category:
-                    raise UsageError("--from and --category go with --session, not an error id.")
-                error = opened.error(error_id)
-                chosen = [error]
-                corrections = {error.id: _corrections(assignments or [], data)}
-            else:
-                if assignments or data:
-                    raise UsageError("--set and --data correct one error; give its id.")
-                chosen = _errors(opened, session, _category(category), "open")
-                if not chosen:
-                    raise UsageError(f"Session {session} has no open errors to reprocess.")
-                corrections = {}
-                if from_file:
-                    # The rows of the fix workbook are the ones to send: a row deleted
-                    # from it is one the person is not ready to send again.
-                    corrections = _from_fix_file(chosen, from_file)
-                    left_out = len(chosen) - len(corrections)
-                    chosen = [e for e in chosen if e.id in corrections]
-                    if left_out:
-                        print(
-                            f"excelfmt: {left_out} open errors are not in {from_file}; "
-                            "they stay open, unsent.",
-                            file=sys.stderr,
-                        )
-            from ..engine.reprocess import reprocess
-
-            console = Console(highlight=False)
-            with records.reprocess_progress(console, len(chosen), not as_json) as progress:
-                result = reprocess(opened, chosen, corrections, headers=headers, progress=progress)
-    if as_json:
-        print(json.dumps(_result_json(result), ensure_ascii=False))
-    else:
-        records.print_reprocessed(console, result)
-    code = ExitCode.STOPPED if result.stopped else ExitCode.ROWS_FAILED if result.failed else 0
-    if code:
-        raise typer.Exit(int(code))
-
-
-def _from_fix_file(errors: list[RowError], path: Path) -> dict[str, dict[str, JSONValue]]:
-    """Corrections by error id: the cells of the fix workbook's rows, for the sheet's columns."""
-    from ..sheets import fixbook
-
-    rows = fixbook.read(path)
-    corrections: dict[str, dict[str, JSONValue]] = {}
-    for error in errors:
-        cells = next((c for key, c in rows.items() if error.id.startswith(key)), None)
-        if cells is not None:
-            corrections[error.id] = {k: v for k, v in cells.items() if k in error.values}
-    if rows and not corrections:
-        raise UsageError(f"None of the error ids in {path} is an open error of this session.")
-    return corrections
-
-
-def _result_json(result: Reprocessed) -> dict[str, object]:
-    return {
-        "session": result.session.id,
-        "sent": len(result.errors),
-        "reprocessed": result.succeeded,
-        "failed": result.failed,
-        "unsent": len(result.unsent),
-        "stopped": result.stopped,
-        "output": str(result.output) if result.output else None,
-        "output_problem": result.output_problem,
-        "errors": [{**_as_json(e), "result": result.outcomes[e.id].status} for e in result.errors],
-    }
+        print(f"Resolved error {error.short_id} (session {error.session}, row {error.row}).")
 
 
 def export_command(
@@ -394,5 +264,5 @@ def export_command(
 
         with Store(store_folder(store)) as opened:
             summary = export_results(opened, opened.session(session), output)
-    m = summary.metrics
-    print(f"Wrote {summary.output}: {m.done} rows, {m.ok} ok, {m.failed} failed.")
+        m = summary.metrics
+        print(f"Wrote {summary.output}: {m.done} rows, {m.ok} ok, {m.failed} failed.")

@@ -13,10 +13,17 @@ from rich.console import Console
 from ..engine import runner
 from ..engine.events import Observer
 from ..errors import UsageError
-from ..settings.config import Settings, load_settings
+from ..settings.config import (
+    Settings,
+    changed_settings,
+    load_settings,
+    merged_values,
+    store_folder,
+)
 from ..settings.options import OPTIONS_BY_NAME
 from ..store import sessions
 from ..store.folder import Store
+from ..store.records import Session
 from ..ui import live
 from .app import reported_errors
 
@@ -28,11 +35,14 @@ _POLITE = "Politeness and resilience"
 
 
 def _option(name: str, panel: str, **extra: object) -> typer.models.OptionInfo:
-    """A flag whose name and help come from the settings table (one name everywhere)."""
+    """A flag whose name, help and default come from the settings table (one name
+    everywhere). typer cannot show the default itself: every flag is None until given,
+    so that the settings file and the environment can fill it."""
     option = OPTIONS_BY_NAME[name]
+    default = f" \\[default: {option.shown_default}]" if option.shown_default else ""
     return typer.Option(  # type: ignore[no-any-return]
         option.flag,
-        help=f"{option.help} \\[env: {option.env}]",
+        help=f"{option.help} \\[env: {option.env}]{default}",
         rich_help_panel=panel,
         show_default=False,
         **extra,  # type: ignore[arg-type]
@@ -49,8 +59,8 @@ def run_command(
             "With --resume it may be left out: the session's own input is used.",
         ),
     ] = None,
-    url: Annotated[str | None, _option("url", _REQUEST)] = None,
-    method: Annotated[str | None, _option("method", _REQUEST)] = None,
+    url: Annotated[str | None, _option("url", _REQUEST, metavar="URL")] = None,
+    method: Annotated[str | None, _option("method", _REQUEST, metavar="METHOD")] = None,
     header: Annotated[
         list[str] | None, _option("header", _REQUEST, metavar="'NAME: VALUE'")
     ] = None,
@@ -58,7 +68,7 @@ def run_command(
     status_rule: Annotated[
         list[str] | None, _option("status_rule", _REQUEST, metavar="STATUS=VERDICT")
     ] = None,
-    sheet: Annotated[str | None, _option("sheet", _WORKBOOK)] = None,
+    sheet: Annotated[str | None, _option("sheet", _WORKBOOK, metavar="NAME")] = None,
     header_row: Annotated[int | None, _option("header_row", _WORKBOOK, metavar="N")] = None,
     limit: Annotated[int | None, _option("limit", _WORKBOOK, metavar="N")] = None,
     concurrency: Annotated[int | None, _option("concurrency", _SENDING, metavar="N")] = None,
@@ -141,8 +151,9 @@ def run_command(
             rich_help_panel=_OUTPUT,
             show_default=False,
             help="Continue an interrupted or stopped run: rows it settled are not sent "
-            "again (temporary failures are). Give the same settings as the first time. "
-            "'auto': resume the unfinished run on this same file, if there is one.",
+            "again (temporary failures are). Its workbook and settings are the session's "
+            "own (secrets from the same environment variables); options given now override "
+            "them. 'auto': resume the unfinished run on this same file, if there is one.",
         ),
     ] = None,
 ) -> None:
@@ -165,31 +176,65 @@ def run_command(
             for name, value in given.items()
             if name in OPTIONS_BY_NAME
         }
-        settings = load_settings(flags, config_file=config)
-        assert settings.store is not None  # load_settings always settles where the store is
-        if workbook is None:
-            if resume is None or resume == "auto":
-                raise UsageError("Which workbook? Give its path (or --resume SESSION).")
-            with Store(settings.store) as store_:
-                workbook = Path(store_.session(resume).input)
+        settings, workbook, resume = _settings(
+            flags, config, workbook, resume, dry_run, talk=not (json_summary or quiet), quiet=quiet
+        )
         if dry_run:
             _dry_run(settings, workbook, json_summary)
             return
-        if resume is None or resume == "auto":
-            resume = _earlier_run(settings, workbook, resume, talk=not (json_summary or quiet))
         code = _run(settings, workbook, resume, json_summary=json_summary, quiet=quiet)
     if code:
         raise typer.Exit(code)
 
 
-def _earlier_run(settings: Settings, workbook: Path, resume: str | None, talk: bool) -> str | None:
+def _settings(
+    flags: dict[str, object],
+    config: Path | None,
+    workbook: Path | None,
+    resume: str | None,
+    dry_run: bool,
+    *,
+    talk: bool,
+    quiet: bool,
+) -> tuple[Settings, Path, str | None]:
+    """The run's settings, workbook and the session it resumes, if any.
+
+    A resumed session's recorded settings stand in for the defaults, so `--resume ID`
+    alone sends the rest as the first run sent the start; what is given now overrides.
+    """
+    values = merged_values(flags, config_file=config)
+    store = store_folder(values["store"])  # type: ignore[arg-type]
+    session: Session | None = None
+    if resume is not None and resume != "auto":
+        with Store(store) as opened:
+            session = opened.session(resume)
+        workbook = workbook or Path(session.input)
+    elif workbook is None:
+        raise UsageError("Which workbook? Give its path (or --resume SESSION).")
+    elif not dry_run:
+        session = _earlier_run(store, workbook, values["sheet"], resume, talk)  # type: ignore[arg-type]
+    if session is None:
+        return load_settings(flags, config_file=config), workbook, None
+    settings = load_settings(flags, config_file=config, recorded=session.settings)
+    changed = changed_settings(settings, session.settings)
+    if changed and not quiet:  # on stderr: --json keeps stdout to its one object
+        print(
+            f"excelfmt: resuming session {session.id} with settings that differ from its "
+            f"own: {'; '.join(changed)}.",
+            file=sys.stderr,
+        )
+    return settings, workbook, session.id
+
+
+def _earlier_run(
+    store: Path, workbook: Path, sheet: str | None, resume: str | None, talk: bool
+) -> Session | None:
     """The session to resume: with --resume auto, the unfinished run on this very file;
     without --resume, offered on a terminal, mentioned elsewhere."""
     if not workbook.is_file():
         return None  # the run reports the missing file
-    assert settings.store is not None
-    with Store(settings.store) as store:
-        earlier = sessions.unfinished(store, sessions.fingerprint(workbook), settings.sheet)
+    with Store(store) as opened:
+        earlier = sessions.unfinished(opened, sessions.fingerprint(workbook), sheet)
     if earlier is None:
         return None
     done = earlier.progress.get("done", earlier.summary.get("rows", 0))
@@ -197,10 +242,10 @@ def _earlier_run(settings: Settings, workbook: Path, resume: str | None, talk: b
     if resume == "auto":
         if talk:
             print(f"excelfmt: {about}; resuming it.", file=sys.stderr)
-        return earlier.id
+        return earlier
     if sys.stdin.isatty() and talk:
         if typer.confirm(f"{about}. Resume it (rows it settled are not sent again)?", True):
-            return earlier.id
+            return earlier
         return None
     print(
         f"excelfmt: note: {about}; this is a new run. Use --resume {earlier.id} "

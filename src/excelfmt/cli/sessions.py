@@ -40,12 +40,12 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
     """Every recorded run, newest first: id, start, state, input, rows, ok, failed."""
     with reported_errors(), Store(store_folder(store)) as opened:
         found = list(opened.sessions())
-    for session in found:
-        session.state = sessions.shown_state(session)
-    if as_json:
-        print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
-    else:
-        records.print_sessions(Console(highlight=False), found)
+        for session in found:
+            session.state = sessions.shown_state(opened, session)
+        if as_json:
+            print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
+        else:
+            records.print_sessions(Console(highlight=False), found)
 
 
 def _shown(session_id: str, store: Path | None) -> tuple[Session, list[int]]:
@@ -53,7 +53,7 @@ def _shown(session_id: str, store: Path | None) -> tuple[Session, list[int]]:
     with Store(store_folder(store)) as opened:
         session = opened.session(session_id)
         unknown = sessions.unknown_outcomes(opened, session)
-    session.state = sessions.shown_state(session)
+        session.state = sessions.shown_state(opened, session)
     return session, unknown
 
 
@@ -68,10 +68,10 @@ def show_session(
     """One run in full: input and its fingerprint, sheet, settings, counts and metrics."""
     with reported_errors():
         session, unknown = _shown(session_id, store)
-    if as_json:
-        print(json.dumps({**asdict(session), "unknown_outcome": unknown}, ensure_ascii=False))
-    else:
-        records.print_session(Console(highlight=False), session, unknown)
+        if as_json:
+            print(json.dumps({**asdict(session), "unknown_outcome": unknown}, ensure_ascii=False))
+        else:
+            records.print_session(Console(highlight=False), session, unknown)
 
 
 @sessions_app.command("prune")
@@ -115,13 +115,13 @@ def status_command(
     """Where a run stands, while it goes (from another terminal) or after it ended."""
     with reported_errors():
         session, unknown = _shown(session_id, store)
-    if as_json:
-        fields = ("id", "state", "pid", "input", "sheet", "started_at", "finished_at")
-        shown = {name: getattr(session, name) for name in fields}
-        figures = {"progress": session.progress, "summary": session.summary}
-        print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
-    else:
-        print(records.status_line(session, unknown))
+        if as_json:
+            fields = ("id", "state", "pid", "input", "sheet", "started_at", "finished_at")
+            shown = {name: getattr(session, name) for name in fields}
+            figures = {"progress": session.progress, "summary": session.summary}
+            print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
+        else:
+            print(records.status_line(session, unknown))
 
 
 def logs_command(

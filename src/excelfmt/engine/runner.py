@@ -39,6 +39,7 @@ from .events import Observer, Observers, RunInfo, SilentObserver
 from .pool import Pool
 from .sheet_child import peak_rss_mib
 from .sheet_process import SheetProcess
+from .signals import stop_signals
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
@@ -292,7 +293,7 @@ async def _run(
 
         async def watch_signals() -> None:
             nonlocal interrupted
-            with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            with stop_signals() as signals:
                 async for signum in signals:
                     if interrupted:
                         runlog.event(logging.WARNING, "abandoning the requests in flight")

@@ -122,10 +122,16 @@ def _shown(name: str, value: object, redact: Redactor) -> JSONValue:
 
 
 def _convert(option: Option, value: object, source: str) -> object:
+    """The setting's value; a UsageError naming where it came from if it is wrong.
+
+    `source` is the flag or the environment variable (then it names the setting itself:
+    "--url must start with ..."), or a file or record holding it ("excelfmt.toml: url ...").
+    """
     try:
         return option.convert(value)
     except ValueError as exc:
-        raise UsageError(f"{source}: {option.name} {exc}.") from None
+        subject = source if source in (option.flag, option.env) else f"{source}: {option.name}"
+        raise UsageError(f"{subject} {exc}.") from None
 
 
 def _read_config_file(path: Path) -> dict[str, object]:
@@ -182,7 +188,7 @@ def _environment_proxy(env: Mapping[str, str], url: str) -> str | None:
     try:
         return OPTIONS_BY_NAME["proxy"].convert(proxy)  # type: ignore[return-value]
     except ValueError as exc:
-        raise UsageError(f"The proxy from the environment: {exc}.") from None
+        raise UsageError(f"The proxy in the environment (HTTPS_PROXY, HTTP_PROXY) {exc}.") from None
 
 
 def default_output(input_path: Path) -> Path:
@@ -208,16 +214,38 @@ def load_settings(
     config_file: Path | None = None,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
+    recorded: Mapping[str, JSONValue] | None = None,
 ) -> Settings:
     """Merge defaults, the config file, the environment and flags into valid Settings.
 
     `flags` maps setting names to values; None means "not given". Without
-    `config_file`, ./excelfmt.toml is used when it exists.
+    `config_file`, ./excelfmt.toml is used when it exists. `recorded`: the settings a
+    session recorded (a resume), which then stand in for the defaults; headers given
+    now replace recorded ones of the same name, and secrets come from the environment
+    variables the settings name, as the first time.
     """
     env = os.environ if env is None else env
-    cwd = Path.cwd() if cwd is None else cwd
-    values: dict[str, object] = {option.name: option.default for option in OPTIONS}
+    base = _defaults() if recorded is None else _recorded_values(recorded)
+    values = merged_values(flags, config_file=config_file, env=env, cwd=cwd, base=base)
+    if recorded is not None:
+        given = values["header"] if values["header"] != base["header"] else ()
+        _unmask(values, base, given, env)  # type: ignore[arg-type]
+    return _settled(values, env)
 
+
+def merged_values(
+    flags: Mapping[str, object] | None = None,
+    *,
+    config_file: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    base: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """Each setting's value, converted, from `base` (the defaults) < the config file <
+    the environment < flags; not yet checked as a whole, secrets not read."""
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    values = dict(_defaults() if base is None else base)
     path = config_file or (cwd / CONFIG_FILE_NAME)
     if config_file is not None or path.is_file():
         for key, raw in _read_config_file(path).items():
@@ -230,8 +258,7 @@ def load_settings(
         if raw is not None and raw != ():
             option = OPTIONS_BY_NAME[name]
             values[name] = _convert(option, raw, option.flag)
-
-    return _settled(values, env)
+    return values
 
 
 def recorded_settings(
@@ -247,19 +274,58 @@ def recorded_settings(
     again in `headers` ("Name: value"), which replace recorded headers of the same name.
     """
     env = os.environ if env is None else env
-    values: dict[str, object] = {option.name: option.default for option in OPTIONS}
+    values = _recorded_values(recorded)
+    _unmask(values, values, headers, env)
+    return _settled(values, env)
+
+
+def changed_settings(settings: Settings, recorded: Mapping[str, JSONValue]) -> list[str]:
+    """The settings that differ from a session's, as "name now (was before)", masked."""
+    now = settings.describe()
+    return [
+        f"{name} {_short(now.get(name))} (was {_short(recorded.get(name))})"
+        for name in OPTIONS_BY_NAME
+        if name != "store" and now.get(name) != recorded.get(name)
+    ]
+
+
+def _short(value: JSONValue) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _defaults() -> dict[str, object]:
+    return {option.name: option.default for option in OPTIONS}
+
+
+def _recorded_values(recorded: Mapping[str, JSONValue]) -> dict[str, object]:
+    values = _defaults()
     for option in OPTIONS:
         raw = recorded.get(option.name)
         if option.name == "body":
             values["body"] = raw  # recorded as the JSON value itself, not as JSON text
         elif raw is not None and raw != []:
             values[option.name] = _convert(option, raw, "the session's settings")
+    return values
+
+
+def _unmask(
+    values: dict[str, object],
+    recorded: Mapping[str, object],
+    headers: tuple[str, ...],
+    env: Mapping[str, str],
+) -> None:
+    """Put back what a session could not record: headers given again replace recorded
+    ones of the same name; a secret that is not given again is a UsageError."""
     if MASK in str(values["url"]):
         raise UsageError(
             "The session's URL held a secret, which is not stored; it cannot be sent again."
         )
     given = {parse_header(h)[0].lower() for h in headers}
-    kept = [h for h in values["header"] if parse_header(h)[0].lower() not in given]  # type: ignore[attr-defined]
+    kept = [h for h in recorded["header"] if parse_header(h)[0].lower() not in given]  # type: ignore[attr-defined]
     for item in kept:
         name, value = parse_header(item)
         if MASK in value:
@@ -269,11 +335,12 @@ def recorded_settings(
             )
     values["header"] = (*kept, *headers)
     if MASK in str(values["proxy"] or ""):
-        raise UsageError(
-            "The session's proxy had a password, which is not stored; give the proxy "
-            "again in HTTPS_PROXY."
-        )
-    return _settled(values, env)
+        values["proxy"] = None  # the environment's proxy, if it has one, as the first time
+        if not _environment_proxy(env, str(values["url"])):
+            raise UsageError(
+                "The session's proxy had a password, which is not stored; give the proxy "
+                "again in HTTPS_PROXY."
+            )
 
 
 def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:

@@ -107,23 +107,23 @@ def _list(value: object) -> list[object]:
     raise ValueError(f"expected a list, got {value!r}")
 
 
-def _http_url(value: object, *, what: str) -> str:
+def _http_url(value: object) -> str:
     url = _text(value)
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
         shown = f"'{parts.scheme}'" if parts.scheme else "none"
-        raise ValueError(f"{what} must start with http:// or https:// (scheme is {shown})")
+        raise ValueError(f"must start with http:// or https:// (scheme is {shown})")
     if not parts.netloc:
-        raise ValueError(f"{what} has no host: {url!r}")
+        raise ValueError(f"has no host: {url!r}")
     return url
 
 
 def as_url(value: object) -> str | None:
-    return _http_url(value, what="the URL") if _text(value) else None
+    return _http_url(value) if _text(value) else None
 
 
 def as_proxy(value: object) -> str | None:
-    return _http_url(value, what="the proxy URL") if _text(value) else None
+    return _http_url(value) if _text(value) else None
 
 
 def as_method(value: object) -> str:

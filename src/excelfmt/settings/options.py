@@ -56,6 +56,18 @@ class Option:
     def env(self) -> str:
         return "EXCELFMT_" + self.name.upper()
 
+    @property
+    def shown_default(self) -> str | None:
+        """The default as people write it (`30s`, `GET, HEAD`), or None when there is none."""
+        value = self.default
+        if value is None or value == ():
+            return None
+        if isinstance(value, tuple):
+            return ", ".join(map(str, value))
+        if isinstance(value, float):
+            return f"{value:g}s" if self.kind == "duration" and value else f"{value:g}"
+        return str(value)
+
 
 OPTIONS: tuple[Option, ...] = (
     Option(

@@ -6,13 +6,12 @@ committed file equal to this output, so the reference cannot drift from the code
 
 from __future__ import annotations
 
-from .options import OPTIONS
+from .options import OPTIONS, Option
 
 
-def _default(value: object) -> str:
-    if value is None or value == ():
-        return "-"
-    return f"`{value}`"
+def _default(option: Option) -> str:
+    shown = option.shown_default
+    return "-" if shown is None else f"`{shown}`"
 
 
 def configuration_reference() -> str:
@@ -36,7 +35,7 @@ def configuration_reference() -> str:
     for option in OPTIONS:
         text = option.help.replace("|", "\\|").replace("<", "&lt;")
         lines.append(
-            f"| `{option.name}` | `{option.flag}` | `{option.env}` | {_default(option.default)} "
+            f"| `{option.name}` | `{option.flag}` | `{option.env}` | {_default(option)} "
             f"| {option.kind} | {text} |"
         )
     lines += [

@@ -4,7 +4,8 @@ The store lives in one folder ($EXCELFMT_HOME, the platform's user data folder, 
 --store), readable by its owner only, since it holds what a run sent. `Store` opens it
 and hands out its parts, each in a module of this package:
 
-- session records and rows that need a person (records.py), on diskcache here;
+- session records (records.py), on diskcache here;
+- rows that need a person (errortable.py), SQLite indexed by session;
 - each session's journal (journal.py), plain SQLite: it is written for every row;
 - a lock file per session (locks.py), so two processes cannot run one session;
 - answers kept for --cache-ttl (responsecache.py);
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -26,10 +28,11 @@ from types import TracebackType
 import diskcache
 
 from ..errors import UsageError
+from .errortable import ErrorTable
 from .journal import Journal
-from .locks import session_lock
+from .locks import is_locked, session_lock
 from .private import owner_only
-from .records import SESSION_ID_BYTES, SHORT_ID, RowError, Session, row_error_from
+from .records import SESSION_ID_BYTES, SHORT_ID, RowError, Session
 from .responsecache import Responses
 
 
@@ -46,10 +49,8 @@ class Store:
             self._sessions = diskcache.Cache(
                 str(folder / "sessions"), disk_min_file_size=1 << 30, eviction_policy="none"
             )
-            self._errors = diskcache.Cache(
-                str(folder / "errors"), disk_min_file_size=1 << 30, eviction_policy="none"
-            )
-        except (OSError, diskcache.Timeout) as exc:
+            self._errors = ErrorTable(folder / "errors")
+        except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
             raise UsageError(f"Cannot open the store at {folder}: {exc}.") from None
         self._private()
 
@@ -90,6 +91,10 @@ class Store:
         """Hold the session for this process; UsageError if another process holds it."""
         return session_lock(self.folder / "locks", session_id)
 
+    def is_locked(self, session_id: str) -> bool:
+        """Whether a process is running the session now."""
+        return is_locked(self.folder / "locks", session_id)
+
     def new_session_id(self) -> str:
         while True:
             session_id = secrets.token_hex(SESSION_ID_BYTES)
@@ -115,7 +120,8 @@ class Store:
         import shutil
 
         shutil.rmtree(self.journal_folder(session_id), ignore_errors=True)
-        (self.folder / "locks" / f"{session_id}.lock").unlink(missing_ok=True)
+        for suffix in (".lock", ".pid"):
+            (self.folder / "locks" / f"{session_id}{suffix}").unlink(missing_ok=True)
         self.log_path(session_id).unlink(missing_ok=True)
         self._sessions.delete(session_id)
 
@@ -123,29 +129,55 @@ class Store:
 
     def add_errors(self, errors: Iterable[RowError]) -> None:
         """Record new errors in one transaction; one already recorded is left as it is."""
-        with self._errors.transact():
-            for error in errors:
-                self._errors.add(error.id, asdict(error))
+        self._errors.add(errors)
 
     def save_error(self, error: RowError) -> None:
-        self._errors.set(error.id, asdict(error))
+        self._errors.save(error)
 
     def error(self, id_or_prefix: str) -> RowError:
         """The error with this id, or the only one whose id starts with it."""
-        key = self._find(self._errors, id_or_prefix, "error", "`excelfmt errors list`")
-        return row_error_from(self._errors[key])
+        wanted = id_or_prefix.strip().lower()
+        found = self._errors.get(wanted) if wanted else None
+        if found is None:
+            matches = self._errors.ids_starting(wanted, 6) if wanted else []
+            key = self._one(id_or_prefix, matches, "error", "`excelfmt errors list`")
+            found = self._errors.get(key)
+            assert found is not None, "an id just listed"  # nothing deletes between the two
+        return found
 
-    def errors(self, session_id: str | None = None) -> Iterator[RowError]:
-        """Every recorded error (of one session), in no particular order."""
-        for key in list(self._errors):
-            record = self._errors.get(key)
-            if record is not None and session_id in (None, record["session"]):
-                yield row_error_from(record)
+    def errors(
+        self,
+        session_id: str | None = None,
+        *,
+        state: str | None = None,
+        category: str | None = None,
+    ) -> Iterator[RowError]:
+        """The recorded errors (of one session; in one state, of one category): newest
+        session first, each session's in sheet order; read as they are used."""
+        for session in [session_id] if session_id else self._sessions_with_errors():
+            yield from self._errors.select(session, state, category)
+
+    def count_errors(
+        self,
+        session_id: str | None = None,
+        *,
+        state: str | None = None,
+        category: str | None = None,
+    ) -> int:
+        sessions = [session_id] if session_id else self._errors.sessions()
+        return sum(self._errors.count(s, state, category) for s in sessions)
+
+    def error_counts(self, session_id: str | None = None) -> dict[tuple[str, str], int]:
+        """How many errors there are of each (category, state)."""
+        return self._errors.counts(session_id)
 
     def delete_errors(self, ids: Iterable[str]) -> None:
-        with self._errors.transact():
-            for key in ids:
-                self._errors.delete(key)
+        self._errors.delete(ids)
+
+    def _sessions_with_errors(self) -> list[str]:
+        """Newest session first; errors of sessions no longer recorded last."""
+        order = {s.id: index for index, s in enumerate(self.sessions())}
+        return sorted(self._errors.sessions(), key=lambda s: (order.get(s, len(order)), s))
 
     def _find(self, cache: diskcache.Cache, id_or_prefix: str, kind: str, lister: str) -> str:
         """The key that is `id_or_prefix`, or the only key starting with it; else UsageError."""
@@ -153,6 +185,10 @@ class Store:
         if wanted and wanted in cache:
             return wanted
         matches = [str(key) for key in cache if str(key).startswith(wanted)] if wanted else []
+        return self._one(id_or_prefix, matches, kind, lister)
+
+    def _one(self, id_or_prefix: str, matches: list[str], kind: str, lister: str) -> str:
+        """The one id that matches, or a UsageError saying why there is none."""
         if len(matches) > 1:
             shown = ", ".join(sorted(m[: SHORT_ID + 4] for m in matches)[:5])
             raise UsageError(

@@ -123,7 +123,7 @@ def _now() -> str:
 
 def unknown_outcomes(store: Store, session: Session) -> list[int]:
     """Row numbers sent, perhaps, by a run that died before recording their outcome."""
-    if is_running(session):
+    if is_running(store, session):
         return []  # still in flight, not unknown
     journal = store.journal(session.id)
     try:
@@ -132,22 +132,18 @@ def unknown_outcomes(store: Store, session: Session) -> list[int]:
         journal.close()
 
 
-def is_running(session: Session) -> bool:
-    """Whether the session's run is going now: recorded as running, its process alive."""
-    if session.state != "running":
-        return False
-    try:
-        os.kill(session.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, someone else's (a pid reused by another user)
-        return True
-    return True
+def is_running(store: Store, session: Session) -> bool:
+    """Whether the session's run is going now: recorded as running, and its lock held.
+
+    The lock, not the pid: the system drops it when the process dies, and a pid may
+    have been given to another process since (and there is no portable way to ask
+    whether a pid is alive without touching that process)."""
+    return session.state == "running" and store.is_locked(session.id)
 
 
-def shown_state(session: Session) -> str:
+def shown_state(store: Store, session: Session) -> str:
     """The state to show: a run recorded as running whose process is gone crashed."""
-    if session.state == "running" and not is_running(session):
+    if session.state == "running" and not is_running(store, session):
         return "crashed"
     return session.state
 
@@ -159,10 +155,9 @@ def prune(store: Store, older_than: float, *, dry_run: bool = False) -> tuple[li
     old = [
         s
         for s in store.sessions()
-        if datetime.fromisoformat(s.started_at) < cutoff and not is_running(s)
+        if datetime.fromisoformat(s.started_at) < cutoff and not is_running(store, s)
     ]
-    ids = {s.id for s in old}
-    errors = [e.id for e in store.errors() if e.session in ids]
+    errors = [e.id for session in old for e in store.errors(session.id)]
     if not dry_run:
         store.delete_errors(errors)
         for session in old:
@@ -256,6 +251,6 @@ def unfinished(store: Store, digest: str, sheet: str | None) -> Session | None:
     for session in store.sessions():
         if session.fingerprint != digest or (sheet is not None and session.sheet != sheet):
             continue
-        if shown_state(session) in RESUMABLE:
+        if shown_state(store, session) in RESUMABLE:
             return session
     return None

@@ -7,7 +7,9 @@ bar and no escape code: one summary line at the end, easy to grep and to mail.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from rich.console import Console
@@ -30,6 +32,7 @@ from ..models import Job
 from ..policies.resilience import LiveState
 from ..policies.retry import RETRYABLE
 from ..redaction import Redactor
+from ..settings.config import store_folder
 from ..store.rowerrors import NEEDS_A_PERSON, describe_request
 
 
@@ -222,6 +225,16 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
         console.print(escape(hint))
 
 
+def _store_flag(summary: RunSummary) -> str:
+    """` --store DIR` when the run's store is not the one a command finds by itself."""
+    store = summary.settings.get("store")
+    return (
+        ""
+        if store is None or Path(str(store)) == store_folder()
+        else f" --store {shlex.quote(str(store))}"
+    )
+
+
 def resume_hint(summary: RunSummary) -> str | None:
     """What to do next: finish a run that ended early, look at the rows that need a person."""
     if not summary.session:
@@ -229,15 +242,16 @@ def resume_hint(summary: RunSummary) -> str | None:
     hints = []
     if summary.stopped or summary.interrupted:
         hints.append(
-            f"To send the rest: excelfmt run --resume {summary.session} "
-            "(with the same settings; rows already settled are not sent again)."
+            f"To send the rest: excelfmt run --resume {summary.session}{_store_flag(summary)} "
+            "(it takes the session's workbook and settings; rows already settled are not "
+            "sent again)."
         )
     else:
         temporary = sum(summary.metrics.by_category.get(c.value, 0) for c in RETRYABLE)
         if temporary:
             hints.append(
                 f"{temporary} rows failed for now (the API was down or busy): "
-                f"excelfmt run --resume {summary.session} sends them again."
+                f"excelfmt run --resume {summary.session}{_store_flag(summary)} sends them again."
             )
     person = sum(summary.metrics.by_category.get(c.value, 0) for c in NEEDS_A_PERSON)
     if person:
