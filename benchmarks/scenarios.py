@@ -1,6 +1,6 @@
 """The resilience targets, each as a scenario measured on the server's side.
 
-    python benchmarks/scenarios.py            # all of them (~10 minutes)
+    python benchmarks/scenarios.py            # all of them (~11 minutes)
     python benchmarks/scenarios.py 3 8        # some of them
     python benchmarks/scenarios.py --long 9   # with the 10-minute no-drift run
 
@@ -320,6 +320,34 @@ def retry_after_everywhere() -> tuple[dict[str, Any], bool]:
     return figures, len(early) <= len(burst) and in_first_100ms <= 0.2 * 64
 
 
+def small_capacity_start() -> tuple[dict[str, Any], bool]:
+    """11. capacity 16, instant 429s past it, 20 ms, --concurrency 128 (issue 16): 429s
+    <= 10% of 1,500 rows and <= 2% of 20,000; within 1.5x the time of a fixed 16."""
+    config = {"latency": 0.02, "capacity": 16, "overload": "reject"}
+    figures: dict[str, Any] = {}
+    passed = True
+    for rows, most in ((1500, 0.10), (20000, 0.02)):
+        with Server(**config) as server:
+            adaptive = excelfmt(rows, server.url, "--concurrency", "128")
+            requests = server.stats()["requests"]
+        with Server(**config) as server:
+            fixed = excelfmt(rows, server.url, "--concurrency", "16", "--min-concurrency", "16")
+        share = sum(1 for _, status, _ in requests if status == 429) / len(requests)
+        ratio = adaptive["duration_s"] / fixed["duration_s"]
+        arrivals = [int(t) for t, _, _ in requests]
+        per_second = [arrivals.count(second) for second in range(max(arrivals) + 1)]
+        figures[str(rows)] = {
+            "share_429": round(share, 4),
+            "time_s": adaptive["duration_s"],
+            "fixed_16_s": fixed["duration_s"],
+            "ratio": round(ratio, 2),
+            "slowest_second": min(per_second[:-1] or per_second),
+            "ok": adaptive["ok"],
+        }
+        passed = passed and share <= most and ratio <= 1.5 and adaptive["ok"] == rows
+    return figures, passed
+
+
 SCENARIOS: dict[int, Callable[..., tuple[dict[str, Any], bool]]] = {
     1: rate_cap,
     2: server_rate,
@@ -331,6 +359,7 @@ SCENARIOS: dict[int, Callable[..., tuple[dict[str, Any], bool]]] = {
     8: instant_429s,
     9: capacity_steps,
     10: retry_after_everywhere,
+    11: small_capacity_start,
 }
 
 

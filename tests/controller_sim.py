@@ -103,7 +103,11 @@ def simulate(scenario: Scenario, seed: int = 1) -> Trace:
         rejected = kind == "rejected"
         (trace.rejected if rejected else trace.ok).append(now)
         controller.record(
-            now, latency=None if rejected else latency, dropped=rejected, in_flight=in_flight
+            now,
+            latency=None if rejected else latency,
+            dropped=rejected,
+            in_flight=in_flight,
+            refused=rejected,  # the modelled API refuses with 429s
         )
         if rejected:  # like the dispatcher: hold the slot back before trying again
             counter += 1

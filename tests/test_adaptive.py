@@ -58,6 +58,32 @@ def test_cuts_at_the_first_drop_and_once_per_window():
     assert c.limit == 40
 
 
+def test_the_first_429_ends_the_slow_start_at_half_the_limit():
+    # Slow start doubles the limit each window, so the first "too many" comes at up to
+    # twice what the API takes; half of it is the last limit that drew none.
+    c = Controller(maximum=128, initial=4, window=0.1)
+    now = 0.0
+    while c.limit < 32:
+        now = feed(c, now, 1, latency=0.02)
+    assert c.limit == 32
+    for _ in range(20):  # every request past 16 is refused at once
+        now += 0.001
+        c.record(now, latency=None, dropped=True, in_flight=32, refused=True)
+    assert c.limit == 16
+    # From then on a 429 takes at least one request off: 3% of 16 would leave 16.
+    now = feed(c, now + 0.2, 1, latency=0.02)
+    assert c.limit == 17
+    c.record(now, latency=None, dropped=True, in_flight=17, refused=True)
+    assert c.limit == 16
+
+
+def test_timeouts_and_resets_cut_gently_even_in_the_slow_start():
+    # They may be load or bad luck; random network failures must not pin the limit.
+    c = Controller(maximum=128, initial=32, window=0.1)
+    c.record(0.0, latency=None, dropped=True, in_flight=32)
+    assert c.limit == 31  # 3%
+
+
 def test_cuts_in_proportion_when_latency_rises_above_the_baseline():
     c = Controller(maximum=100, initial=40)
     now = feed(c, 0.0, 3, latency=0.05, busy=0)

@@ -75,8 +75,10 @@ def test_retry_budget_allows_a_share_of_first_attempts_plus_a_trickle():
         budget.deposit(0.0)
     allowed = sum(budget.try_withdraw(0.5) for _ in range(50))
     assert allowed == 20
+    budget.deposit(4.9)  # first attempts go on: the share holds
     assert not budget.try_withdraw(5.0)
-    assert budget.try_withdraw(11.0) is False  # the deposits have aged out too
+    budget.deposit(10.9)
+    assert budget.try_withdraw(11.0) is False  # the deposits of second 0 have aged out
     for _ in range(10):
         budget.deposit(12.0)
     assert budget.try_withdraw(12.0) and budget.try_withdraw(12.0)
@@ -87,6 +89,21 @@ def test_retry_budget_trickle_keeps_a_stalled_run_moving():
     budget = RetryBudget(share=0.2, ttl=10.0, trickle=1.0)
     assert sum(budget.try_withdraw(0.0) for _ in range(20)) == 10
     assert RetryBudget().try_withdraw(0.0)  # Finagle's default trickle: 10 a second
+
+
+def test_retry_budget_steps_aside_when_only_retries_are_left():
+    # The tail of a sheet: every row has had its first attempt, and those that met a
+    # 429 wait for a retry. Held to a share of first attempts that no longer come, they
+    # would wait for the window to pass (issue 16: the last rows waited ~8 s).
+    budget = RetryBudget(share=0.2, ttl=10.0, trickle=1.0)
+    for _ in range(100):
+        budget.deposit(0.0)
+    assert sum(budget.try_withdraw(0.1) for _ in range(100)) == 30  # 20% + 10
+    assert not budget.try_withdraw(0.9)  # first attempts a moment ago: wait
+    assert budget.recheck == 0.25
+    assert all(budget.try_withdraw(1.0) for _ in range(50))  # none for a second
+    budget.deposit(1.2)  # the sheet goes on after all: the share holds again
+    assert not budget.try_withdraw(1.3)
 
 
 def row(n: int) -> Row:

@@ -122,6 +122,27 @@ def test_hidden_capacity_with_429s_brings_the_limit_down(api, workbook, cli):
     assert summary["throttled"] < 400
 
 
+def test_instant_429s_past_a_small_capacity_cost_few_requests(api, workbook, cli):
+    """Issue 16: an API that takes 16 at once and refuses the rest with instant 429s (no
+    Retry-After), --concurrency 128. The slow start overshot and the first drops cut 3%
+    a window: a quarter of all requests were 429s. Now the first drop halves the limit,
+    and a cut always takes at least one request off."""
+    book = rows(workbook, 1500)
+
+    def respond(got: Received) -> Reply:
+        if api.in_flight > 16:
+            return Reply(429, {"message": "too many at once"})
+        return Reply(201, {}, delay=0.02)
+
+    api.respond = respond
+    result = cli("run", str(book), "--url", api.url, "--json", "--concurrency", "128")
+
+    summary = summary_of(result)
+    assert result.exit_code == 0, summary
+    assert summary["ok"] == 1500
+    assert summary["throttled"] <= 0.1 * len(api.received)
+
+
 def test_wrong_credentials_stop_the_run_without_marking_rows_failed(api, workbook, cli):
     book = rows(workbook, 50)
     api.respond = lambda got: Reply(401, {"message": "invalid token"}, delay=0.01)

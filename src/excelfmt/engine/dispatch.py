@@ -318,7 +318,11 @@ class Dispatcher:
         p = self.policies
         dropped = overloaded(category, status)
         p.controller.record(
-            now, latency=None if dropped else latency, dropped=dropped, in_flight=p.gate.taken
+            now,
+            latency=None if dropped else latency,
+            dropped=dropped,
+            in_flight=p.gate.taken,
+            refused=status in (429, 503),
         )
         p.gate.set_limit(p.controller.limit)
         slow = latency is not None and p.slow_call > 0 and latency > p.slow_call

@@ -81,17 +81,39 @@ class Controller:
         """Seconds a slot stays taken after a drop: retrying at once only adds to the load."""
         return self._baseline if self._baseline is not None else self._window
 
-    def record(self, now: float, *, latency: float | None, dropped: bool, in_flight: int) -> None:
-        """One finished attempt: its latency if the API processed it, whether it was a drop."""
+    def record(
+        self,
+        now: float,
+        *,
+        latency: float | None,
+        dropped: bool,
+        in_flight: int,
+        refused: bool = False,
+    ) -> None:
+        """One finished attempt: its latency if the API processed it, whether it was a drop,
+        and whether the API said in so many words that it was too many (429, 503)."""
         if self._window_start is None:
             self._window_start = now
         if dropped:
             self._drops += 1
             self._last_drop = now
             if now >= self._cooldown_until and not self._probing:
-                # React at once, then not again for a window: one cut per window.
+                # React at once, then not again for a window: one cut per window. When
+                # the API says "too many" (429, 503), the first time ends the slow
+                # start, which doubled the limit each window: back to the last limit
+                # that drew none, half of this one (TCP's ssthresh); a 3% cut from up to
+                # twice the API's capacity would take twenty-odd windows, each a burst
+                # of 429s. A timeout or a reset may be load or bad luck: 3% only, so
+                # that random network failures do not pin the limit at its minimum.
+                cut = self._limit * self._backoff
+                if refused and self._pushed_back_at is None:
+                    cut = self._limit * 0.5
+                elif refused:
+                    # At least one request fewer: at 17.9, 3% leaves 17 in flight, and
+                    # the API refuses the seventeenth again until the next window.
+                    cut = min(cut, math.floor(self._limit) - 1)
                 self._pushed_back_at = self._limit
-                self._limit = max(self.minimum, self._limit * self._backoff)
+                self._limit = max(self.minimum, cut)
                 # Requests sent before the cut still answer for a round trip or two.
                 self._cooldown_until = now + max(self._window, 2 * self.hold)
         elif latency is not None and not (self._probing and now - latency < self._probe_started):

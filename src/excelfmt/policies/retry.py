@@ -10,6 +10,14 @@ load on an API that is failing: over a sliding window they may add at most `shar
 the first attempts (plus a trickle of 10 a second, so the tail of a run, with few first
 attempts left, still makes progress), as Finagle's RetryBudget does with the same
 defaults; a retry over budget waits for room rather than failing its row.
+
+When no first attempt has been made for a while (`idle`, one bucket), retries are all
+that is left to send: a share of first attempts that no longer come would hold the last
+rows of a sheet for up to `ttl` seconds with nothing else going on. Then the budget
+steps aside, as gRPC's retry throttling never makes a lone retry wait. What still bounds
+the load is what bounds every request: the concurrency limit (cut by the drops the
+retries meet), the rate cap and the breaker; retries replace first attempts in those
+slots, they cannot multiply the load.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ class RetryBudget:
         self._withdrawals = [0] * buckets
         self._slot = 0
         self._slot_start = -math.inf
+        self._last_deposit = -math.inf
         self.first_attempts = 0
         self.retries = 0
 
@@ -54,13 +63,15 @@ class RetryBudget:
         """A first attempt was made."""
         self._advance(now)
         self._deposits[self._slot] += 1
+        self._last_deposit = now
         self.first_attempts += 1
 
     def try_withdraw(self, now: float) -> bool:
         """Take a retry if the budget has room; False means wait and ask again."""
         self._advance(now)
         room = self.share * sum(self._deposits) + self._trickle_allowance
-        if sum(self._withdrawals) + 1 > room:
+        only_retries_left = self.first_attempts and now - self._last_deposit >= self._width
+        if sum(self._withdrawals) + 1 > room and not only_retries_left:
             return False
         self._withdrawals[self._slot] += 1
         self.retries += 1
@@ -68,5 +79,6 @@ class RetryBudget:
 
     @property
     def recheck(self) -> float:
-        """How long to wait before asking again: when the oldest bucket expires."""
-        return self._width
+        """How long to wait before asking again: a quarter of a bucket, so that a retry
+        notices soon when the oldest bucket expires or first attempts stop."""
+        return self._width / 4
