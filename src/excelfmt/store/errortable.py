@@ -9,15 +9,14 @@ errors while a command in another terminal reads them.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
 from .private import owner_only
 from .records import RowError, row_error_from
+from .sqlite import connect, transaction
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS error (id TEXT PRIMARY KEY, session TEXT NOT NULL,"
@@ -35,26 +34,19 @@ class ErrorTable:
     def __init__(self, folder: Path) -> None:
         folder.mkdir(mode=0o700, exist_ok=True)
         self._folder = folder
-        # Used from one thread at a time, but not always the same one (worker threads).
-        self._db = sqlite3.connect(
-            folder / _FILE, timeout=60, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        for statement in _SCHEMA:
-            self._db.execute(statement)
+        self._db = connect(folder / _FILE, *_SCHEMA)
         self._take_over_diskcache()
         owner_only(folder)
 
     def add(self, errors: Iterable[RowError]) -> None:
         """Record new errors in one transaction; one already recorded is left as it is."""
-        with self._transaction():
+        with transaction(self._db):
             self._db.executemany(
                 "INSERT OR IGNORE INTO error VALUES (?, ?, ?, ?, ?, ?)", map(_row, errors)
             )
 
     def save(self, error: RowError) -> None:
-        with self._transaction():
+        with transaction(self._db):
             self._db.execute("INSERT OR REPLACE INTO error VALUES (?, ?, ?, ?, ?, ?)", _row(error))
 
     def ids_starting(self, prefix: str, limit: int) -> list[str]:
@@ -94,22 +86,12 @@ class ErrorTable:
         return int(self._db.execute(query, args).fetchone()[0])
 
     def delete(self, ids: Iterable[str]) -> None:
-        with self._transaction():
+        with transaction(self._db):
             self._db.executemany("DELETE FROM error WHERE id = ?", ((i,) for i in ids))
 
     def close(self) -> None:
         self._db.close()
         owner_only(self._folder)
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def _take_over_diskcache(self) -> None:
         """Move errors an earlier version kept on diskcache into the table, once."""
@@ -118,7 +100,7 @@ class ErrorTable:
             return
         import diskcache
 
-        with self._transaction():  # a second process waits here, then finds nothing left
+        with transaction(self._db):  # a second process waits here, then finds nothing left
             if not old.exists():
                 return
             cache = diskcache.Cache(str(self._folder), eviction_policy="none")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from ..models import RecordedOutcome
 from .private import owner_only
+from .sqlite import connect, transaction
 
 
 class Journal:
@@ -26,16 +25,11 @@ class Journal:
         folder.parent.mkdir(mode=0o700, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)
         self._folder = folder
-        # Used from one thread at a time, but not always the same one (worker threads).
-        self._db = sqlite3.connect(
-            folder / "journal.sqlite3", timeout=60, isolation_level=None, check_same_thread=False
+        self._db = connect(
+            folder / "journal.sqlite3",
+            "CREATE TABLE IF NOT EXISTS outcome (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)",
         )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS outcome (seq INTEGER PRIMARY KEY, record TEXT NOT NULL)"
-        )
-        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         owner_only(folder)
 
     def record(
@@ -47,23 +41,13 @@ class Journal:
         the rows in flight besides (seq, row number), whose outcome is unknown if the
         process dies now."""
         rows = [(seq, json.dumps(outcome, ensure_ascii=False)) for seq, outcome in outcomes]
-        with self._transaction():
+        with transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO outcome VALUES (?, ?)", rows)
             if unsettled is not None:
                 self._db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('unsettled', ?)",
                     (json.dumps(list(unsettled)),),
                 )
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def unknown(self) -> list[int]:
         """Row numbers of the rows in flight when the run last recorded a batch that have
