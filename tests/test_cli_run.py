@@ -453,7 +453,13 @@ def test_environment_and_flags_override_the_config_file(api, workbook, cli, tmp_
     ("args", "message"),
     [
         (["missing.xlsx"], "no such file"),
-        (["notes.txt"], "text file (CSV?)"),
+        (["data.bin"], "is not a workbook (.xlsx, .xlsm, .xlsb, .xls, .ods) or a CSV/TSV"),
+        (["notes.txt", "--encoding", "utf-8"], "row 2 is not utf-8 text; give the file's"),
+        (["page.xls"], "is a web page (HTML), not a workbook or CSV"),
+        (["old.xml"], "is an Excel 2003 XML spreadsheet, which excelfmt does not read"),
+        (["notes.txt", "--encoding", "klingon"], "'klingon' is not a text encoding"),
+        (["notes.txt", "--delimiter", ";;"], "expected one character such as ; or tab"),
+        (["notes.txt", "--sheet", "Data"], "has no sheet 'Data'; its sheets are: 'notes'"),
         (["CORPUS/encrypted_aes.xlsx"], "password-protected"),
         (["CORPUS/encrypted_legacy.xls"], "password-protected"),
         (["CORPUS/corrupt_bad_crc.xlsx"], "damaged or truncated"),
@@ -473,7 +479,12 @@ def test_environment_and_flags_override_the_config_file(api, workbook, cli, tmp_
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(api, cli, tmp_path, args, message):
-    (tmp_path / "notes.txt").write_text("id,name\n1,a\n")
+    (tmp_path / "notes.txt").write_bytes("id,name\n1,Caf\u00e9\n".encode("cp1252"))
+    (tmp_path / "data.bin").write_bytes(bytes(range(256)))
+    (tmp_path / "page.xls").write_text("<html><body><table><tr><td>1</td></tr></table>")
+    (tmp_path / "old.xml").write_text(
+        '<?xml version="1.0"?>\n<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
+    )
     from .conftest import CORPUS
 
     args = [a.replace("CORPUS", str(CORPUS)) for a in args]

@@ -21,7 +21,7 @@ from excelfmt.models import CellError
 from excelfmt.sheets import sheetxml
 from excelfmt.sheets.reader import _date_only_styles, _shared_strings
 from excelfmt.sheets.sheetxml import sheet_rows
-from excelfmt.sheets.sniff import sniff
+from excelfmt.sheets.sniff import Format, sniff
 
 from .conftest import CORPUS
 
@@ -97,7 +97,7 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
 
 def _openable(path: Path) -> bool:
     try:
-        if not sniff(path).streams:
+        if sniff(path) is not Format.XLSX:
             return False
         list(_sheets(path))
     except Exception:

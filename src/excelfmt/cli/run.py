@@ -55,7 +55,8 @@ def run_command(
         typer.Argument(
             metavar="WORKBOOK",
             show_default=False,
-            help="The workbook to send: .xlsx or .xlsm (streamed), or .xls, .xlsb, .ods. "
+            help="The workbook to send: .xlsx, .xlsm or CSV/TSV (streamed), or .xls, .xlsb, "
+            ".ods; recognised by content, whatever its name. "
             "With --resume it may be left out: the session's own input is used.",
         ),
     ] = None,
@@ -70,6 +71,8 @@ def run_command(
     ] = None,
     sheet: Annotated[str | None, _option("sheet", _WORKBOOK, metavar="NAME")] = None,
     header_row: Annotated[int | None, _option("header_row", _WORKBOOK, metavar="N")] = None,
+    delimiter: Annotated[str | None, _option("delimiter", _WORKBOOK, metavar="CHAR")] = None,
+    encoding: Annotated[str | None, _option("encoding", _WORKBOOK, metavar="NAME")] = None,
     limit: Annotated[int | None, _option("limit", _WORKBOOK, metavar="N")] = None,
     concurrency: Annotated[int | None, _option("concurrency", _SENDING, metavar="N")] = None,
     rate: Annotated[float | None, _option("rate", _SENDING, metavar="PER_SECOND")] = None,

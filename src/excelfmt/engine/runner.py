@@ -80,9 +80,9 @@ def _collector_set_for_a_run() -> Iterator[None]:
 def preview(settings: Settings, input_path: Path, count: int = 5) -> tuple[RunInfo, list[Job]]:
     """The first `count` requests a run would send (a dry run); sends nothing."""
     from ..calls.jobs import Planner
-    from ..sheets.reader import OpenSheet
+    from ..sheets.reader import open_sheet
 
-    with OpenSheet(input_path, settings.sheet, settings.header_row) as sheet:
+    with open_sheet(input_path, settings) as sheet:
         planner = Planner(settings, sheet.columns)
         limit = min(count, settings.limit) if settings.limit else count
         jobs = [planner.plan(row) for row in sheet.rows(limit)]

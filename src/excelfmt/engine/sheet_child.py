@@ -66,7 +66,7 @@ def serve(
     # Imported here, not at the top: the parent never reads or writes a workbook, and
     # the child loads these while the parent sets up its HTTP side.
     from ..calls.jobs import Planner
-    from ..sheets.reader import OpenSheet
+    from ..sheets.reader import open_sheet
     from ..sheets.writer import open_results
     from ..store.folder import Store
     from ..store.journal import Journal
@@ -79,7 +79,7 @@ def serve(
             jobs_out.send(message)
 
     try:
-        with OpenSheet(input_path, settings.sheet, settings.header_row) as sheet:
+        with open_sheet(input_path, settings) as sheet:
             planner = Planner(settings, sheet.columns)
             try:
                 writer = open_results(output, sheet.columns, settings.capture)

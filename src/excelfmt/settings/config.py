@@ -36,6 +36,8 @@ class Settings:
     body: JSONValue = None
     sheet: str | None = None
     header_row: int = 1
+    delimiter: str | None = None
+    encoding: str | None = None
     limit: int | None = None
     output: Path | None = None
     store: Path | None = None

@@ -4,6 +4,7 @@ value. Each raises ValueError with the reason a person should read.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Callable
@@ -242,3 +243,30 @@ def as_header_name(value: object) -> str | None:
     if name and not _HEADER_NAME.match(name):
         raise ValueError(f"{name!r} is not a valid header name")
     return name or None
+
+
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+
+
+def as_delimiter(value: object) -> str | None:
+    """A CSV delimiter: one character, or tab / \\t (a tab is hard to type in a flag)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected text, got {value!r}")
+    text = value.strip(" ")  # a tab is whitespace too, and may be the very delimiter
+    if not text:
+        return None
+    text = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(text) != 1 or text in '"\r\n':
+        raise ValueError(f"expected one character such as ; or tab, got {value!r}")
+    return text
+
+
+def as_encoding(value: object) -> str | None:
+    """A text encoding Python knows (utf-8, cp1252, latin-1, utf-16...), by its usual name."""
+    name = _text(value)
+    if not name:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise ValueError(f"{name!r} is not a text encoding (utf-8, cp1252, latin-1, ...)") from None

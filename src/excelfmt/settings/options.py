@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from .converters import (
     SUCCESS,
     as_body,
+    as_delimiter,
     as_duration,
+    as_encoding,
     as_env_name,
     as_fraction,
     as_header_name,
@@ -98,6 +100,22 @@ OPTIONS: tuple[Option, ...] = (
         "sheet", as_optional_text, None, "Sheet to read (default: the first visible sheet).", "text"
     ),
     Option("header_row", as_whole(1, 1_048_576), 1, "Row that holds the column names.", "number"),
+    Option(
+        "delimiter",
+        as_delimiter,
+        None,
+        "CSV/TSV: the character between fields, e.g. ';' or tab (default: sniffed from "
+        "the file among , ; tab |).",
+        "text",
+    ),
+    Option(
+        "encoding",
+        as_encoding,
+        None,
+        "CSV/TSV: the file's text encoding, e.g. cp1252 (default: from its byte order "
+        "mark, else UTF-8 if it reads as UTF-8, else cp1252).",
+        "text",
+    ),
     Option("limit", as_whole(1, 100_000_000), None, "Send only the first N data rows.", "number"),
     Option(
         "output",

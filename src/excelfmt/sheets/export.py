@@ -57,7 +57,11 @@ def export_results(store: Store, session: Session, output: Path | None = None) -
     journal = store.journal(session.id)
     try:
         with OpenSheet(
-            input_path, session.sheet, header_row if isinstance(header_row, int) else 1
+            input_path,
+            session.sheet,
+            header_row if isinstance(header_row, int) else 1,
+            delimiter=_text(settings.get("delimiter")),
+            encoding=_text(settings.get("encoding")),
         ) as sheet:
             try:
                 writer = open_results(output, sheet.columns, capture)
@@ -98,3 +102,8 @@ def export_results(store: Store, session: Session, output: Path | None = None) -
     finally:
         journal.close()
     return summary
+
+
+def _text(value: object) -> str | None:
+    """A recorded text setting; None when the session did not record one."""
+    return value if isinstance(value, str) else None

@@ -2,8 +2,10 @@
 
 .xlsx/.xlsm are opened with openpyxl's package reader (workbook, shared strings, styles)
 and the sheet's rows streamed by sheetxml (values, not formulas), so memory does not grow
-with the sheet. Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict OOXML) go
-through python-calamine, which loads one sheet whole; those files are small in practice.
+with the sheet. CSV and TSV are streamed by delimited (the csv module). Formats openpyxl
+cannot open (.xls, .xlsb, .ods, Strict OOXML) go through python-calamine, which loads
+one sheet whole; those files are small in practice. The format is the content's, never
+the name's.
 Every problem with the file becomes an InputError naming file, sheet and cell.
 """
 
@@ -19,15 +21,27 @@ from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 
 from ..errors import InputError
 from ..models import CellValue, Row
+from . import delimited
 from .sheetxml import RawRow, guarded_parser, sheet_rows
 from .sniff import Format, sniff
 
+if TYPE_CHECKING:
+    from ..settings.config import Settings
+
+_SUFFIXES = {
+    Format.XLS: (".xls",),
+    Format.XLSB: (".xlsb",),
+    Format.ODS: (".ods",),
+    Format.XLSX_NONSTANDARD: (".xlsx", ".xlsm"),
+}
+"""The names calamine expects each format under; by its path it also tells an encrypted
+legacy .xls, which it cannot recognise from the bytes alone."""
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
 
 
@@ -65,18 +79,41 @@ class Sheet:
             ) from exc
 
 
+def open_sheet(path: Path, settings: Settings) -> OpenSheet:
+    """The sheet a run with these settings reads."""
+    return OpenSheet(
+        path,
+        settings.sheet,
+        settings.header_row,
+        delimiter=settings.delimiter,
+        encoding=settings.encoding,
+    )
+
+
 class OpenSheet(AbstractContextManager["Sheet"]):
     """Open a sheet for reading: `with OpenSheet(path) as sheet: for row in sheet.rows()`."""
 
-    def __init__(self, path: Path, sheet: str | None = None, header_row: int = 1) -> None:
+    def __init__(
+        self,
+        path: Path,
+        sheet: str | None = None,
+        header_row: int = 1,
+        *,
+        delimiter: str | None = None,
+        encoding: str | None = None,
+    ) -> None:
+        """`delimiter` and `encoding` settle what is otherwise worked out for CSV/TSV."""
         self._path, self._sheet, self._header_row = path, sheet, header_row
+        self._delimiter, self._encoding = delimiter, encoding
         self._close: list[Any] = []
 
     def __enter__(self) -> Sheet:
         fmt = sniff(self._path)
         try:
-            if fmt.streams:
+            if fmt is Format.XLSX:
                 name, estimated, raw = self._open_openpyxl()
+            elif fmt is Format.CSV:
+                name, estimated, raw = self._open_delimited()
             else:
                 name, estimated, raw = self._open_calamine(fmt)
             columns = _read_header(self._path, name, self._header_row, raw)
@@ -156,11 +193,26 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         )
         return name, estimated, rows
 
+    def _open_delimited(self) -> tuple[str, int | None, Iterator[RawRow]]:
+        dialect = delimited.detect(self._path, self._delimiter, self._encoding)
+        # One sheet, named after the file, as Excel names it when it opens a CSV.
+        name = self._choose([self._path.stem], [self._path.stem])
+        handle, rows = delimited.open_rows(self._path, dialect)
+        self._close.append(handle)
+        return name, dialect.estimated_rows, rows
+
     def _open_calamine(self, fmt: Format) -> tuple[str, int | None, Iterator[RawRow]]:
         import python_calamine
 
         try:
-            book = python_calamine.CalamineWorkbook.from_path(str(self._path))
+            if self._path.suffix.lower() in _SUFFIXES[fmt]:
+                book = python_calamine.CalamineWorkbook.from_path(str(self._path))
+            else:
+                # calamine picks its parser by the suffix, and an .xls saved under an
+                # .xlsx name is still an .xls: then it works from the bytes.
+                handle = self._path.open("rb")
+                self._close.append(handle)
+                book = python_calamine.CalamineWorkbook.from_filelike(handle)
         except python_calamine.PasswordError:
             raise InputError(
                 f"{self._path} is password-protected; open it in Excel, remove the password "

@@ -1,7 +1,8 @@
 """Tell what kind of file a workbook is from its bytes, not its name.
 
 People rename files; an .xlsx may be an encrypted OLE container, a legacy .xls, or a CSV.
-Knowing which lets the reader pick the right parser and lets errors say what to do.
+Knowing which lets the reader pick the right parser and lets errors say what to do. Text
+(UTF-8, the Windows code page, or anything with a byte order mark) is taken for CSV.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 
 from ..errors import InputError
+from .delimited import has_bom
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -22,6 +24,7 @@ _OVERRIDE = re.compile(rb"<Override\b[^>]*>")
 _PART_NAME = re.compile(rb'PartName="([^"]+)"')
 _CONTENT_TYPE = re.compile(rb'ContentType="([^"]+)"')
 _SPREADSHEET = re.compile(rb"spreadsheetml|ms-excel")
+_TEXT_CONTROLS = frozenset(b"\t\n\r\x0c\x1a")  # tab, line ends, form feed, DOS end of file
 
 
 class Format(Enum):
@@ -32,11 +35,8 @@ class Format(Enum):
     XLSB = "xlsb"
     XLS = "xls"
     ODS = "ods"
-
-    @property
-    def streams(self) -> bool:
-        """Whether rows can be read without loading the whole sheet."""
-        return self is Format.XLSX
+    CSV = "csv"
+    """Delimited text (CSV, TSV, semicolons, pipes): streamed with the csv module."""
 
 
 def sniff(path: Path) -> Format:
@@ -56,12 +56,21 @@ def sniff(path: Path) -> Format:
         raise InputError(f"{path} is empty (0 bytes), not a workbook.")
     if head.startswith(_ZIP_MAGIC):
         return _zip_format(path)
-    if _looks_like_text(path):
-        raise InputError(
-            f"{path} is a text file (CSV?), not an Excel workbook; "
-            "open it in Excel and save it as .xlsx."
-        )
-    raise InputError(f"{path} is not an Excel workbook (.xlsx, .xlsm, .xlsb, .xls or .ods).")
+    if has_bom(head) or _looks_like_text(path):
+        if _looks_like_html(path):
+            raise InputError(
+                f"{path} is a web page (HTML), not a workbook or CSV, although some systems "
+                "export it under a workbook's name; open it in Excel and save it as .xlsx."
+            )
+        if _looks_like_spreadsheet_xml(path):
+            raise InputError(
+                f"{path} is an Excel 2003 XML spreadsheet, which excelfmt does not read; "
+                "open it in Excel and save it as .xlsx."
+            )
+        return Format.CSV
+    raise InputError(
+        f"{path} is not a workbook (.xlsx, .xlsm, .xlsb, .xls, .ods) or a CSV/TSV text file."
+    )
 
 
 def _ole_format(path: Path, rest: bytes) -> Format:
@@ -105,13 +114,21 @@ def _main_part(content_types: bytes) -> str | None:
 
 
 def _looks_like_text(path: Path) -> bool:
+    """No NUL bytes and hardly any control characters: text, in UTF-8 or a code page."""
     with path.open("rb") as handle:
         sample = handle.read(4096)
     if b"\x00" in sample:
         return False
-    try:
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the sample's end is still text.
-        return exc.start >= len(sample) - 3
-    return True
+    controls = sum(1 for byte in sample if byte < 0x20 and byte not in _TEXT_CONTROLS)
+    return controls <= len(sample) // 100
+
+
+def _looks_like_html(path: Path) -> bool:
+    with path.open("rb") as handle:
+        start = handle.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<table"))
+
+
+def _looks_like_spreadsheet_xml(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return b"urn:schemas-microsoft-com:office:spreadsheet" in handle.read(4096)

@@ -81,7 +81,7 @@ def resume(
             f"Session {session.id} sent sheet '{session.sheet}', not '{sheet}'; "
             f"resume it with --sheet '{session.sheet}'."
         )
-    for name in ("header_row", "limit"):
+    for name in ("header_row", "limit", "delimiter", "encoding"):
         if session.settings.get(name) != getattr(settings, name):
             raise UsageError(
                 f"Session {session.id} ran with {name} = {session.settings.get(name)}; "
