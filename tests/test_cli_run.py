@@ -642,3 +642,36 @@ def test_run_help_shows_the_default_of_every_setting_that_has_one(cli):
     for name, default in defaults.items():
         assert f"[default: {default}]" in shown, name
     assert "[default: 30s]" in shown and "[default: GET, HEAD]" in shown
+
+
+def test_http_basic_from_a_variable_is_sent_and_never_written_anywhere(api, workbook, cli):
+    import base64
+
+    pair = "orders-bot:pa55-w0rd-xyz"
+    encoded = base64.b64encode(pair.encode()).decode()
+    book = workbook(["Id"], [[1], [2]])
+    # An API that echoes the credentials it got, encoded and decoded, on error.
+    api.respond = lambda got: Reply(
+        400, {"message": f"bad {got.headers['Authorization']} from {pair}"}
+    )
+    env = {"ORDERS_LOGIN": pair}
+    result = cli("run", str(book), "--url", api.url, "--basic-auth-env", "ORDERS_LOGIN", env=env)
+
+    assert api.received[0].headers["Authorization"] == f"Basic {encoded}"
+    assert result.exit_code == 1, result.output
+    shown = result.output + "".join(_zip_texts(book.with_name("input.results.xlsx")))
+    shown += cli("errors", "list", "--json").stdout + cli("sessions", "list", "--json").stdout
+    for secret in (pair, encoded, "pa55-w0rd-xyz"):
+        assert secret not in shown
+    assert "bad *** from ***" in cli("errors", "list").stdout
+
+    both = cli(
+        "run", str(book), "--url", api.url, "--basic-auth-env", "ORDERS_LOGIN",
+        "--auth-env", "ORDERS_LOGIN", env=env,
+    )  # fmt: skip
+    assert both.exit_code == 2 and "give one of them" in both.stderr
+    no_colon = cli(
+        "run", str(book), "--url", api.url, "--basic-auth-env", "T", env={"T": "just-a-token"}
+    )
+    assert no_colon.exit_code == 2 and "must hold user:password" in no_colon.stderr
+    assert "just-a-token" not in no_colon.output

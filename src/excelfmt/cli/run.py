@@ -107,6 +107,7 @@ def run_command(
     ] = None,
     store: Annotated[Path | None, _option("store", _OUTPUT, metavar="DIR")] = None,
     auth_env: Annotated[str | None, _option("auth_env", _AUTH, metavar="VAR")] = None,
+    basic_auth_env: Annotated[str | None, _option("basic_auth_env", _AUTH, metavar="VAR")] = None,
     api_key_header: Annotated[str | None, _option("api_key_header", _AUTH, metavar="NAME")] = None,
     api_key_env: Annotated[str | None, _option("api_key_env", _AUTH, metavar="VAR")] = None,
     proxy: Annotated[str | None, _option("proxy", _AUTH, metavar="URL")] = None,

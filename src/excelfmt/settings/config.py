@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from ..errors import UsageError
 from ..models import JSONValue
 from ..redaction import MASK, SENSITIVE_HEADERS, Redactor
+from .credentials import read_credentials
 from .options import OPTIONS, OPTIONS_BY_NAME, Option, parse_header
 
 CONFIG_FILE_NAME = "excelfmt.toml"
@@ -61,6 +62,7 @@ class Settings:
     proxy: str | None = None
     ca_bundle: Path | None = None
     auth_env: str | None = None
+    basic_auth_env: str | None = None
     api_key_header: str | None = None
     api_key_env: str | None = None
     status_rule: tuple[tuple[int, str], ...] = ()
@@ -68,7 +70,7 @@ class Settings:
     cache_ttl: float = 0.0
     cache_methods: tuple[str, ...] = ("GET", "HEAD")
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    """Header name and value pairs resolved from auth_env / api_key_env."""
+    """Header name and value pairs resolved from auth_env / basic_auth_env / api_key_env."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The raw secret values behind `credentials`, masked wherever text is shown."""
 
@@ -158,15 +160,6 @@ def _relative_to(value: object, base: Path) -> object:
     """Paths in a config file are relative to the file, not to where excelfmt runs."""
     if isinstance(value, Path) and not value.is_absolute():
         return base / value
-    return value
-
-
-def _secret(env: Mapping[str, str], name: str, setting: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise UsageError(
-            f"{setting} names the environment variable {name}, but it is not set or empty."
-        )
     return value
 
 
@@ -271,9 +264,10 @@ def recorded_settings(
 ) -> Settings:
     """The settings a session recorded, to send its rows again as it sent them.
 
-    Secrets were masked when recorded: credentials named by auth_env / api_key_env are
-    read from the environment again; a header whose value was masked must be given
-    again in `headers` ("Name: value"), which replace recorded headers of the same name.
+    Secrets were masked when recorded: credentials named by auth_env, basic_auth_env and
+    api_key_env are read from the environment again; a header whose value was masked must
+    be given again in `headers` ("Name: value"), which replace recorded headers of the
+    same name.
     """
     env = os.environ if env is None else env
     values = _recorded_values(recorded)
@@ -354,19 +348,8 @@ def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:
         )
     if not values["url"]:
         raise UsageError("No API URL: give --url, set EXCELFMT_URL, or put url in excelfmt.toml.")
-    credentials: list[tuple[str, str]] = []
-    secrets: list[str] = []
-    if values["auth_env"]:
-        token = _secret(env, str(values["auth_env"]), "auth_env")
-        credentials.append(("Authorization", f"Bearer {token}"))
-        secrets.append(token)
-    key_header, key_env = values["api_key_header"], values["api_key_env"]
-    if bool(key_header) != bool(key_env):
-        raise UsageError("api_key_header and api_key_env go together: set both or neither.")
-    if key_header and key_env:
-        key = _secret(env, str(key_env), "api_key_env")
-        credentials.append((str(key_header), key))
-        secrets.append(key)
+    found = read_credentials(values, env)
+    credentials, secrets = found.headers, found.secrets
     values["store"] = store_folder(values["store"], env)  # type: ignore[arg-type]
     if not values["proxy"]:
         values["proxy"] = _environment_proxy(env, str(values["url"]))

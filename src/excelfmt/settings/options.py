@@ -277,6 +277,13 @@ OPTIONS: tuple[Option, ...] = (
         "name",
     ),
     Option(
+        "basic_auth_env",
+        as_env_name,
+        None,
+        "Name of an environment variable holding user:password; sent as HTTP Basic authentication.",
+        "name",
+    ),
+    Option(
         "api_key_header",
         as_header_name,
         None,
