@@ -159,3 +159,21 @@ def test_a_job_crosses_the_pipe_whole_but_without_the_rows_values():
     for job in (planned, problem, recorded):
         back = job_from_wire(pickle.loads(pickle.dumps(job_to_wire(job))))
         assert back == replace(job, row=Row(job.row.seq, job.row.number, {}))
+
+
+@pytest.mark.parametrize(
+    ("settings", "values"),
+    [
+        ({"url": "https://h/{Id}"}, {"Id": 1, "Name": "a"}),
+        ({"url": "https://h/{Id}"}, {"Id": None, "Name": "a"}),
+        ({"url": "https://h"}, {"Id": 1, "Name": CellError("#N/A")}),
+        ({"url": "https://h", "body": '{"n": "{Name}"}'}, {"Id": 1, "Name": CellError("#REF!")}),
+        ({"url": "https://h", "method": "{Name}"}, {"Id": 1, "Name": "not a method"}),
+        ({"url": "https://h", "header": ("X-N: {Name}",)}, {"Id": 1, "Name": "two\nlines"}),
+        ({"url": "https://h", "method": "GET"}, {"Id": 1, "Name": CellError("#N/A")}),
+    ],
+)
+def test_a_check_finds_exactly_the_problems_a_run_would(settings, values):
+    planner = Planner(load_settings(settings, env={}), ["Id", "Name"])
+    row = Row(0, 2, values)
+    assert planner.problem(row) == planner.plan(row).problem

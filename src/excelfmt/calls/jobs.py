@@ -80,14 +80,45 @@ class Planner:
         except RowProblem as problem:
             return Job(row, "", "", (), None, problem=f"Row {row.number}: {problem}.")
 
-    def _plan(self, row: Row) -> Job:
+    def problem(self, row: Row) -> str | None:
+        """Why `row` could not be sent, or None: every check of `plan`, without encoding
+        the body or keying the request (a check reads a sheet at near its reading speed)."""
+        try:
+            method = self._method_of(row)
+            self._url_of(row)
+            if self._body is not None:
+                self._body(row)
+            elif method not in BODILESS_METHODS:
+                row_object(row)
+            self._headers_of(row)
+        except RowProblem as problem:
+            return f"Row {row.number}: {problem}."
+        return None
+
+    def _method_of(self, row: Row) -> str:
         method = self._method.render(row).strip().upper()
         if not _METHOD.match(method):
             raise RowProblem(f"the method template gives {method!r}, not an HTTP method")
+        return method
+
+    def _url_of(self, row: Row) -> str:
         for name in self._url.names:
             if lookup(row, name) is None:
                 raise RowProblem(f"column {name} is empty, but the URL needs it")
-        url = self._url.render(row, encode=_url_component)
+        return self._url.render(row, encode=_url_component)
+
+    def _headers_of(self, row: Row) -> list[tuple[str, str]]:
+        rendered = []
+        for name, template in self._headers:
+            value = template.render(row)
+            if "\r" in value or "\n" in value:
+                raise RowProblem(f"header {name} would contain a line break")
+            rendered.append((name, value))
+        return rendered
+
+    def _plan(self, row: Row) -> Job:
+        method = self._method_of(row)
+        url = self._url_of(row)
 
         body: bytes | None = None
         if self._body is not None:
@@ -98,10 +129,7 @@ class Planner:
         headers = dict(self._base_headers)
         if body is not None:
             headers["content-type"] = ("Content-Type", "application/json")
-        for name, template in self._headers:
-            value = template.render(row)
-            if "\r" in value or "\n" in value:
-                raise RowProblem(f"header {name} would contain a line break")
+        for name, value in self._headers_of(row):
             headers[name.lower()] = (name, value)
         for name, secret in self._credentials:
             headers[name.lower()] = (name, secret)

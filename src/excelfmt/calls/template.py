@@ -118,14 +118,21 @@ def parse(text: str, where: str, columns: Sequence[str]) -> Template:
 
 
 def _checked(name: str, where: str, columns: Sequence[str]) -> str:
-    if name == ROW_NUMBER or name in columns:
+    if name == ROW_NUMBER:
+        return name
+    return require_column(name, columns, f"{where} uses {{{name}}}")
+
+
+def require_column(name: str, columns: Sequence[str], said: str) -> str:
+    """`name` if the sheet has that column; else a TemplateError: `said`, but the sheet has
+    no such column, with the nearest name and the columns it has."""
+    if name in columns:
         return name
     guess = difflib.get_close_matches(name, columns, n=1)
     hint = f" Did you mean '{guess[0]}'?" if guess else ""
     shown = ", ".join(columns) if len(columns) <= 12 else ", ".join(columns[:12]) + ", ..."
     raise TemplateError(
-        f"{where} uses {{{name}}}, but the sheet has no column '{name}'.{hint} "
-        f"Its columns are: {shown}."
+        f"{said}, but the sheet has no column '{name}'.{hint} Its columns are: {shown}."
     )
 
 

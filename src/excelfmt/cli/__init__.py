@@ -7,12 +7,14 @@ Each command group lives in its own module; exceptions become exit codes in one 
 from __future__ import annotations
 
 from .app import app
+from .check import check_command
 from .errors import errors_app, export_command, resolve_command
 from .reprocess import reprocess_command
 from .run import run_command
 from .sessions import logs_command, sessions_app, status_command
 
 app.command("run", no_args_is_help=True)(run_command)
+app.command("check", no_args_is_help=True)(check_command)
 app.command("status", no_args_is_help=True)(status_command)
 app.command("logs", no_args_is_help=True)(logs_command)
 app.command("export", no_args_is_help=True)(export_command)

@@ -20,33 +20,14 @@ from ..settings.config import (
     merged_values,
     store_folder,
 )
-from ..settings.options import OPTIONS_BY_NAME
 from ..store import sessions
 from ..store.folder import Store
 from ..store.records import Session
 from ..ui import live
 from .app import reported_errors
+from .flags import AUTH, OUTPUT, POLITE, REQUEST, SENDING, WORKBOOK, given_settings, setting_option
 
 DRY_RUN_ROWS = 5
-
-_REQUEST, _WORKBOOK, _SENDING = "Request", "Workbook", "Sending"
-_OUTPUT, _AUTH = "Output", "Authentication and network"
-_POLITE = "Politeness and resilience"
-
-
-def _option(name: str, panel: str, **extra: object) -> typer.models.OptionInfo:
-    """A flag whose name, help and default come from the settings table (one name
-    everywhere). typer cannot show the default itself: every flag is None until given,
-    so that the settings file and the environment can fill it."""
-    option = OPTIONS_BY_NAME[name]
-    default = f" \\[default: {option.shown_default}]" if option.shown_default else ""
-    return typer.Option(  # type: ignore[no-any-return]
-        option.flag,
-        help=f"{option.help} \\[env: {option.env}]{default}",
-        rich_help_panel=panel,
-        show_default=False,
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 def run_command(
@@ -60,64 +41,84 @@ def run_command(
             "With --resume it may be left out: the session's own input is used.",
         ),
     ] = None,
-    url: Annotated[str | None, _option("url", _REQUEST, metavar="URL")] = None,
-    method: Annotated[str | None, _option("method", _REQUEST, metavar="METHOD")] = None,
+    url: Annotated[str | None, setting_option("url", REQUEST, metavar="URL")] = None,
+    method: Annotated[str | None, setting_option("method", REQUEST, metavar="METHOD")] = None,
     header: Annotated[
-        list[str] | None, _option("header", _REQUEST, metavar="'NAME: VALUE'")
+        list[str] | None, setting_option("header", REQUEST, metavar="'NAME: VALUE'")
     ] = None,
-    body: Annotated[str | None, _option("body", _REQUEST, metavar="JSON")] = None,
+    body: Annotated[str | None, setting_option("body", REQUEST, metavar="JSON")] = None,
     status_rule: Annotated[
-        list[str] | None, _option("status_rule", _REQUEST, metavar="STATUS=VERDICT")
+        list[str] | None, setting_option("status_rule", REQUEST, metavar="STATUS=VERDICT")
     ] = None,
-    sheet: Annotated[str | None, _option("sheet", _WORKBOOK, metavar="NAME")] = None,
-    header_row: Annotated[int | None, _option("header_row", _WORKBOOK, metavar="N")] = None,
-    delimiter: Annotated[str | None, _option("delimiter", _WORKBOOK, metavar="CHAR")] = None,
-    encoding: Annotated[str | None, _option("encoding", _WORKBOOK, metavar="NAME")] = None,
-    limit: Annotated[int | None, _option("limit", _WORKBOOK, metavar="N")] = None,
-    concurrency: Annotated[int | None, _option("concurrency", _SENDING, metavar="N")] = None,
-    rate: Annotated[float | None, _option("rate", _SENDING, metavar="PER_SECOND")] = None,
-    timeout: Annotated[str | None, _option("timeout", _SENDING, metavar="SECONDS")] = None,
-    min_concurrency: Annotated[int | None, _option("min_concurrency", _POLITE, metavar="N")] = None,
-    burst: Annotated[int | None, _option("burst", _POLITE, metavar="N")] = None,
-    retries: Annotated[int | None, _option("retries", _POLITE, metavar="N")] = None,
-    retry_wait: Annotated[str | None, _option("retry_wait", _POLITE, metavar="SECONDS")] = None,
+    sheet: Annotated[str | None, setting_option("sheet", WORKBOOK, metavar="NAME")] = None,
+    header_row: Annotated[int | None, setting_option("header_row", WORKBOOK, metavar="N")] = None,
+    delimiter: Annotated[str | None, setting_option("delimiter", WORKBOOK, metavar="CHAR")] = None,
+    encoding: Annotated[str | None, setting_option("encoding", WORKBOOK, metavar="NAME")] = None,
+    limit: Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")] = None,
+    concurrency: Annotated[int | None, setting_option("concurrency", SENDING, metavar="N")] = None,
+    rate: Annotated[float | None, setting_option("rate", SENDING, metavar="PER_SECOND")] = None,
+    timeout: Annotated[str | None, setting_option("timeout", SENDING, metavar="SECONDS")] = None,
+    min_concurrency: Annotated[
+        int | None, setting_option("min_concurrency", POLITE, metavar="N")
+    ] = None,
+    burst: Annotated[int | None, setting_option("burst", POLITE, metavar="N")] = None,
+    retries: Annotated[int | None, setting_option("retries", POLITE, metavar="N")] = None,
+    retry_wait: Annotated[
+        str | None, setting_option("retry_wait", POLITE, metavar="SECONDS")
+    ] = None,
     retry_max_wait: Annotated[
-        str | None, _option("retry_max_wait", _POLITE, metavar="SECONDS")
+        str | None, setting_option("retry_max_wait", POLITE, metavar="SECONDS")
     ] = None,
-    retry_budget: Annotated[float | None, _option("retry_budget", _POLITE, metavar="SHARE")] = None,
-    max_outage: Annotated[str | None, _option("max_outage", _POLITE, metavar="DURATION")] = None,
-    auth_failures: Annotated[int | None, _option("auth_failures", _POLITE, metavar="N")] = None,
+    retry_budget: Annotated[
+        float | None, setting_option("retry_budget", POLITE, metavar="SHARE")
+    ] = None,
+    max_outage: Annotated[
+        str | None, setting_option("max_outage", POLITE, metavar="DURATION")
+    ] = None,
+    auth_failures: Annotated[
+        int | None, setting_option("auth_failures", POLITE, metavar="N")
+    ] = None,
     breaker_failure_rate: Annotated[
-        float | None, _option("breaker_failure_rate", _POLITE, metavar="SHARE")
+        float | None, setting_option("breaker_failure_rate", POLITE, metavar="SHARE")
     ] = None,
-    breaker_window: Annotated[int | None, _option("breaker_window", _POLITE, metavar="N")] = None,
+    breaker_window: Annotated[
+        int | None, setting_option("breaker_window", POLITE, metavar="N")
+    ] = None,
     breaker_min_calls: Annotated[
-        int | None, _option("breaker_min_calls", _POLITE, metavar="N")
+        int | None, setting_option("breaker_min_calls", POLITE, metavar="N")
     ] = None,
-    breaker_wait: Annotated[str | None, _option("breaker_wait", _POLITE, metavar="SECONDS")] = None,
-    slow_call: Annotated[str | None, _option("slow_call", _POLITE, metavar="SECONDS")] = None,
+    breaker_wait: Annotated[
+        str | None, setting_option("breaker_wait", POLITE, metavar="SECONDS")
+    ] = None,
+    slow_call: Annotated[str | None, setting_option("slow_call", POLITE, metavar="SECONDS")] = None,
     breaker_slow_rate: Annotated[
-        float | None, _option("breaker_slow_rate", _POLITE, metavar="SHARE")
+        float | None, setting_option("breaker_slow_rate", POLITE, metavar="SHARE")
     ] = None,
-    output: Annotated[Path | None, _option("output", _OUTPUT, metavar="PATH")] = None,
-    capture: Annotated[list[str] | None, _option("capture", _OUTPUT, metavar="PATH")] = None,
-    cache_ttl: Annotated[str | None, _option("cache_ttl", _SENDING, metavar="DURATION")] = None,
+    output: Annotated[Path | None, setting_option("output", OUTPUT, metavar="PATH")] = None,
+    capture: Annotated[list[str] | None, setting_option("capture", OUTPUT, metavar="PATH")] = None,
+    cache_ttl: Annotated[
+        str | None, setting_option("cache_ttl", SENDING, metavar="DURATION")
+    ] = None,
     cache_methods: Annotated[
-        list[str] | None, _option("cache_methods", _SENDING, metavar="METHOD")
+        list[str] | None, setting_option("cache_methods", SENDING, metavar="METHOD")
     ] = None,
-    store: Annotated[Path | None, _option("store", _OUTPUT, metavar="DIR")] = None,
-    auth_env: Annotated[str | None, _option("auth_env", _AUTH, metavar="VAR")] = None,
-    basic_auth_env: Annotated[str | None, _option("basic_auth_env", _AUTH, metavar="VAR")] = None,
-    api_key_header: Annotated[str | None, _option("api_key_header", _AUTH, metavar="NAME")] = None,
-    api_key_env: Annotated[str | None, _option("api_key_env", _AUTH, metavar="VAR")] = None,
-    proxy: Annotated[str | None, _option("proxy", _AUTH, metavar="URL")] = None,
-    ca_bundle: Annotated[Path | None, _option("ca_bundle", _AUTH, metavar="FILE")] = None,
+    store: Annotated[Path | None, setting_option("store", OUTPUT, metavar="DIR")] = None,
+    auth_env: Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")] = None,
+    basic_auth_env: Annotated[
+        str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")
+    ] = None,
+    api_key_header: Annotated[
+        str | None, setting_option("api_key_header", AUTH, metavar="NAME")
+    ] = None,
+    api_key_env: Annotated[str | None, setting_option("api_key_env", AUTH, metavar="VAR")] = None,
+    proxy: Annotated[str | None, setting_option("proxy", AUTH, metavar="URL")] = None,
+    ca_bundle: Annotated[Path | None, setting_option("ca_bundle", AUTH, metavar="FILE")] = None,
     config: Annotated[
         Path | None,
         typer.Option(
             "--config",
             metavar="FILE",
-            rich_help_panel=_OUTPUT,
+            rich_help_panel=OUTPUT,
             show_default=False,
             help="Settings file (default: ./excelfmt.toml when it exists).",
         ),
@@ -126,7 +127,7 @@ def run_command(
         bool,
         typer.Option(
             "--dry-run",
-            rich_help_panel=_OUTPUT,
+            rich_help_panel=OUTPUT,
             help=f"Print the first {DRY_RUN_ROWS} requests that would be sent; send nothing.",
         ),
     ] = False,
@@ -134,7 +135,7 @@ def run_command(
         bool,
         typer.Option(
             "--json",
-            rich_help_panel=_OUTPUT,
+            rich_help_panel=OUTPUT,
             help="Print one JSON summary object on stdout at the end (no progress bar).",
         ),
     ] = False,
@@ -143,7 +144,7 @@ def run_command(
         typer.Option(
             "--quiet",
             "-q",
-            rich_help_panel=_OUTPUT,
+            rich_help_panel=OUTPUT,
             help="No progress and no summary; a line on stderr only if some rows failed.",
         ),
     ] = False,
@@ -152,7 +153,7 @@ def run_command(
         typer.Option(
             "--resume",
             metavar="SESSION",
-            rich_help_panel=_OUTPUT,
+            rich_help_panel=OUTPUT,
             show_default=False,
             help="Continue an interrupted or stopped run: rows it settled are not sent "
             "again (temporary failures are). Its workbook and settings are the session's "
@@ -171,15 +172,7 @@ def run_command(
     """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
     given = dict(locals())  # every flag, by its setting's name
     with reported_errors():
-        flags = {
-            name: tuple(value)
-            if isinstance(value, list)
-            else str(value)
-            if isinstance(value, Path)
-            else value
-            for name, value in given.items()
-            if name in OPTIONS_BY_NAME
-        }
+        flags = given_settings(given)
         settings, workbook, resume = _settings(
             flags, config, workbook, resume, dry_run, talk=not (json_summary or quiet), quiet=quiet
         )

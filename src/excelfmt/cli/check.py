@@ -1,0 +1,107 @@
+"""`excelfmt check WORKBOOK`: what a run would refuse, found before anything is sent."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..settings.config import load_settings
+from .app import reported_errors
+from .flags import AUTH, OUTPUT, REQUEST, WORKBOOK, given_settings, setting_option
+
+
+def check_command(
+    workbook: Annotated[
+        Path,
+        typer.Argument(
+            metavar="WORKBOOK", show_default=False, help="The workbook or CSV to check."
+        ),
+    ],
+    url: Annotated[str | None, setting_option("url", REQUEST, metavar="URL")] = None,
+    method: Annotated[str | None, setting_option("method", REQUEST, metavar="METHOD")] = None,
+    header: Annotated[
+        list[str] | None, setting_option("header", REQUEST, metavar="'NAME: VALUE'")
+    ] = None,
+    body: Annotated[str | None, setting_option("body", REQUEST, metavar="JSON")] = None,
+    sheet: Annotated[str | None, setting_option("sheet", WORKBOOK, metavar="NAME")] = None,
+    header_row: Annotated[int | None, setting_option("header_row", WORKBOOK, metavar="N")] = None,
+    limit: Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")] = None,
+    delimiter: Annotated[str | None, setting_option("delimiter", WORKBOOK, metavar="CHAR")] = None,
+    encoding: Annotated[str | None, setting_option("encoding", WORKBOOK, metavar="NAME")] = None,
+    auth_env: Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")] = None,
+    basic_auth_env: Annotated[
+        str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")
+    ] = None,
+    api_key_header: Annotated[
+        str | None, setting_option("api_key_header", AUTH, metavar="NAME")
+    ] = None,
+    api_key_env: Annotated[str | None, setting_option("api_key_env", AUTH, metavar="VAR")] = None,
+    unique: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--unique",
+            metavar="COLUMN",
+            show_default=False,
+            rich_help_panel=WORKBOOK,
+            help="A column whose values must not repeat (an order id); repeatable.",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="PROBLEMS.xlsx",
+            show_default=False,
+            rich_help_panel=OUTPUT,
+            help="Write every problem, with its row's cells, to this workbook.",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            metavar="FILE",
+            show_default=False,
+            rich_help_panel=OUTPUT,
+            help="Settings file (default: ./excelfmt.toml when it exists).",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", rich_help_panel=OUTPUT, help="Print one JSON object.")
+    ] = False,
+) -> None:
+    """Read every row and plan its request as `run` would, and send nothing.
+
+    Reports the rows a run would refuse before sending (an empty value the URL needs, an Excel error in a cell, a value repeated in a --unique column). Takes the same settings as run.
+
+    Exit codes: 0 every row could be sent; 1 some rows would fail; 2 bad usage, settings or input.
+    """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
+    given = dict(locals())
+    with reported_errors():
+        settings = load_settings(given_settings(given), config_file=config)
+        from ..engine.check import check  # loads the workbook readers: only when checking
+        from ..ui.check import print_check, print_check_json
+
+        if output is not None:
+            from ..sheets.problembook import ProblemBook
+
+            with ProblemBook(output) as book:
+                report = check(
+                    settings,
+                    workbook,
+                    unique=unique or (),
+                    on_problem=lambda p: book.add(p.row.number, p.message, p.row.values),
+                )
+        else:
+            report = check(settings, workbook, unique=unique or ())
+        if as_json:
+            print_check_json(sys.stdout, report, output)
+        else:
+            print_check(Console(highlight=False), report, output)
+    if not report.clean:
+        raise typer.Exit(1)

@@ -1,0 +1,55 @@
+"""What `excelfmt check` shows: how many rows would fail, of what, and the first of them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..engine.check import CheckReport
+
+
+def print_check(console: Console, report: CheckReport, output: Path | None) -> None:
+    where = f"{report.input.name}, sheet '{report.sheet}'"
+    if report.clean:
+        console.print(f"{where}: {report.rows:,} rows checked; every one could be sent.")
+        return
+    console.print(
+        f"{where}: {report.rows:,} rows checked; {report.failing:,} would fail before "
+        "anything is sent:"
+    )
+    kinds = Table(box=None, padding=(0, 2, 0, 2), show_header=False)
+    kinds.add_column(justify="right")
+    kinds.add_column()
+    for kind, count in report.kinds.most_common():
+        kinds.add_row(f"{count:,}", escape(kind))
+    console.print(kinds)
+    console.print("First problems:")
+    for problem in report.first:
+        console.print(f"  {escape(problem.message)}", overflow="fold")
+    shown = len(report.first)
+    total = sum(report.kinds.values())
+    if output is not None:
+        console.print(f"All {total:,} problems, with each row's cells: {output}")
+    elif total > shown:
+        console.print(f"{total - shown:,} more; --output problems.xlsx lists them all.")
+
+
+def print_check_json(stream: TextIO, report: CheckReport, output: Path | None) -> None:
+    shown = {
+        "input": str(report.input),
+        "sheet": report.sheet,
+        "rows": report.rows,
+        "failing": report.failing,
+        "kinds": dict(report.kinds.most_common()),
+        "first": [
+            {"row": p.row.number, "kind": p.kind, "problem": p.message} for p in report.first
+        ],
+        "output": str(output) if output else None,
+        "exit_code": 0 if report.clean else 1,
+    }
+    stream.write(json.dumps(shown, ensure_ascii=False) + "\n")
