@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py [--rows 10000 200000] [--concurrency 64]
     python benchmarks/throughput.py --rows 1000000 --latency 0      # the flat-memory check
+    python benchmarks/throughput.py --csv --rows 10000 1000000 --latency 0   # the same for CSV
 
 Starts the local APIs (benchmarks/server.py: 0 ms and 50 ms; `--server aiohttp` for the
 aiohttp app the earlier figures used), measures raw aiohttp (the Python ceiling), plain
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.workbook import orders_book  # noqa: E402
+from benchmarks.workbook import orders_book, orders_csv  # noqa: E402
 
 
 def start_servers(
@@ -116,6 +117,7 @@ def main() -> None:
         default="lean",
         help="the local API: lean (least CPU taken from the clients) or an aiohttp app",
     )
+    parser.add_argument("--csv", action="store_true", help="send a CSV export, not a workbook")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     server, urls = start_servers(args.latency, args.server)
@@ -142,7 +144,7 @@ def main() -> None:
                 flush=True,
             )
         for rows in args.rows:
-            book = orders_book(rows)
+            book = orders_csv(rows) if args.csv else orders_book(rows)
             for latency, url in urls.items():
                 figures = excelfmt_run(book, url, args.concurrency)
                 record["excelfmt"][f"{rows}@{latency}"] = figures  # type: ignore[index]

@@ -100,3 +100,18 @@ def orders_book(rows: int) -> Path:
         path.parent.mkdir(exist_ok=True)
         write_orders(path, rows)
     return path
+
+
+def orders_csv(rows: int) -> Path:
+    """benchmarks/results/orders-N.csv: the same rows as text, as a system would export
+    them (semicolons, a UTF-8 byte order mark, CRLF), written the first time."""
+    import csv
+
+    path = Path(__file__).resolve().parent / "results" / f"orders-{rows}.csv"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, delimiter=";", lineterminator="\r\n")
+            writer.writerow(COLUMNS)
+            writer.writerows(orders(rows))
+    return path

@@ -25,6 +25,11 @@ class Redactor:
         )
         self._headers = SENSITIVE_HEADERS | {h.lower() for h in sensitive_headers}
 
+    def learn(self, secret: str) -> None:
+        """Mask `secret` from now on too (an access token fetched during a run)."""
+        if len(secret) >= _MIN_SECRET_LENGTH and secret not in self._secrets:
+            self._secrets = sorted([*self._secrets, secret], key=len, reverse=True)
+
     @property
     def active(self) -> bool:
         """Whether there is anything to mask in text (header names are masked anyway)."""

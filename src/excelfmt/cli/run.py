@@ -107,6 +107,21 @@ def run_command(
     basic_auth_env: Annotated[
         str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")
     ] = None,
+    oauth2_token_url: Annotated[
+        str | None, setting_option("oauth2_token_url", AUTH, metavar="URL")
+    ] = None,
+    oauth2_client_id_env: Annotated[
+        str | None, setting_option("oauth2_client_id_env", AUTH, metavar="VAR")
+    ] = None,
+    oauth2_client_secret_env: Annotated[
+        str | None, setting_option("oauth2_client_secret_env", AUTH, metavar="VAR")
+    ] = None,
+    oauth2_scope: Annotated[
+        str | None, setting_option("oauth2_scope", AUTH, metavar="SCOPE")
+    ] = None,
+    oauth2_audience: Annotated[
+        str | None, setting_option("oauth2_audience", AUTH, metavar="AUDIENCE")
+    ] = None,
     api_key_header: Annotated[
         str | None, setting_option("api_key_header", AUTH, metavar="NAME")
     ] = None,

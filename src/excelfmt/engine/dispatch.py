@@ -25,6 +25,7 @@ from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_ran
 
 from ..calls.classify import classify_exception, classify_status, describe_exception
 from ..calls.client import Clock, Reply
+from ..calls.oauth2 import TokenError
 from ..calls.responses import capture, decode_body, error_message
 from ..models import Category, Job, JSONValue, Outcome
 from ..policies.resilience import Policies
@@ -93,6 +94,7 @@ def dispatcher_for(
     policies: Policies,
     clock: Clock,
     cache: ResponseCache | None = None,
+    redactor: Redactor | None = None,
 ) -> Dispatcher:
     """The dispatcher a run (or a reprocess) with these settings uses."""
     return Dispatcher(
@@ -100,7 +102,7 @@ def dispatcher_for(
         policies,
         status_rules=settings.status_rules,
         capture_paths=settings.capture,
-        redactor=settings.redactor(),
+        redactor=redactor or settings.redactor(),
         cache=cache,
         clock=clock,
     )
@@ -243,6 +245,8 @@ class Dispatcher:
             if self.stop_reason:
                 return None
             attempt = await self._send(job)
+            if attempt is None:
+                return None
             if overloaded(attempt.outcome.category, attempt.outcome.http_status):
                 # Hold the slot a moment: an instant retry only adds to the API's load.
                 await self._sleep(p.controller.hold)
@@ -270,11 +274,14 @@ class Dispatcher:
             await self._sleep(min(wait, 1.0))
         return not self.stop_reason
 
-    async def _send(self, job: Job) -> Attempt:
+    async def _send(self, job: Job) -> Attempt | None:
         p = self.policies
         started = self._clock()
         try:
             reply = await self._sender.send(job)
+        except TokenError as exc:  # no token for anyone: a stop, not a row's failure
+            self.stop(self._redact(str(exc)))
+            return None
         except (httpx.TransportError, OSError, TimeoutError) as exc:
             failed = classify_exception(exc)
             now = self._clock()

@@ -20,6 +20,7 @@ import httpx
 
 from ..calls.client import Clock, Sender, default_transport
 from ..calls.jobs import Planner
+from ..calls.oauth2 import authorized
 from ..calls.responses import field_errors
 from ..errors import ExcelfmtError, UsageError
 from ..models import Job, JSONValue, Outcome, Row
@@ -207,8 +208,12 @@ async def _send_all(
 ) -> str | None:
     """Send `jobs` through the run's engine; the reason it stopped early, if it did."""
     policies = Policies.from_settings(settings)
-    async with Sender(settings, transport, clock) as sender:
-        dispatcher = dispatcher_for(settings, sender, policies, clock)
+    redactor = settings.redactor()
+    async with (
+        Sender(settings, transport, clock) as plain,
+        authorized(settings, plain, redactor.learn) as sender,
+    ):
+        dispatcher = dispatcher_for(settings, sender, policies, clock, redactor=redactor)
         pool = Pool(dispatcher, deliver, settings.concurrency)
 
         async def stop_when_told() -> None:

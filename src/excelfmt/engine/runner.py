@@ -22,6 +22,7 @@ import anyio
 import httpx
 
 from ..calls.client import Clock, Sender, default_transport
+from ..calls.oauth2 import authorized
 from ..errors import ExcelfmtError, UsageError
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary
@@ -287,8 +288,12 @@ async def _run(
                 runlog.event(level, f"circuit breaker {live.breaker}", was=breaker)
                 breaker = live.breaker
 
-    async with Sender(settings, transport, clock) as sender:
-        dispatcher = dispatcher_for(settings, sender, policies, clock, cache)
+    redactor = settings.redactor()
+    async with (
+        Sender(settings, transport, clock) as plain,
+        authorized(settings, plain, redactor.learn) as sender,
+    ):
+        dispatcher = dispatcher_for(settings, sender, policies, clock, cache, redactor)
         pool = Pool(dispatcher, deliver, settings.concurrency)
 
         async def watch_signals() -> None:

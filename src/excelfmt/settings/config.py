@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from ..errors import UsageError
 from ..models import JSONValue
 from ..redaction import MASK, SENSITIVE_HEADERS, Redactor
-from .credentials import read_credentials
+from .credentials import ClientCredentials, read_credentials
 from .options import OPTIONS, OPTIONS_BY_NAME, Option, parse_header
 
 CONFIG_FILE_NAME = "excelfmt.toml"
@@ -63,6 +63,11 @@ class Settings:
     ca_bundle: Path | None = None
     auth_env: str | None = None
     basic_auth_env: str | None = None
+    oauth2_token_url: str | None = None
+    oauth2_client_id_env: str | None = None
+    oauth2_client_secret_env: str | None = None
+    oauth2_scope: str | None = None
+    oauth2_audience: str | None = None
     api_key_header: str | None = None
     api_key_env: str | None = None
     status_rule: tuple[tuple[int, str], ...] = ()
@@ -73,6 +78,8 @@ class Settings:
     """Header name and value pairs resolved from auth_env / basic_auth_env / api_key_env."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The raw secret values behind `credentials`, masked wherever text is shown."""
+    oauth2: ClientCredentials | None = field(default=None, repr=False)
+    """The OAuth2 client credentials, when the settings name a token endpoint."""
 
     def __repr__(self) -> str:
         # The dataclass repr would print header values, which may be credentials.
@@ -363,4 +370,5 @@ def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:
         **values,  # type: ignore[arg-type] # each value was checked by its option's converter
         credentials=tuple(credentials),
         secrets=tuple(secrets),
+        oauth2=found.oauth2,
     )

@@ -284,6 +284,36 @@ OPTIONS: tuple[Option, ...] = (
         "name",
     ),
     Option(
+        "oauth2_token_url",
+        as_url,
+        None,
+        "OAuth2 client credentials: the token endpoint; each request carries the token it "
+        "gives, renewed before it expires and after a 401.",
+        "URL",
+    ),
+    Option(
+        "oauth2_client_id_env",
+        as_env_name,
+        None,
+        "Name of the environment variable holding the OAuth2 client id.",
+        "name",
+    ),
+    Option(
+        "oauth2_client_secret_env",
+        as_env_name,
+        None,
+        "Name of the environment variable holding the OAuth2 client secret.",
+        "name",
+    ),
+    Option("oauth2_scope", as_optional_text, None, "OAuth2 scope to ask for, if any.", "text"),
+    Option(
+        "oauth2_audience",
+        as_optional_text,
+        None,
+        "OAuth2 audience to ask for (Auth0 and others want one), if any.",
+        "text",
+    ),
+    Option(
         "api_key_header",
         as_header_name,
         None,
