@@ -11,7 +11,25 @@ from rich.console import Console
 
 from ..settings.config import load_settings
 from .app import reported_errors
-from .flags import AUTH, OUTPUT, REQUEST, WORKBOOK, given_settings, setting_option
+from .flags import (
+    OUTPUT,
+    WORKBOOK,
+    ApiKeyEnv,
+    ApiKeyHeader,
+    AuthEnv,
+    BasicAuthEnv,
+    Body,
+    ConfigFile,
+    Delimiter,
+    Encoding,
+    Header,
+    HeaderRow,
+    Limit,
+    Method,
+    Sheet,
+    Url,
+    given_settings,
+)
 
 
 def check_command(
@@ -21,25 +39,19 @@ def check_command(
             metavar="WORKBOOK", show_default=False, help="The workbook or CSV to check."
         ),
     ],
-    url: Annotated[str | None, setting_option("url", REQUEST, metavar="URL")] = None,
-    method: Annotated[str | None, setting_option("method", REQUEST, metavar="METHOD")] = None,
-    header: Annotated[
-        list[str] | None, setting_option("header", REQUEST, metavar="'NAME: VALUE'")
-    ] = None,
-    body: Annotated[str | None, setting_option("body", REQUEST, metavar="JSON")] = None,
-    sheet: Annotated[str | None, setting_option("sheet", WORKBOOK, metavar="NAME")] = None,
-    header_row: Annotated[int | None, setting_option("header_row", WORKBOOK, metavar="N")] = None,
-    limit: Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")] = None,
-    delimiter: Annotated[str | None, setting_option("delimiter", WORKBOOK, metavar="CHAR")] = None,
-    encoding: Annotated[str | None, setting_option("encoding", WORKBOOK, metavar="NAME")] = None,
-    auth_env: Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")] = None,
-    basic_auth_env: Annotated[
-        str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")
-    ] = None,
-    api_key_header: Annotated[
-        str | None, setting_option("api_key_header", AUTH, metavar="NAME")
-    ] = None,
-    api_key_env: Annotated[str | None, setting_option("api_key_env", AUTH, metavar="VAR")] = None,
+    url: Url = None,
+    method: Method = None,
+    header: Header = None,
+    body: Body = None,
+    sheet: Sheet = None,
+    header_row: HeaderRow = None,
+    limit: Limit = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = None,
+    auth_env: AuthEnv = None,
+    basic_auth_env: BasicAuthEnv = None,
+    api_key_header: ApiKeyHeader = None,
+    api_key_env: ApiKeyEnv = None,
     unique: Annotated[
         list[str] | None,
         typer.Option(
@@ -61,16 +73,7 @@ def check_command(
             help="Write every problem, with its row's cells, to this workbook.",
         ),
     ] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            show_default=False,
-            rich_help_panel=OUTPUT,
-            help="Settings file (default: ./excelfmt.toml when it exists).",
-        ),
-    ] = None,
+    config: ConfigFile = None,
     as_json: Annotated[
         bool, typer.Option("--json", rich_help_panel=OUTPUT, help="Print one JSON object.")
     ] = False,

@@ -3,6 +3,9 @@ that takes settings (run, check): one name everywhere."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from ..settings.options import OPTIONS_BY_NAME
@@ -29,8 +32,6 @@ def setting_option(name: str, panel: str, **extra: object) -> typer.models.Optio
 def given_settings(given: dict[str, object]) -> dict[str, object]:
     """The settings among a command's parameters (typer's locals()), as load_settings
     takes them: lists as tuples, paths as text."""
-    from pathlib import Path
-
     return {
         name: tuple(value)
         if isinstance(value, list)
@@ -40,3 +41,29 @@ def given_settings(given: dict[str, object]) -> dict[str, object]:
         for name, value in given.items()
         if name in OPTIONS_BY_NAME
     }
+
+
+# The settings both run and check take, as parameter types: one declaration each.
+Url = Annotated[str | None, setting_option("url", REQUEST, metavar="URL")]
+Method = Annotated[str | None, setting_option("method", REQUEST, metavar="METHOD")]
+Header = Annotated[list[str] | None, setting_option("header", REQUEST, metavar="'NAME: VALUE'")]
+Body = Annotated[str | None, setting_option("body", REQUEST, metavar="JSON")]
+Sheet = Annotated[str | None, setting_option("sheet", WORKBOOK, metavar="NAME")]
+HeaderRow = Annotated[int | None, setting_option("header_row", WORKBOOK, metavar="N")]
+Delimiter = Annotated[str | None, setting_option("delimiter", WORKBOOK, metavar="CHAR")]
+Encoding = Annotated[str | None, setting_option("encoding", WORKBOOK, metavar="NAME")]
+Limit = Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")]
+AuthEnv = Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")]
+BasicAuthEnv = Annotated[str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")]
+ApiKeyHeader = Annotated[str | None, setting_option("api_key_header", AUTH, metavar="NAME")]
+ApiKeyEnv = Annotated[str | None, setting_option("api_key_env", AUTH, metavar="VAR")]
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        metavar="FILE",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+        help="Settings file (default: ./excelfmt.toml when it exists).",
+    ),
+]

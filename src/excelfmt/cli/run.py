@@ -25,7 +25,29 @@ from ..store.folder import Store
 from ..store.records import Session
 from ..ui import live
 from .app import reported_errors
-from .flags import AUTH, OUTPUT, POLITE, REQUEST, SENDING, WORKBOOK, given_settings, setting_option
+from .flags import (
+    AUTH,
+    OUTPUT,
+    POLITE,
+    REQUEST,
+    SENDING,
+    ApiKeyEnv,
+    ApiKeyHeader,
+    AuthEnv,
+    BasicAuthEnv,
+    Body,
+    ConfigFile,
+    Delimiter,
+    Encoding,
+    Header,
+    HeaderRow,
+    Limit,
+    Method,
+    Sheet,
+    Url,
+    given_settings,
+    setting_option,
+)
 
 DRY_RUN_ROWS = 5
 
@@ -41,20 +63,18 @@ def run_command(
             "With --resume it may be left out: the session's own input is used.",
         ),
     ] = None,
-    url: Annotated[str | None, setting_option("url", REQUEST, metavar="URL")] = None,
-    method: Annotated[str | None, setting_option("method", REQUEST, metavar="METHOD")] = None,
-    header: Annotated[
-        list[str] | None, setting_option("header", REQUEST, metavar="'NAME: VALUE'")
-    ] = None,
-    body: Annotated[str | None, setting_option("body", REQUEST, metavar="JSON")] = None,
+    url: Url = None,
+    method: Method = None,
+    header: Header = None,
+    body: Body = None,
     status_rule: Annotated[
         list[str] | None, setting_option("status_rule", REQUEST, metavar="STATUS=VERDICT")
     ] = None,
-    sheet: Annotated[str | None, setting_option("sheet", WORKBOOK, metavar="NAME")] = None,
-    header_row: Annotated[int | None, setting_option("header_row", WORKBOOK, metavar="N")] = None,
-    delimiter: Annotated[str | None, setting_option("delimiter", WORKBOOK, metavar="CHAR")] = None,
-    encoding: Annotated[str | None, setting_option("encoding", WORKBOOK, metavar="NAME")] = None,
-    limit: Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")] = None,
+    sheet: Sheet = None,
+    header_row: HeaderRow = None,
+    delimiter: Delimiter = None,
+    encoding: Encoding = None,
+    limit: Limit = None,
     concurrency: Annotated[int | None, setting_option("concurrency", SENDING, metavar="N")] = None,
     rate: Annotated[float | None, setting_option("rate", SENDING, metavar="PER_SECOND")] = None,
     timeout: Annotated[str | None, setting_option("timeout", SENDING, metavar="SECONDS")] = None,
@@ -103,10 +123,8 @@ def run_command(
         list[str] | None, setting_option("cache_methods", SENDING, metavar="METHOD")
     ] = None,
     store: Annotated[Path | None, setting_option("store", OUTPUT, metavar="DIR")] = None,
-    auth_env: Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")] = None,
-    basic_auth_env: Annotated[
-        str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")
-    ] = None,
+    auth_env: AuthEnv = None,
+    basic_auth_env: BasicAuthEnv = None,
     oauth2_token_url: Annotated[
         str | None, setting_option("oauth2_token_url", AUTH, metavar="URL")
     ] = None,
@@ -122,22 +140,11 @@ def run_command(
     oauth2_audience: Annotated[
         str | None, setting_option("oauth2_audience", AUTH, metavar="AUDIENCE")
     ] = None,
-    api_key_header: Annotated[
-        str | None, setting_option("api_key_header", AUTH, metavar="NAME")
-    ] = None,
-    api_key_env: Annotated[str | None, setting_option("api_key_env", AUTH, metavar="VAR")] = None,
+    api_key_header: ApiKeyHeader = None,
+    api_key_env: ApiKeyEnv = None,
     proxy: Annotated[str | None, setting_option("proxy", AUTH, metavar="URL")] = None,
     ca_bundle: Annotated[Path | None, setting_option("ca_bundle", AUTH, metavar="FILE")] = None,
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config",
-            metavar="FILE",
-            rich_help_panel=OUTPUT,
-            show_default=False,
-            help="Settings file (default: ./excelfmt.toml when it exists).",
-        ),
-    ] = None,
+    config: ConfigFile = None,
     dry_run: Annotated[
         bool,
         typer.Option(
