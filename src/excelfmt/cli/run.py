@@ -12,6 +12,7 @@ from rich.console import Console
 
 from ..engine import runner
 from ..engine.events import Observer
+from ..engine.notify import notify
 from ..errors import UsageError
 from ..settings.config import (
     Settings,
@@ -121,6 +122,10 @@ def run_command(
     ] = None,
     cache_methods: Annotated[
         list[str] | None, setting_option("cache_methods", SENDING, metavar="METHOD")
+    ] = None,
+    notify_url: Annotated[str | None, setting_option("notify_url", OUTPUT, metavar="URL")] = None,
+    notify_on: Annotated[
+        str | None, setting_option("notify_on", OUTPUT, metavar="always|failure")
     ] = None,
     store: Annotated[Path | None, setting_option("store", OUTPUT, metavar="DIR")] = None,
     auth_env: AuthEnv = None,
@@ -316,4 +321,6 @@ def _run(
         print(live.summary_line(summary), flush=True)
     elif summary.exit_code:
         print(live.summary_line(summary), file=sys.stderr, flush=True)
+    if problem := notify(settings, summary):
+        print(f"excelfmt: {problem}", file=sys.stderr, flush=True)
     return int(summary.exit_code)

@@ -74,6 +74,8 @@ class Settings:
     capture: tuple[str, ...] = ()
     cache_ttl: float = 0.0
     cache_methods: tuple[str, ...] = ("GET", "HEAD")
+    notify_url: str | None = None
+    notify_on: str = "always"
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """Header name and value pairs resolved from auth_env / basic_auth_env / api_key_env."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -337,6 +339,8 @@ def _unmask(
                 f"give it again with --header '{name}: ...' (or use --auth-env next time)."
             )
     values["header"] = (*kept, *headers)
+    if MASK in str(values["notify_url"] or ""):
+        values["notify_url"] = None  # not stored: a resume notifies when it is given again
     if MASK in str(values["proxy"] or ""):
         values["proxy"] = None  # the environment's proxy, if it has one, as the first time
         if not _environment_proxy(env, str(values["url"])):
@@ -363,6 +367,8 @@ def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:
     proxy_password = urlsplit(str(values["proxy"] or "")).password
     if proxy_password:
         secrets.append(proxy_password)
+    if values["notify_url"]:
+        secrets.append(str(values["notify_url"]))  # a webhook's URL is its password
     ca_bundle = values["ca_bundle"]
     if isinstance(ca_bundle, Path) and not ca_bundle.is_file():
         raise UsageError(f"ca_bundle: the file {ca_bundle} does not exist.")

@@ -270,3 +270,15 @@ def as_encoding(value: object) -> str | None:
         return codecs.lookup(name).name
     except LookupError:
         raise ValueError(f"{name!r} is not a text encoding (utf-8, cp1252, latin-1, ...)") from None
+
+
+def as_choice(*choices: str) -> Callable[[object], str]:
+    """One of `choices`, in any case."""
+
+    def convert(value: object) -> str:
+        text = _text(value).lower()
+        if text not in choices:
+            raise ValueError(f"must be {' or '.join(choices)}, got {value!r}")
+        return text
+
+    return convert

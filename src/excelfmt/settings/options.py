@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .converters import (
     SUCCESS,
     as_body,
+    as_choice,
     as_delimiter,
     as_duration,
     as_encoding,
@@ -350,6 +351,21 @@ OPTIONS: tuple[Option, ...] = (
         "Answer a repeated request from the local store for this long (e.g. 10m, 1d) "
         "instead of calling the API again; 0 = off. Only for cache_methods.",
         "duration",
+    ),
+    Option(
+        "notify_url",
+        as_url,
+        None,
+        "When the run ends (done, rows failed, stopped or interrupted), POST its JSON summary "
+        "here, e.g. a chat webhook; masked in every output, as webhook URLs are secrets.",
+        "URL",
+    ),
+    Option(
+        "notify_on",
+        as_choice("always", "failure"),
+        "always",
+        "When to notify: always, or failure (the run did not end with every row ok).",
+        "text",
     ),
     Option(
         "cache_methods",
