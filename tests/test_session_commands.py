@@ -195,3 +195,30 @@ def test_commands_piped_into_head_end_quietly(api, workbook, cli):
         # last write that the closing reader cut short may go unnoticed (then 0).
         assert reader.wait(30) in (0, 141), (command, stderr)
         assert stderr == "", command
+
+
+def test_logs_follow_prints_a_running_sessions_lines_until_it_ends(api, workbook, cli):
+    def respond(got: Received) -> Reply:
+        return Reply(422 if got.json["N"] % 10 == 0 else 201, {"message": "refused"}, delay=0.05)
+
+    api.respond = respond
+    book = workbook(["N"], [[n] for n in range(60)])
+    pinned = ["--concurrency", "2", "--min-concurrency", "2", "--json"]
+    run = start(["run", str(book), "--url", api.url, *pinned])
+    wait_for(lambda: bool(sessions(cli)) and sessions(cli)[0]["state"] == "running")
+    session_id = sessions(cli)[0]["id"]
+
+    follower = subprocess.run(
+        [sys.executable, "-m", "excelfmt", "logs", session_id, "--follow"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.wait(30) == 1  # six rows refused
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()
+    run.stderr.close()
+    assert follower.returncode == 0, follower.stderr
+    lines = follower.stdout.splitlines()
+    assert "run started" in lines[0] and "run finished" in lines[-1]
+    assert sum("row failed" in line for line in lines) == 6

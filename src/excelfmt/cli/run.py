@@ -19,6 +19,7 @@ from ..settings.config import (
     changed_settings,
     load_settings,
     merged_values,
+    plain_terminal,
     store_folder,
 )
 from ..store import sessions
@@ -122,6 +123,9 @@ def run_command(
     ] = None,
     cache_methods: Annotated[
         list[str] | None, setting_option("cache_methods", SENDING, metavar="METHOD")
+    ] = None,
+    log_every: Annotated[
+        str | None, setting_option("log_every", OUTPUT, metavar="DURATION")
     ] = None,
     notify_url: Annotated[str | None, setting_option("notify_url", OUTPUT, metavar="URL")] = None,
     notify_on: Annotated[
@@ -297,11 +301,13 @@ def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
 def _run(
     settings: Settings, workbook: Path, resume: str | None, *, json_summary: bool, quiet: bool
 ) -> int:
-    on_terminal = sys.stdout.isatty() and not (json_summary or quiet)
+    on_terminal = sys.stdout.isatty() and not (json_summary or quiet or plain_terminal())
     console = Console(highlight=False)
     announce = not (json_summary or quiet)
     observer: Observer = (
-        live.LiveView(console) if on_terminal else live.PlainView(sys.stderr, announce)
+        live.LiveView(console)
+        if on_terminal
+        else live.PlainView(sys.stderr, announce, every=settings.log_every)
     )
     assert settings.store is not None
     with Store(settings.store) as recorded:

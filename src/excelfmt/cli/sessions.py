@@ -138,6 +138,12 @@ def logs_command(
         int | None,
         typer.Option("--row", metavar="N", show_default=False, help="Only lines about this row."),
     ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow", "-f", help="Then print the lines a running session adds, until it ends."
+        ),
+    ] = False,
     store: StoreOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
@@ -146,6 +152,17 @@ def logs_command(
         if level.upper() not in runlog.LEVELS:
             raise UsageError(f"--level {level!r}: use one of {', '.join(runlog.LEVELS)}.")
         with Store(store_folder(store)) as opened:
-            path = opened.log_path(opened.session(session_id).id)
-        for line in runlog.read(path, level, row):
-            print(json.dumps(line, ensure_ascii=False) if as_json else records.log_line(line))
+            session = opened.session(session_id)
+            path = opened.log_path(session.id)
+
+            def running() -> bool:
+                return sessions.is_running(opened, opened.session(session.id))
+
+            lines = (
+                runlog.follow(path, running, level, row)
+                if follow
+                else runlog.read(path, level, row)
+            )
+            for line in lines:
+                text = json.dumps(line, ensure_ascii=False) if as_json else records.log_line(line)
+                print(text, flush=follow)

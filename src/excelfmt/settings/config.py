@@ -74,6 +74,7 @@ class Settings:
     capture: tuple[str, ...] = ()
     cache_ttl: float = 0.0
     cache_methods: tuple[str, ...] = ("GET", "HEAD")
+    log_every: float = 60.0
     notify_url: str | None = None
     notify_on: str = "always"
     credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
@@ -193,6 +194,13 @@ def _environment_proxy(env: Mapping[str, str], url: str) -> str | None:
         return OPTIONS_BY_NAME["proxy"].convert(proxy)  # type: ignore[return-value]
     except ValueError as exc:
         raise UsageError(f"The proxy in the environment (HTTPS_PROXY, HTTP_PROXY) {exc}.") from None
+
+
+def plain_terminal(env: Mapping[str, str] | None = None) -> bool:
+    """Whether the terminal asks for plain text (TERM=dumb: an editor's shell, a CI
+    log): no live view that moves the cursor. NO_COLOR is rich's own business."""
+    env = os.environ if env is None else env
+    return env.get("TERM", "") == "dumb"
 
 
 def default_output(input_path: Path) -> Path:

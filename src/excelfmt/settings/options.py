@@ -353,6 +353,13 @@ OPTIONS: tuple[Option, ...] = (
         "duration",
     ),
     Option(
+        "log_every",
+        as_duration(0, allow_minimum=True),
+        60.0,
+        "Off a terminal (cron, a pipe), print a progress line to stderr this often; 0 for none.",
+        "duration",
+    ),
+    Option(
         "notify_url",
         as_url,
         None,

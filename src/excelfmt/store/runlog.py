@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from ..models import JSONValue
 
@@ -66,17 +68,58 @@ def recording(path: Path) -> Iterator[None]:
 
 def read(path: Path, level: str = "INFO", row: int | None = None) -> Iterator[dict[str, object]]:
     """The lines of a run's log at `level` or above (and about `row`, if given)."""
-    floor = logging.getLevelName(level.upper())
     if not path.is_file():
         return
     with path.open(encoding="utf-8") as lines:
-        for text in lines:
-            try:
-                line = json.loads(text)
-            except json.JSONDecodeError:
-                continue  # a line cut short by a kill
-            if logging.getLevelName(line.get("level", "INFO")) < floor:
-                continue
-            if row is not None and line.get("row") != row:
-                continue
-            yield line
+        yield from _chosen(lines, level, row)
+
+
+def follow(
+    path: Path,
+    running: Callable[[], bool],
+    level: str = "INFO",
+    row: int | None = None,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    every: float = 0.5,
+) -> Iterator[dict[str, object]]:
+    """`read`, then the lines the run adds, as it adds them, until it ends (`running()`
+    turns false): `tail -f` for a session, from another terminal."""
+    while not path.is_file():
+        if not running():
+            return
+        sleep(every)
+    with path.open(encoding="utf-8") as source:
+        return_next = False
+        while True:
+            yield from _chosen(_whole_lines(source), level, row)
+            if return_next:
+                return
+            return_next = not running()  # one more read: what it wrote before it ended
+            if not return_next:
+                sleep(every)
+
+
+def _whole_lines(source: TextIO) -> Iterator[str]:
+    """The complete lines from here on; a line still being written is read next time."""
+    while True:
+        start = source.tell()
+        text = source.readline()
+        if not text.endswith("\n"):
+            source.seek(start)
+            return
+        yield text
+
+
+def _chosen(lines: Iterable[str], level: str, row: int | None) -> Iterator[dict[str, object]]:
+    floor = logging.getLevelName(level.upper())
+    for text in lines:
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError:
+            continue  # a line cut short by a kill
+        if logging.getLevelName(line.get("level", "INFO")) < floor:
+            continue
+        if row is not None and line.get("row") != row:
+            continue
+        yield line

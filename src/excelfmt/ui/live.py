@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -154,14 +155,24 @@ class LiveView:
 
 
 class PlainView:
-    """An Observer for non-terminals: a line when it starts (with `announce`), no
-    progress, and a line at the end."""
+    """An Observer for non-terminals (cron, a pipe, a log file): a line when it starts
+    (with `announce`), a plain progress line every `every` seconds, a line at the end."""
 
-    def __init__(self, stream: TextIO, announce: bool = False) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        announce: bool = False,
+        every: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._stream = stream
         self._announce = announce
+        self._every, self._clock = every, clock
+        self._next = clock() + every
+        self._expected: int | None = None
 
     def started(self, info: RunInfo) -> None:
+        self._expected = info.estimated_rows
         if self._announce and info.session:
             # The id, so that another terminal can follow a long run as it goes.
             print(
@@ -172,7 +183,10 @@ class PlainView:
             )
 
     def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
-        pass
+        if not (self._announce and self._every) or self._clock() < self._next:
+            return
+        self._next = self._clock() + self._every
+        print(progress_line(snapshot, live, self._expected), file=self._stream, flush=True)
 
     def stopping(self, in_flight: int, reason: str | None) -> None:
         what = reason or f"waiting for {in_flight} request(s) in flight"
@@ -180,6 +194,22 @@ class PlainView:
 
     def finished(self, summary: RunSummary) -> None:
         pass
+
+
+def progress_line(snapshot: Snapshot, live: LiveState, expected: int | None) -> str:
+    """One line of where a run stands, for logs: plain text, no escape codes."""
+    done = f"{snapshot.done:,}"
+    if expected:
+        done += f" of about {expected:,} rows ({min(100, 100 * snapshot.done // expected)}%)"
+    else:
+        done += " rows"
+    state = "" if live.breaker == "closed" else f", breaker {live.breaker}"
+    state += ", paused by the API" if live.paused else ""
+    return (
+        f"excelfmt: {done}, {snapshot.ok:,} ok, {snapshot.failed:,} failed, "
+        f"{snapshot.rows_per_second:,.0f} rows/s, {live.in_flight} in flight "
+        f"(limit {live.limit}), {live.retries:,} retries{state}"
+    )
 
 
 def print_summary_table(console: Console, summary: RunSummary) -> None:
