@@ -97,3 +97,22 @@ def run_subprocess(
         env={**os.environ, **(env or {})},
         cwd=cwd,
     )
+
+
+def on_a_terminal(
+    *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start `python -m excelfmt ...` on a pseudo-terminal (stdin, stdout and stderr), as a
+    person at a terminal would: the process, and the terminal's end to read and type on."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", *args],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, **(env or {})},
+    )
+    os.close(terminal)
+    return process, controller

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import pty
-import subprocess
-import sys
 from pathlib import Path
 
 from excelfmt.engine.events import RunInfo
@@ -15,6 +12,7 @@ from excelfmt.policies.resilience import LiveState
 from excelfmt.ui.live import PlainView
 
 from .apiserver import Reply
+from .conftest import on_a_terminal
 
 LIVE = LiveState(8, 8, "closed", 3, 0, 0, 8, False)
 
@@ -61,15 +59,7 @@ def test_off_a_terminal_a_run_logs_progress_lines_when_asked(api, workbook, cli)
 def test_a_dumb_terminal_gets_plain_lines_not_the_live_view(api, workbook):
     api.respond = lambda got: Reply(201, {})
     book = workbook(["N"], [[n] for n in range(5)])
-    controller, terminal = pty.openpty()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-        env={**os.environ, "TERM": "dumb"},
-    )
-    os.close(terminal)
+    run, controller = on_a_terminal("run", str(book), "--url", api.url, env={"TERM": "dumb"})
     seen = b""
     while run.poll() is None or not seen.endswith(b"\n"):
         try:

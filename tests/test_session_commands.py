@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .apiserver import Received, Reply
+from .conftest import on_a_terminal
 from .test_resume import sessions, start, wait_for
 
 TOKEN = "tok-7f1c9e2a-never-in-logs"
@@ -146,14 +146,7 @@ def test_on_a_terminal_a_run_on_an_unfinished_file_offers_to_resume_it(api, work
     api.respond = lambda got: Reply(201, {})
     api.received.clear()
 
-    controller, terminal = pty.openpty()
-    run = subprocess.Popen(
-        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url],
-        stdin=terminal,
-        stdout=terminal,
-        stderr=terminal,
-    )
-    os.close(terminal)
+    run, controller = on_a_terminal("run", str(book), "--url", api.url)
     seen = b""
     while b"Resume it" not in seen:
         seen += os.read(controller, 1024)
