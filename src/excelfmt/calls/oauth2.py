@@ -62,8 +62,6 @@ class TokenSource:
         self._token: str | None = None
         self._renew_at = 0.0
         self._failed: TokenError | None = None  # once refused, refused for every row
-        self.fetched = 0
-        """Tokens fetched so far."""
 
     async def token(self) -> str:
         if self._token is None or self._clock() >= self._renew_at:
@@ -124,7 +122,7 @@ class TokenSource:
 
     def _keep(self, token: str, answer: httpx.Response) -> None:
         self._learn(token)
-        self._token, self.fetched = token, self.fetched + 1
+        self._token = token
         try:
             lifetime = float(answer.json().get("expires_in") or 0)
         except (ValueError, TypeError):
