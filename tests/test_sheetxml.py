@@ -19,9 +19,9 @@ from openpyxl.xml.functions import iterparse
 
 from excelfmt.models import CellError
 from excelfmt.sheets import sheetxml
-from excelfmt.sheets.reader import _date_only_styles, _shared_strings
 from excelfmt.sheets.sheetxml import sheet_rows
 from excelfmt.sheets.sniff import Format, sniff
+from excelfmt.sheets.xlsxparts import date_only_styles, shared_strings, style_formats
 
 from .conftest import CORPUS
 
@@ -61,13 +61,13 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
         warnings.simplefilter("ignore")
         reader = ExcelReader(handle, read_only=True, data_only=True)
         reader.read_manifest()
-        reader.shared_strings = _shared_strings(reader)
+        reader.shared_strings = shared_strings(reader)
         reader.read_workbook()
         apply_stylesheet(reader.archive, reader.wb)
         book = reader.wb
         dates = frozenset(book._date_formats)  # type: ignore[attr-defined]
         durations = frozenset(book._timedelta_formats)  # type: ignore[attr-defined]
-        days = _date_only_styles(book)
+        days = date_only_styles(style_formats(book))
         for _, rel in reader.parser.find_sheets():
             if "chartsheet" in rel.Type or rel.target not in reader.valid_files:
                 continue

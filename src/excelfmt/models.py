@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import TypeAlias
 
-JSONValue: TypeAlias = "bool | int | float | str | list[JSONValue] | dict[str, JSONValue] | None"
+JSONValue: TypeAlias = (
+    "bool | int | float | Decimal | str | list[JSONValue] | dict[str, JSONValue] | None"
+)
+"""A JSON value; a Decimal is a number written with exactly its digits (calls.jobs)."""
 
 
 class CellError(str):
@@ -17,7 +21,10 @@ class CellError(str):
     __slots__ = ()
 
 
-CellValue: TypeAlias = str | int | float | bool | datetime | date | time | timedelta | None
+CellValue: TypeAlias = (
+    str | int | float | Decimal | bool | datetime | date | time | timedelta | None
+)
+"""Decimal only where a column's type is decimal."""
 
 RecordedOutcome: TypeAlias = tuple[str | None, int | None, str | None, JSONValue, float | None, int]
 """A row's outcome as a journal keeps it: category (None: ok), http_status, message,
@@ -33,6 +40,9 @@ class Row:
     number: int
     """The row number Excel shows for it."""
     values: Mapping[str, CellValue]
+    problem: str | None = None
+    """Why a cell is not of its column's type ("amount: 'abc' is not a number"); such a
+    row keeps its values as read and is never sent."""
 
 
 @dataclass(frozen=True, slots=True)

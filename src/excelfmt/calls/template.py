@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from ..errors import TemplateError
 from ..models import CellError, CellValue, JSONValue, Row
@@ -63,6 +64,8 @@ def text_value(value: CellValue, column: str) -> str:
         return "true" if converted else "false"
     if isinstance(converted, float) and converted.is_integer():
         return str(int(converted))
+    if isinstance(converted, Decimal):
+        return format(converted, "f")  # 1E+3 would not be what the sheet says
     return str(converted)
 
 

@@ -19,7 +19,9 @@ from .flags import (
     AuthEnv,
     BasicAuthEnv,
     Body,
+    ColumnType,
     ConfigFile,
+    DecimalComma,
     Delimiter,
     Encoding,
     Header,
@@ -48,6 +50,8 @@ def check_command(
     limit: Limit = None,
     delimiter: Delimiter = None,
     encoding: Encoding = None,
+    type: ColumnType = None,
+    decimal_comma: DecimalComma = None,
     auth_env: AuthEnv = None,
     basic_auth_env: BasicAuthEnv = None,
     api_key_header: ApiKeyHeader = None,
@@ -80,7 +84,7 @@ def check_command(
 ) -> None:
     """Read every row and plan its request as `run` would, and send nothing.
 
-    Reports the rows a run would refuse before sending (an empty value the URL needs, an Excel error in a cell, a value repeated in a --unique column). Takes the same settings as run.
+    Reports the rows a run would refuse before sending (an empty value the URL needs, an Excel error in a cell, a value not of its column's --type, a value repeated in a --unique column). Takes the same settings as run.
 
     Exit codes: 0 every row could be sent; 1 some rows would fail; 2 bad usage, settings or input.
     """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines

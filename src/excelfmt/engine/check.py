@@ -1,7 +1,8 @@
 """`excelfmt check`: every row read and planned as a run would, and nothing sent.
 
 A run finds a row's local problems only when it reaches the row: an empty value the URL
-needs, an Excel error in a cell, a header that would hold a line break. A check finds
+needs, an Excel error in a cell, a value not of its column's type, a header that would
+hold a line break. A check finds
 them all first, plus values repeated in a column that must be unique (an order typed
 twice is two orders to the API). Each problem goes to `on_problem` as it is found (the
 problems file); the report keeps counts and the first few for the screen.
@@ -78,7 +79,8 @@ def check(
             found = []
             why = planner.problem(row)
             if why:
-                found.append(Problem(row, _kind(why), why))
+                kind = "value not of its column's type" if row.problem else _kind(why)
+                found.append(Problem(row, kind, why))
             for column, values in seen.items():
                 value = _key(row.values.get(column))
                 if value is None:

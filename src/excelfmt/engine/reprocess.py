@@ -26,6 +26,7 @@ from ..errors import ExcelfmtError, UsageError
 from ..models import Job, JSONValue, Outcome, Row
 from ..policies.resilience import Policies
 from ..settings.config import Settings, recorded_settings
+from ..sheets.coltypes import ColumnTypes
 from ..sheets.export import export_results, session_output
 from ..store import runlog
 from ..store.folder import Store
@@ -106,8 +107,14 @@ def reprocess(
         e.seq: (e, corrected_values(e, corrections.get(e.id, {}), f"Error {e.short_id}"))
         for e in errors
     }
-    planner = Planner(settings, list(errors[0].values))
-    jobs = [planner.plan(Row(e.seq, e.row, as_cells(values))) for e, values in rows.values()]
+    columns = list(errors[0].values)
+    planner = Planner(settings, columns)
+    # The corrected cells are text as people typed them: the column types apply again.
+    types = ColumnTypes(settings.type, columns, settings.decimal_comma)
+    jobs = [
+        planner.plan(types.apply(Row(e.seq, e.row, as_cells(values))))
+        for e, values in rows.values()
+    ]
     result = Reprocessed(session)
     redact = settings.redactor()
     requests = {job.row.seq: describe_request(job, redact) for job in jobs}

@@ -39,6 +39,8 @@ class Settings:
     header_row: int = 1
     delimiter: str | None = None
     encoding: str | None = None
+    type: tuple[tuple[str, str], ...] = ()
+    decimal_comma: bool = False
     limit: int | None = None
     output: Path | None = None
     store: Path | None = None
@@ -124,8 +126,8 @@ def _shown(name: str, value: object, redact: Redactor) -> JSONValue:
     if name == "header":
         pairs = (item.split(":", 1) for item in value)  # type: ignore[attr-defined]
         return [f"{n}: {redact.header(n, v.strip())}" for n, v in pairs]
-    if name == "status_rule":
-        return [f"{code}={verdict}" for code, verdict in value]  # type: ignore[attr-defined]
+    if name in ("status_rule", "type"):
+        return [f"{key}={verdict}" for key, verdict in value]  # type: ignore[attr-defined]
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, tuple):

@@ -272,6 +272,44 @@ def as_encoding(value: object) -> str | None:
         raise ValueError(f"{name!r} is not a text encoding (utf-8, cp1252, latin-1, ...)") from None
 
 
+def as_flag(value: object) -> bool:
+    """On or off: true/false from TOML, true/false, yes/no, 1/0 from the environment."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value).lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off", ""):
+        return False
+    raise ValueError(f"must be true or false, got {value!r}")
+
+
+COLUMN_TYPES = ("text", "integer", "number", "decimal", "boolean", "date", "datetime")
+
+
+def parse_column_type(item: str) -> tuple[str, str]:
+    # The last "=": a column name may hold one, a type never does.
+    column, sep, kind = item.rpartition("=")
+    column, kind = column.strip(), kind.strip().lower()
+    if not sep or not column:
+        raise ValueError(f"expected COLUMN=TYPE such as Zip=text, got {item!r}")
+    if kind not in COLUMN_TYPES:
+        raise ValueError(f"{kind!r} is not a column type; the types are {', '.join(COLUMN_TYPES)}")
+    return column, kind
+
+
+def as_column_types(value: object) -> tuple[tuple[str, str], ...]:
+    """Column types, from a TOML table {Zip = "text"} or COLUMN=TYPE items; the last one
+    given for a column counts."""
+    if isinstance(value, dict):
+        items = [f"{column}={kind}" for column, kind in value.items()]
+    elif isinstance(value, str) and not value.strip().startswith("["):
+        items = [part for part in value.split(",") if part.strip()]
+    else:
+        items = [_text(item) for item in _list(value)]
+    return tuple(dict(parse_column_type(item) for item in items).items())
+
+
 def as_choice(*choices: str) -> Callable[[object], str]:
     """One of `choices`, in any case."""
 

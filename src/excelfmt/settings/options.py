@@ -10,66 +10,34 @@ ValueError with the reason a person should read.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from .converters import (
     SUCCESS,
     as_body,
     as_choice,
+    as_column_types,
     as_delimiter,
     as_duration,
     as_encoding,
     as_env_name,
-    as_fraction,
+    as_flag,
     as_header_name,
     as_headers,
     as_method,
-    as_methods,
     as_names,
     as_optional_text,
     as_output,
     as_path,
     as_proxy,
-    as_seconds,
     as_status_rules,
     as_url,
     as_whole,
     parse_header,
     parse_status_rule,
 )
+from .option import Option
+from .politeness import POLITENESS_OPTIONS
 
 __all__ = ["OPTIONS", "OPTIONS_BY_NAME", "SUCCESS", "Option", "parse_header", "parse_status_rule"]
-
-
-@dataclass(frozen=True)
-class Option:
-    name: str
-    convert: Callable[[object], object]
-    default: object
-    help: str
-    kind: str
-    """How the value is written, for the reference: "text", "number", "list", ..."""
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-    @property
-    def env(self) -> str:
-        return "EXCELFMT_" + self.name.upper()
-
-    @property
-    def shown_default(self) -> str | None:
-        """The default as people write it (`30s`, `GET, HEAD`), or None when there is none."""
-        value = self.default
-        if value is None or value == ():
-            return None
-        if isinstance(value, tuple):
-            return ", ".join(map(str, value))
-        if isinstance(value, float):
-            return f"{value:g}s" if self.kind == "duration" and value else f"{value:g}"
-        return str(value)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -117,6 +85,23 @@ OPTIONS: tuple[Option, ...] = (
         "mark, else UTF-8 if it reads as UTF-8, else cp1252).",
         "text",
     ),
+    Option(
+        "type",
+        as_column_types,
+        (),
+        "What a column's cells are, COLUMN=TYPE with TYPE text, integer, number, decimal, "
+        "boolean, date or datetime (e.g. Zip=text sends 01010 as Excel shows it); a cell "
+        "that does not convert keeps its row from being sent; repeatable.",
+        "list",
+    ),
+    Option(
+        "decimal_comma",
+        as_flag,
+        False,
+        "Numbers written as text use a decimal comma (1.234,5), for number, integer and "
+        "decimal columns of a CSV from a European system.",
+        "flag",
+    ),
     Option("limit", as_whole(1, 100_000_000), None, "Send only the first N data rows.", "number"),
     Option(
         "output",
@@ -133,129 +118,7 @@ OPTIONS: tuple[Option, ...] = (
         "else the user data folder).",
         "path",
     ),
-    Option(
-        "concurrency",
-        as_whole(1, 1000),
-        16,
-        "Most requests in flight at once; the live "
-        "limit adapts between min_concurrency and this as the API allows.",
-        "number",
-    ),
-    Option(
-        "min_concurrency",
-        as_whole(1, 1000),
-        1,
-        "Fewest requests in flight the adaptive "
-        "limit goes down to; set it to concurrency for a fixed limit.",
-        "number",
-    ),
-    Option(
-        "rate",
-        as_seconds(0, allow_minimum=True),
-        0.0,
-        "Most requests per second (0 = no cap of our own; the API's Retry-After and "
-        "RateLimit headers are honoured either way).",
-        "number",
-    ),
-    Option(
-        "burst",
-        as_whole(1, 100_000),
-        1,
-        "Requests that may go back to back before the rate applies.",
-        "number",
-    ),
-    Option(
-        "timeout",
-        as_duration(0, allow_minimum=False),
-        30.0,
-        "Seconds to wait for connect and for each read of a response.",
-        "duration",
-    ),
-    Option(
-        "retries",
-        as_whole(0, 100),
-        5,
-        "Retries of a row after a 429, 5xx or network "
-        "error, with capped exponential backoff and jitter (Retry-After wins).",
-        "number",
-    ),
-    Option(
-        "retry_wait",
-        as_duration(0, allow_minimum=False),
-        0.5,
-        "Longest first backoff "
-        "before a retry; it doubles per retry (full jitter: a random wait up to it).",
-        "duration",
-    ),
-    Option(
-        "retry_max_wait",
-        as_duration(0, allow_minimum=False),
-        30.0,
-        "The longest any backoff grows to.",
-        "duration",
-    ),
-    Option(
-        "retry_budget",
-        as_seconds(0, allow_minimum=True),
-        0.2,
-        "Retries may add at most "
-        "this share of first attempts over a sliding 10 s (0.2 = 20%); more wait.",
-        "number",
-    ),
-    Option(
-        "max_outage",
-        as_duration(0, allow_minimum=False),
-        300.0,
-        "Stop the run (exit 3, "
-        "resumable) when the API stays down this long; rows wait, they do not fail.",
-        "duration",
-    ),
-    Option(
-        "auth_failures",
-        as_whole(1, 100_000),
-        5,
-        "Stop the run (exit 3) after this many "
-        "401/403 answers in a row: the credentials are wrong.",
-        "number",
-    ),
-    Option(
-        "breaker_failure_rate",
-        as_fraction,
-        0.5,
-        "Open the circuit breaker when this share of recent calls failed (5xx, network errors).",
-        "number",
-    ),
-    Option(
-        "breaker_window", as_whole(1, 100_000), 50, "Recent calls the breaker looks at.", "number"
-    ),
-    Option(
-        "breaker_min_calls",
-        as_whole(1, 100_000),
-        20,
-        "Calls the breaker needs before it judges.",
-        "number",
-    ),
-    Option(
-        "breaker_wait",
-        as_duration(0, allow_minimum=False),
-        5.0,
-        "Seconds the breaker stays open before a probe; doubles on repeated trips, up to a minute.",
-        "duration",
-    ),
-    Option(
-        "slow_call",
-        as_duration(0, allow_minimum=True),
-        0.0,
-        "A call slower than this counts as slow for the breaker (0 = off).",
-        "duration",
-    ),
-    Option(
-        "breaker_slow_rate",
-        as_fraction,
-        1.0,
-        "Open the breaker when this share of recent calls was slow (1 = off).",
-        "number",
-    ),
+    *POLITENESS_OPTIONS,
     Option(
         "proxy",
         as_proxy,
@@ -345,14 +208,6 @@ OPTIONS: tuple[Option, ...] = (
         "list",
     ),
     Option(
-        "cache_ttl",
-        as_duration(0, allow_minimum=True),
-        0.0,
-        "Answer a repeated request from the local store for this long (e.g. 10m, 1d) "
-        "instead of calling the API again; 0 = off. Only for cache_methods.",
-        "duration",
-    ),
-    Option(
         "log_every",
         as_duration(0, allow_minimum=True),
         60.0,
@@ -373,14 +228,6 @@ OPTIONS: tuple[Option, ...] = (
         "always",
         "When to notify: always, or failure (the run did not end with every row ok).",
         "text",
-    ),
-    Option(
-        "cache_methods",
-        as_methods,
-        ("GET", "HEAD"),
-        "Methods whose answers may be cached with cache_ttl: look-ups the API does not "
-        "change anything for; repeatable.",
-        "list",
     ),
 )
 

@@ -11,10 +11,9 @@ Every problem with the file becomes an InputError naming file, sheet and cell.
 
 from __future__ import annotations
 
-import re
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -25,11 +24,19 @@ from typing import TYPE_CHECKING, Any
 from xml.etree.ElementTree import ParseError
 from xml.parsers.expat import ExpatError
 
-from ..errors import InputError
+from ..errors import ExcelfmtError, InputError
 from ..models import CellValue, Row
 from . import delimited
-from .sheetxml import RawRow, guarded_parser, sheet_rows
+from .coltypes import ColumnTypes
+from .sheetxml import RawRow, sheet_rows
 from .sniff import Format, sniff
+from .xlsxparts import (
+    date_only_styles,
+    declared_last_row,
+    shared_strings,
+    shown_formats,
+    style_formats,
+)
 
 if TYPE_CHECKING:
     from ..settings.config import Settings
@@ -42,7 +49,6 @@ _SUFFIXES = {
 }
 """The names calamine expects each format under; by its path it also tells an encrypted
 legacy .xls, which it cannot recognise from the bytes alone."""
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,11 @@ class Sheet:
     estimated_rows: int | None
     """Data rows below the header as the file declares them; None when it does not say."""
     _raw_rows: Iterator[RawRow]
+    _types: ColumnTypes | None = None
 
     def rows(self, limit: int | None = None) -> Iterator[Row]:
-        """Yield the data rows in order, skipping fully empty rows. Single use."""
+        """Yield the data rows in order, skipping fully empty rows, with the column types
+        applied. Single use."""
         width = len(self.columns)
         seq = 0
         try:
@@ -66,7 +74,8 @@ class Sheet:
                 if not any(_has_value(value) for value in cells[:width]):
                     continue
                 padded = cells[:width] + (None,) * (width - len(cells))
-                yield Row(seq, number, dict(zip(self.columns, padded, strict=True)))
+                row = Row(seq, number, dict(zip(self.columns, padded, strict=True)))
+                yield row if self._types is None else self._types.apply(row)
                 seq += 1
                 if limit is not None and seq >= limit:
                     return
@@ -87,6 +96,8 @@ def open_sheet(path: Path, settings: Settings) -> OpenSheet:
         settings.header_row,
         delimiter=settings.delimiter,
         encoding=settings.encoding,
+        types=settings.type,
+        decimal_comma=settings.decimal_comma,
     )
 
 
@@ -101,10 +112,16 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         *,
         delimiter: str | None = None,
         encoding: str | None = None,
+        types: Sequence[tuple[str, str]] = (),
+        decimal_comma: bool = False,
     ) -> None:
-        """`delimiter` and `encoding` settle what is otherwise worked out for CSV/TSV."""
+        """`delimiter` and `encoding` settle what is otherwise worked out for CSV/TSV;
+        `types` (column, type) and `decimal_comma` say what cells are (coltypes)."""
         self._path, self._sheet, self._header_row = path, sheet, header_row
         self._delimiter, self._encoding = delimiter, encoding
+        self._types, self._decimal_comma = types, decimal_comma
+        # Numbers keep their cell's number format only for a text column to show.
+        self._number_formats = any(kind == "text" for _, kind in types)
         self._close: list[Any] = []
 
     def __enter__(self) -> Sheet:
@@ -117,14 +134,15 @@ class OpenSheet(AbstractContextManager["Sheet"]):
             else:
                 name, estimated, raw = self._open_calamine(fmt)
             columns = _read_header(self._path, name, self._header_row, raw)
+            types = ColumnTypes(self._types, columns, self._decimal_comma) if self._types else None
         except BaseException as exc:
             self.__exit__(None, None, None)
-            if isinstance(exc, InputError) or not isinstance(exc, Exception):
+            if isinstance(exc, ExcelfmtError) or not isinstance(exc, Exception):
                 raise
             raise InputError(f"{self._path} cannot be opened: {_reason(exc)}.") from exc
         if estimated is not None:
             estimated = max(0, estimated - self._header_row)
-        return Sheet(self._path, name, columns, self._header_row, estimated, raw)
+        return Sheet(self._path, name, columns, self._header_row, estimated, raw, types)
 
     def __exit__(
         self,
@@ -164,7 +182,7 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no default style" and the like: harmless
             reader.read_manifest()
-            reader.shared_strings = _shared_strings(reader)
+            reader.shared_strings = shared_strings(reader)
             reader.read_workbook()
             apply_stylesheet(reader.archive, reader.wb)
         sheets = {
@@ -179,17 +197,20 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         ]
         name = self._choose(list(sheets), visible)
         part = sheets[name][1].target
-        estimated = _declared_last_row(reader.archive, part)
+        estimated = declared_last_row(reader.archive, part)
         source = reader.archive.open(part)
         self._close.append(source)
         book = reader.wb
+        formats = style_formats(book)
+        dates = frozenset(book._date_formats)  # type: ignore[attr-defined]
         rows = sheet_rows(
             source,
             reader.shared_strings,
             book.epoch,
-            frozenset(book._date_formats),  # type: ignore[attr-defined]
+            dates,
             frozenset(book._timedelta_formats),  # type: ignore[attr-defined]
-            _date_only_styles(book),
+            date_only_styles(formats),
+            shown_formats(formats, dates) if self._number_formats else None,
         )
         return name, estimated, rows
 
@@ -234,74 +255,6 @@ class OpenSheet(AbstractContextManager["Sheet"]):
             for offset, values in enumerate(sheet.iter_rows())
         )
         return sheet.name, first_row + sheet.height - 1, rows
-
-
-def _shared_strings(reader: Any) -> list[str]:
-    """The shared-strings table as openpyxl reads it, three times faster.
-
-    openpyxl builds a descriptor object per string: a sheet of a million distinct
-    strings waited ten seconds before its first request. This is expat with three
-    handlers. A string's text is its <t> plus each rich-text run's <t>; phonetic runs
-    (<rPh>) are not text. Like defusedxml, it refuses any DTD (no entity bombs).
-    """
-    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
-
-    part = reader.package.find(SHARED_STRINGS)
-    if part is None:
-        return []
-    text, phonetic, item = (f"{SHEET_MAIN_NS}}}{tag}" for tag in ("t", "rPh", "si"))
-    strings: list[str] = []
-    pieces: list[str] = []
-    state = {"in_text": False, "in_phonetic": 0}
-
-    def start(name: str, attributes: dict[str, str]) -> None:
-        if name == text:
-            state["in_text"] = not state["in_phonetic"]
-        elif name == phonetic:
-            state["in_phonetic"] += 1
-
-    def end(name: str) -> None:
-        if name == text:
-            state["in_text"] = False
-        elif name == item:
-            # openpyxl's rule: a literal underscore escape (_x005F_) stands for "_".
-            strings.append("".join(pieces).replace("x005F_", ""))
-            pieces.clear()
-        elif name == phonetic:
-            state["in_phonetic"] -= 1
-
-    def characters(data: str) -> None:
-        if state["in_text"]:
-            pieces.append(data)
-
-    parser = guarded_parser("the shared strings declare", start, end, characters)
-    with reader.archive.open(part.PartName[1:]) as source:
-        parser.ParseFile(source)
-    return strings
-
-
-def _declared_last_row(archive: zipfile.ZipFile, part: str) -> int | None:
-    """The last row the sheet's <dimension> declares; only the part's head is read."""
-    with archive.open(part) as source:
-        head = source.read(8192)
-    found = _DIMENSION.search(head)
-    return int(found.group(1)) if found else None
-
-
-def _date_only_styles(book: Any) -> frozenset[int]:
-    """Style ids whose number format shows a date without a time: those cells are dates."""
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE, is_datetime
-
-    ids = set()
-    for style_id, style in enumerate(book._cell_styles):
-        number_format = style.numFmtId
-        if number_format < BUILTIN_FORMATS_MAX_SIZE:
-            text = BUILTIN_FORMATS.get(number_format, "General")
-        else:
-            text = book._number_formats[number_format - BUILTIN_FORMATS_MAX_SIZE]
-        if is_datetime(text) == "date":
-            ids.add(style_id)
-    return frozenset(ids)
 
 
 def _calamine_value(value: Any) -> CellValue:

@@ -10,7 +10,7 @@ every workbook of the corpus. Like defusedxml, it refuses any DTD.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from typing import IO, Any
@@ -21,6 +21,7 @@ from openpyxl.utils.escape import unescape
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
 from ..models import CellError, CellValue
+from .numfmt import displayed
 
 CHUNK_BYTES = 1 << 16
 """Bytes of XML parsed at a time: rows are handed on after each chunk."""
@@ -32,12 +33,14 @@ RawRow = tuple[int, tuple[CellValue, ...]]
 
 @dataclass(frozen=True, slots=True)
 class _Styles:
-    """The style ids that make a number a date, a duration, or a date without a time."""
+    """The style ids that make a number a date, a duration, or a date without a time,
+    and the number formats to keep with numbers (for `text` columns)."""
 
     epoch: datetime
     dates: frozenset[int]
     durations: frozenset[int]
     days: frozenset[int]
+    number_formats: Mapping[int, str]
 
 
 class _Cell:
@@ -58,14 +61,16 @@ def sheet_rows(
     date_styles: frozenset[int],
     duration_styles: frozenset[int],
     day_styles: frozenset[int],
+    number_formats: Mapping[int, str] | None = None,
 ) -> Iterator[RawRow]:
     """Rows that have at least one cell element, in file order, read CHUNK_BYTES at a time.
 
     `date_styles`: style ids whose number format is a date or time (their numbers become
     datetimes); `duration_styles`: those showing elapsed time (timedeltas); `day_styles`:
-    dates without a time of day (a datetime at midnight becomes a date).
+    dates without a time of day (a datetime at midnight becomes a date);
+    `number_formats`: style ids whose numbers keep their format (numfmt.displayed).
     """
-    styles = _Styles(epoch, date_styles, duration_styles, day_styles)
+    styles = _Styles(epoch, date_styles, duration_styles, day_styles, number_formats or {})
     row_tag, cell_tag, value_tag, inline_tag, text_tag, phonetic_tag = (
         f"{SHEET_MAIN_NS}}}{tag}" for tag in ("row", "c", "v", "is", "t", "rPh")
     )
@@ -180,7 +185,8 @@ def _value(cell: _Cell, shared_strings: Sequence[str], styles: _Styles) -> CellV
     elif kind == "n":
         number = float(raw) if "." in raw or "E" in raw or "e" in raw else int(raw)
         if cell.style not in styles.dates:
-            return number
+            shown_as = styles.number_formats.get(cell.style)
+            return number if shown_as is None else displayed(number, shown_as)
         try:
             moment = from_excel(number, styles.epoch, timedelta=cell.style in styles.durations)
         except (OverflowError, ValueError):

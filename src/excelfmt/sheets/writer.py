@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any, ClassVar, Protocol
 
+from ..calls.jobs import encode_json
 from ..calls.template import json_value
 from ..metrics.summary import RunSummary
 from ..models import JSONValue, Outcome
@@ -85,7 +86,7 @@ class JsonlResults:
 
     def _write(self, outcomes: Sequence[Outcome]) -> None:
         for o in outcomes:
-            record = {
+            record: dict[str, JSONValue] = {
                 "row": o.row.number,
                 "status": o.status,
                 "http_status": o.http_status,
@@ -96,7 +97,7 @@ class JsonlResults:
                     for k, v in o.row.values.items()
                 },
             }
-            self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._file.write(encode_json(record).decode("utf-8") + "\n")
 
     def finish(self, summary: RunSummary) -> None:
         self._write(self._order.drain())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from ..calls.responses import field_errors
 from ..calls.template import RowProblem, json_value
@@ -48,6 +49,8 @@ def as_cells(values: dict[str, JSONValue]) -> dict[str, CellValue]:
 
 
 def _stored(value: CellValue) -> JSONValue:
+    if isinstance(value, Decimal):
+        return format(value, "f")  # the digits as written; reprocess types it again
     try:
         return json_value(value, "")
     except RowProblem:  # an Excel error value (#N/A): kept as the text Excel shows
