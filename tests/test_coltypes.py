@@ -70,6 +70,7 @@ def test_decimal_commas_when_asked_for():
     [
         ("number", "abc", "c: 'abc' is not a number"),
         ("number", "1,5", "c: '1,5' is not a number (for decimal commas, use --decimal-comma)"),
+        ("decimal", "1.234,50", "c: '1.234,50' is not a number (for decimal commas, use --"),
         ("number", "nan", "c: 'nan' is not a number"),
         ("integer", 3.5, "c: 3.5 is not a whole number"),
         ("integer", "12a", "c: '12a' is not a whole number"),

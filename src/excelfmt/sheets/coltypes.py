@@ -118,22 +118,11 @@ class _NumberText:
             return Decimal(general(value))  # what Excel shows, without float noise
         if isinstance(value, Decimal):
             return value
-        text = _SPACES.sub("", value)
-        if self._decimal_comma:
-            if _POINT_GROUPS.match(text):
-                text = text.replace(".", "")
-            text = text.replace(",", ".", 1) if text.count(",") == 1 else text
-        elif _COMMA_GROUPS.match(text):
-            text = text.replace(",", "")
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            hint = (
-                " (for decimal commas, use --decimal-comma)"
-                if not self._decimal_comma and re.fullmatch(r"[+-]?\d+,\d+", text)
-                else ""
-            )
-            raise TypeProblem(f"{value!r} is not {what}{hint}") from None
+        number = _decimal(_SPACES.sub("", value), self._decimal_comma)
+        if number is None:
+            comma = not self._decimal_comma and _decimal(_SPACES.sub("", value), True)
+            hint = " (for decimal commas, use --decimal-comma)" if comma else ""
+            raise TypeProblem(f"{value!r} is not {what}{hint}")
         if not number.is_finite():
             raise TypeProblem(f"{value!r} is not {what}")
         return number
@@ -153,6 +142,20 @@ class _NumberText:
 
     def decimal(self, value: CellValue) -> CellValue:
         return self._parse(value, "a number")
+
+
+def _decimal(text: str, decimal_comma: bool) -> Decimal | None:
+    """The number `text` writes, thousands separators and all; None if it is none."""
+    if decimal_comma:
+        if _POINT_GROUPS.match(text):
+            text = text.replace(".", "")
+        text = text.replace(",", ".", 1) if text.count(",") == 1 else text
+    elif _COMMA_GROUPS.match(text):
+        text = text.replace(",", "")
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
 
 
 def _boolean(value: CellValue) -> CellValue:
