@@ -120,7 +120,7 @@ class _NumberText:
             return value
         number = _decimal(_SPACES.sub("", value), self._decimal_comma)
         if number is None:
-            comma = not self._decimal_comma and _decimal(_SPACES.sub("", value), True)
+            comma = not self._decimal_comma and _decimal(_SPACES.sub("", value), True) is not None
             hint = " (for decimal commas, use --decimal-comma)" if comma else ""
             raise TypeProblem(f"{value!r} is not {what}{hint}")
         if not number.is_finite():
