@@ -14,7 +14,8 @@ import logging
 
 from ._version import __version__
 from .engine.events import Observer, RunInfo
-from .engine.runner import preview, run
+from .engine.preview import preview
+from .engine.runner import run
 from .errors import (
     ExcelfmtError,
     ExitCode,

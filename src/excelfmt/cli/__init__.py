@@ -12,6 +12,7 @@ from .errors import errors_app, export_command, resolve_command
 from .reprocess import reprocess_command
 from .run import run_command
 from .sessions import logs_command, sessions_app, status_command
+from .worker import worker_command
 
 app.command("run", no_args_is_help=True)(run_command)
 app.command("check", no_args_is_help=True)(check_command)
@@ -20,6 +21,7 @@ app.command("logs", no_args_is_help=True)(logs_command)
 app.command("export", no_args_is_help=True)(export_command)
 app.command("reprocess", no_args_is_help=True)(reprocess_command)
 app.command("resolve", no_args_is_help=True)(resolve_command)
+app.command("worker")(worker_command)
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(errors_app, name="errors")
 

@@ -13,6 +13,7 @@ from ..settings.options import OPTIONS_BY_NAME
 REQUEST, WORKBOOK, SENDING = "Request", "Workbook", "Sending"
 OUTPUT, AUTH = "Output", "Authentication and network"
 POLITE = "Politeness and resilience"
+SCALE = "Scale-out (queue extra)"
 
 
 def setting_option(name: str, panel: str, **extra: object) -> typer.models.OptionInfo:
@@ -59,6 +60,8 @@ AuthEnv = Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")]
 BasicAuthEnv = Annotated[str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")]
 ApiKeyHeader = Annotated[str | None, setting_option("api_key_header", AUTH, metavar="NAME")]
 ApiKeyEnv = Annotated[str | None, setting_option("api_key_env", AUTH, metavar="VAR")]
+Queue = Annotated[str | None, setting_option("queue", SCALE, metavar="redis://HOST:PORT/DB")]
+LockDuration = Annotated[str | None, setting_option("lock_duration", SCALE, metavar="SECONDS")]
 ConfigFile = Annotated[
     Path | None,
     typer.Option(

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..engine import runner
+from ..engine import preview, runner
 from ..engine.events import Observer
 from ..engine.notify import notify
 from ..errors import UsageError
@@ -32,6 +32,7 @@ from .flags import (
     OUTPUT,
     POLITE,
     REQUEST,
+    SCALE,
     SENDING,
     ApiKeyEnv,
     ApiKeyHeader,
@@ -46,7 +47,9 @@ from .flags import (
     Header,
     HeaderRow,
     Limit,
+    LockDuration,
     Method,
+    Queue,
     Sheet,
     Url,
     given_settings,
@@ -136,6 +139,11 @@ def run_command(
         str | None, setting_option("notify_on", OUTPUT, metavar="always|failure")
     ] = None,
     store: Annotated[Path | None, setting_option("store", OUTPUT, metavar="DIR")] = None,
+    queue: Queue = None,
+    batch_rows: Annotated[int | None, setting_option("batch_rows", SCALE, metavar="N")] = None,
+    rate_key: Annotated[str | None, setting_option("rate_key", SCALE, metavar="KEY")] = None,
+    lock_duration: LockDuration = None,
+    no_local_worker: Annotated[bool | None, setting_option("no_local_worker", SCALE)] = None,
     auth_env: AuthEnv = None,
     basic_auth_env: BasicAuthEnv = None,
     oauth2_token_url: Annotated[
@@ -288,7 +296,7 @@ def _earlier_run(
 
 
 def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
-    info, jobs = runner.preview(settings, workbook, DRY_RUN_ROWS)
+    info, jobs = preview.preview(settings, workbook, DRY_RUN_ROWS)
     requests = live.describe_jobs(jobs, settings.redactor())
     if as_json:
         print(

@@ -39,6 +39,8 @@ from ..store.responsecache import ResponseCache
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
+Pace = Callable[[], Awaitable[float]]
+"""A pace shared beyond this process (broker.sharedpace): seconds to wait for a slot."""
 
 # What tells the concurrency controller "too much": the API refused, timed out, or a
 # gateway in front of it gave up. A plain 500 is a bug in the API more often than a sign
@@ -95,8 +97,9 @@ def dispatcher_for(
     clock: Clock,
     cache: ResponseCache | None = None,
     redactor: Redactor | None = None,
+    shared_pace: Pace | None = None,
 ) -> Dispatcher:
-    """The dispatcher a run (or a reprocess) with these settings uses."""
+    """The dispatcher a run (or a reprocess, or a queue worker) with these settings uses."""
     return Dispatcher(
         sender,
         policies,
@@ -105,6 +108,7 @@ def dispatcher_for(
         redactor=redactor or settings.redactor(),
         cache=cache,
         clock=clock,
+        shared_pace=shared_pace,
     )
 
 
@@ -123,8 +127,10 @@ class Dispatcher:
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         sleep: Sleep = anyio.sleep,
+        shared_pace: Pace | None = None,
     ) -> None:
         self._sender = sender
+        self._shared_pace = shared_pace
         self.policies = policies
         self._rules = status_rules
         self._capture = tuple(capture_paths)
@@ -238,6 +244,10 @@ class Dispatcher:
             return None
         if not await self._breaker_allows():
             return None
+        if self._shared_pace is not None:
+            shared = await self._shared_pace()
+            if shared > 0:
+                await self._sleep(shared)
         delay = p.limiter.reserve(self._clock())
         if delay > 0:
             await self._sleep(delay)

@@ -35,6 +35,9 @@ class Observer(Protocol):
     def started(self, info: RunInfo) -> None: ...
     def progressed(self, snapshot: Snapshot, live: LiveState) -> None: ...
     def stopping(self, in_flight: int, reason: str | None) -> None: ...
+    def noticed(self, text: str) -> None:
+        """Something the person watching should know, once (a worker refused a batch)."""
+
     def finished(self, summary: RunSummary) -> None: ...
 
 
@@ -46,6 +49,9 @@ class SilentObserver:
         pass
 
     def stopping(self, in_flight: int, reason: str | None) -> None:
+        pass
+
+    def noticed(self, text: str) -> None:
         pass
 
     def finished(self, summary: RunSummary) -> None:
@@ -69,6 +75,10 @@ class Observers:
     def stopping(self, in_flight: int, reason: str | None) -> None:
         for observer in self._observers:
             observer.stopping(in_flight, reason)
+
+    def noticed(self, text: str) -> None:
+        for observer in self._observers:
+            observer.noticed(text)
 
     def finished(self, summary: RunSummary) -> None:
         for observer in self._observers:

@@ -76,7 +76,9 @@ class Pool:
         async with send:
             with self._feeding:
                 while self.feed_error is None:
-                    chunk, self.feed_error = await anyio.to_thread.run_sync(_take, jobs, CHUNK_ROWS)
+                    chunk, self.feed_error = await anyio.to_thread.run_sync(
+                        take_jobs, jobs, CHUNK_ROWS
+                    )
                     if not chunk:
                         return
                     await send.send(chunk)
@@ -127,7 +129,7 @@ class Pool:
                     self.unsettled.pop(outcome.row.seq, None)
 
 
-def _take(jobs: Iterator[Job], count: int) -> tuple[list[Job], Exception | None]:
+def take_jobs(jobs: Iterator[Job], count: int) -> tuple[list[Job], Exception | None]:
     """Up to `count` jobs, and the error that ended the iterator early, if one did.
 
     Rows read before a failure (a damaged part of the sheet) are still sent and

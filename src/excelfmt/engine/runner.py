@@ -6,7 +6,6 @@ terminals: progress goes to an `Observer`, the result comes back as a RunSummary
 
 from __future__ import annotations
 
-import gc
 import importlib.util
 import logging
 import signal
@@ -17,6 +16,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx
@@ -26,7 +26,7 @@ from ..calls.oauth2 import authorized
 from ..errors import ExcelfmtError, UsageError
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary
-from ..models import Job, Outcome
+from ..models import Outcome
 from ..policies.authguard import AuthGuard
 from ..policies.resilience import Policies
 from ..settings.config import Settings, default_output
@@ -37,7 +37,11 @@ from ..store.journal import Journal
 from ..store.responsecache import ResponseCache
 from .dispatch import dispatcher_for
 from .events import Observer, Observers, RunInfo, SilentObserver
+from .gcpause import collector_set_for_a_run
 from .pool import Pool
+
+if TYPE_CHECKING:
+    from .queue_feed import QueueFeed
 from .sheet_child import peak_rss_mib
 from .sheet_process import SheetProcess
 from .signals import stop_signals
@@ -46,56 +50,6 @@ PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
 UNSETTLED_INTERVAL = 0.1
 """Seconds between records of the rows in flight, shown as "unknown outcome" after a kill."""
-YOUNG_COLLECTION_THRESHOLD = 10_000
-"""New objects between the garbage collector's youngest-generation passes during a run."""
-
-
-@contextmanager
-def _collector_set_for_a_run() -> Iterator[None]:
-    """Keep the interpreter's garbage collector from stalling the requests in flight.
-
-    A full collection walks every tracked object: with typer, rich, httpx and aiohttp
-    loaded that is some 60,000, a pause of 60-250 ms on this kind of machine, every few
-    seconds. A pause that long stalls every request in flight, and the concurrency
-    controller rightly reads it as the API queueing. Objects alive now live for the
-    whole run anyway; frozen, they are no longer walked.
-
-    The youngest generation is collected after 10,000 new objects, not 700: a row's
-    objects die by reference counting. Over 30,000 rows the default ran ~190 passes of
-    ~2.7 ms with little to free (about a thousand objects over the whole run): 3% of the
-    sending process's CPU, and a stall of every request in flight each time.
-
-    No collection before the freeze: at this point it walks everything to free a few
-    dozen objects, and costs 70 ms of every run's start.
-    """
-    gc.freeze()
-    thresholds = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-
-
-def preview(settings: Settings, input_path: Path, count: int = 5) -> tuple[RunInfo, list[Job]]:
-    """The first `count` requests a run would send (a dry run); sends nothing."""
-    from ..calls.jobs import Planner
-    from ..sheets.reader import open_sheet
-
-    with open_sheet(input_path, settings) as sheet:
-        planner = Planner(settings, sheet.columns)
-        limit = min(count, settings.limit) if settings.limit else count
-        jobs = [planner.plan(row) for row in sheet.rows(limit)]
-        info = RunInfo(
-            input_path,
-            sheet.name,
-            sheet.columns,
-            sheet.estimated_rows,
-            settings.output or default_output(input_path),
-            settings.concurrency,
-        )
-        return info, jobs
 
 
 def run(
@@ -124,6 +78,10 @@ def run(
             f"The results file would overwrite the input {input_path}; choose another --output."
         )
     sniff(input_path)  # a missing or foreign file is reported before a process starts
+    if settings.queue:
+        from .queue_run import check_queue_settings
+
+        check_queue_settings(settings)
     if resume and not store:
         raise UsageError("Resuming a run needs the store it was recorded in.")
     if settings.cache_ttl and not store:
@@ -293,8 +251,18 @@ async def _run(
         Sender(settings, transport, clock) as plain,
         authorized(settings, plain, redactor.learn) as sender,
     ):
-        dispatcher = dispatcher_for(settings, sender, policies, clock, cache, redactor)
-        pool = Pool(dispatcher, deliver, settings.concurrency)
+        queued = None
+        if settings.queue:
+            from .queue_run import QueueRun  # the queue extra: only for a queued run
+
+            queued = QueueRun(settings, info.session, clock)
+        pace = queued.shared_pace if queued else None
+        dispatcher = dispatcher_for(settings, sender, policies, clock, cache, redactor, pace)
+        pool: Pool | QueueFeed = (
+            queued.feed(dispatcher, deliver, observer.noticed)
+            if queued
+            else Pool(dispatcher, deliver, settings.concurrency)
+        )
 
         async def watch_signals() -> None:
             nonlocal interrupted
@@ -318,12 +286,16 @@ async def _run(
             observer.stopping(pool.in_flight, dispatcher.stop_reason)
             pool.stop()
 
-        with _collector_set_for_a_run():
+        with collector_set_for_a_run():
             async with anyio.create_task_group() as tasks:
                 if handle_signals:
                     tasks.start_soon(watch_signals)
                 tasks.start_soon(watch_policies)
+                if queued:
+                    tasks.start_soon(queued.run_local_worker)
                 await pool.run(sheet.jobs())
+                if queued:
+                    await queued.finish()  # every row is answered: the own worker stops
                 tasks.cancel_scope.cancel()
         await record(auth.release())
 

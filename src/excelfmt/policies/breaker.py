@@ -98,6 +98,10 @@ class Breaker:
         ):
             self._open(now)
 
+    def open_for(self, now: float) -> float:
+        """Seconds the breaker stays open from `now` (0 unless open)."""
+        return max(0.0, self._open_until - now) if self.state is State.OPEN else 0.0
+
     def outage(self, now: float) -> float:
         """Seconds since the breaker first opened without closing again (0 when closed)."""
         return 0.0 if self._outage_started is None else now - self._outage_started

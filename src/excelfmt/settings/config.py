@@ -12,129 +12,21 @@ import os
 import tomllib
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
 from ..models import JSONValue
-from ..redaction import MASK, SENSITIVE_HEADERS, Redactor
-from .credentials import ClientCredentials, read_credentials
+from ..redaction import MASK
+from .credentials import read_credentials
 from .options import OPTIONS, OPTIONS_BY_NAME, Option, parse_header
+from .value import Settings
+
+__all__ = ["Settings", "load_settings", "recorded_settings"]
 
 CONFIG_FILE_NAME = "excelfmt.toml"
 # The stdlib's NO_PROXY matcher; typeshed does not list it, CPython has had it since 3.x.
 _proxy_bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, repr=False)
-class Settings:
-    """Everything a run needs to know, validated. Build it with `load_settings`."""
-
-    url: str
-    method: str = "POST"
-    header: tuple[str, ...] = ()
-    body: JSONValue = None
-    sheet: str | None = None
-    header_row: int = 1
-    delimiter: str | None = None
-    encoding: str | None = None
-    type: tuple[tuple[str, str], ...] = ()
-    decimal_comma: bool = False
-    limit: int | None = None
-    output: Path | None = None
-    store: Path | None = None
-    concurrency: int = 16
-    min_concurrency: int = 1
-    rate: float = 0.0
-    burst: int = 1
-    timeout: float = 30.0
-    retries: int = 5
-    retry_wait: float = 0.5
-    retry_max_wait: float = 30.0
-    retry_budget: float = 0.2
-    max_outage: float = 300.0
-    auth_failures: int = 5
-    breaker_failure_rate: float = 0.5
-    breaker_window: int = 50
-    breaker_min_calls: int = 20
-    breaker_wait: float = 5.0
-    slow_call: float = 0.0
-    breaker_slow_rate: float = 1.0
-    proxy: str | None = None
-    ca_bundle: Path | None = None
-    auth_env: str | None = None
-    basic_auth_env: str | None = None
-    oauth2_token_url: str | None = None
-    oauth2_client_id_env: str | None = None
-    oauth2_client_secret_env: str | None = None
-    oauth2_scope: str | None = None
-    oauth2_audience: str | None = None
-    api_key_header: str | None = None
-    api_key_env: str | None = None
-    status_rule: tuple[tuple[int, str], ...] = ()
-    capture: tuple[str, ...] = ()
-    cache_ttl: float = 0.0
-    cache_methods: tuple[str, ...] = ("GET", "HEAD")
-    log_every: float = 60.0
-    notify_url: str | None = None
-    notify_on: str = "always"
-    credentials: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    """Header name and value pairs resolved from auth_env / basic_auth_env / api_key_env."""
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-    """The raw secret values behind `credentials`, masked wherever text is shown."""
-    oauth2: ClientCredentials | None = field(default=None, repr=False)
-    """The OAuth2 client credentials, when the settings name a token endpoint."""
-
-    def __repr__(self) -> str:
-        # The dataclass repr would print header values, which may be credentials.
-        return f"Settings({self.describe()!r})"
-
-    @property
-    def status_rules(self) -> dict[int, str]:
-        return dict(self.status_rule)
-
-    def redactor(self) -> Redactor:
-        """A redactor that masks every secret these settings carry."""
-        header_secrets = [
-            value
-            for name, value in (item.split(":", 1) for item in self.header)
-            if name.strip().lower() in SENSITIVE_HEADERS
-        ]
-        return Redactor(
-            [
-                *self.secrets,
-                *(value for _, value in self.credentials),
-                *(value.strip() for value in header_secrets),
-            ],
-            [name for name, _ in self.credentials],
-        )
-
-    def describe(self) -> dict[str, JSONValue]:
-        """The settings as shown to people (Summary sheet, JSON): secrets masked."""
-        redact = self.redactor()
-        shown = {
-            option.name: _shown(option.name, getattr(self, option.name), redact)
-            for option in OPTIONS
-        }
-        if self.credentials:
-            shown["credentials"] = {name: MASK for name, _ in self.credentials}
-        return shown
-
-
-def _shown(name: str, value: object, redact: Redactor) -> JSONValue:
-    if name == "header":
-        pairs = (item.split(":", 1) for item in value)  # type: ignore[attr-defined]
-        return [f"{n}: {redact.header(n, v.strip())}" for n, v in pairs]
-    if name in ("status_rule", "type"):
-        return [f"{key}={verdict}" for key, verdict in value]  # type: ignore[attr-defined]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, str):
-        return redact(value)
-    return value  # type: ignore[return-value]
 
 
 def _convert(option: Option, value: object, source: str) -> object:
@@ -349,6 +241,11 @@ def _unmask(
                 f"give it again with --header '{name}: ...' (or use --auth-env next time)."
             )
     values["header"] = (*kept, *headers)
+    if MASK in str(values["queue"] or ""):
+        raise UsageError(
+            "The session's queue URL held a password, which is not stored; give --queue "
+            "again (or set EXCELFMT_QUEUE)."
+        )
     if MASK in str(values["notify_url"] or ""):
         values["notify_url"] = None  # not stored: a resume notifies when it is given again
     if MASK in str(values["proxy"] or ""):
@@ -379,6 +276,9 @@ def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:
         secrets.append(proxy_password)
     if values["notify_url"]:
         secrets.append(str(values["notify_url"]))  # a webhook's URL is its password
+    queue_password = urlsplit(str(values["queue"] or "")).password
+    if queue_password:
+        secrets.append(queue_password)
     ca_bundle = values["ca_bundle"]
     if isinstance(ca_bundle, Path) and not ca_bundle.is_file():
         raise UsageError(f"ca_bundle: the file {ca_bundle} does not exist.")

@@ -272,6 +272,17 @@ def as_encoding(value: object) -> str | None:
         raise ValueError(f"{name!r} is not a text encoding (utf-8, cp1252, latin-1, ...)") from None
 
 
+def as_queue_url(value: object) -> str | None:
+    """A Redis URL: redis://[:password@]host:port/db, rediss:// for TLS, unix:// for a socket."""
+    text = _text(value)
+    if not text:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise ValueError(f"must be a Redis URL such as redis://localhost:6379/0, got {text!r}")
+    return text
+
+
 def as_flag(value: object) -> bool:
     """On or off: true/false from TOML, true/false, yes/no, 1/0 from the environment."""
     if isinstance(value, bool):

@@ -36,6 +36,7 @@ from .converters import (
 )
 from .option import Option
 from .politeness import POLITENESS_OPTIONS
+from .scaleout import SCALEOUT_OPTIONS
 
 __all__ = ["OPTIONS", "OPTIONS_BY_NAME", "SUCCESS", "Option", "parse_header", "parse_status_rule"]
 
@@ -119,6 +120,7 @@ OPTIONS: tuple[Option, ...] = (
         "path",
     ),
     *POLITENESS_OPTIONS,
+    *SCALEOUT_OPTIONS,
     Option(
         "proxy",
         as_proxy,

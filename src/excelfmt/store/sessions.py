@@ -202,6 +202,9 @@ class ProgressRecorder:
     def stopping(self, in_flight: int, reason: str | None) -> None:
         pass
 
+    def noticed(self, text: str) -> None:
+        pass
+
     def finished(self, summary: RunSummary) -> None:
         pass
 

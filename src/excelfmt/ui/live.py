@@ -147,6 +147,9 @@ class LiveView:
             "press Ctrl-C again to abandon them.[/]"
         )
 
+    def noticed(self, text: str) -> None:
+        self._console.print(f"[yellow]{escape(text)}[/]", highlight=False)
+
     def finished(self, summary: RunSummary) -> None:
         if self._task is not None:
             done = summary.metrics.done
@@ -191,6 +194,9 @@ class PlainView:
     def stopping(self, in_flight: int, reason: str | None) -> None:
         what = reason or f"waiting for {in_flight} request(s) in flight"
         print(f"excelfmt: stopping, {what}", file=self._stream, flush=True)
+
+    def noticed(self, text: str) -> None:
+        print(f"excelfmt: {text}", file=self._stream, flush=True)
 
     def finished(self, summary: RunSummary) -> None:
         pass

@@ -1,0 +1,103 @@
+"""What crosses Redis: batches of planned requests one way, their rows' outcomes back.
+
+A batch carries the session's settings as recorded (secrets masked, secret *names*
+kept) and each row's request without its credentials: a worker adds those from its own
+environment, so no secret value is ever written to Redis. The Idempotency-Key travels
+with the request, so a row sent twice (a worker killed mid-row) is sent with the same
+key. Every batch says its format: a worker that cannot read it refuses it with a
+sentence, never a half-understood send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..models import Category, Job, JSONValue, Outcome, Row
+
+FORMAT = 1
+"""The batch format this excelfmt writes and reads."""
+
+OutcomeRecord = list[Any]
+"""[seq, category, http_status, message, response, latency, attempts]"""
+
+
+class BatchRefused(Exception):
+    """This worker cannot take the batch; the message says why, for the run to show."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    session: str
+    name: str
+    """The batch's BullMQ job id, unique to one enqueueing."""
+    settings: Mapping[str, JSONValue]
+    """The session's settings as recorded: secrets masked, their variables' names kept."""
+    jobs: list[Job]
+
+
+def batch_data(
+    session: str,
+    name: str,
+    settings: Mapping[str, JSONValue],
+    jobs: Sequence[Job],
+    credential_headers: Collection[str],
+) -> dict[str, Any]:
+    """The job data of one batch; `credential_headers` (lower case) are left out."""
+    rows = [
+        [
+            job.row.seq,
+            job.row.number,
+            job.method,
+            job.url,
+            [
+                [name, value]
+                for name, value in job.headers
+                if name.lower() not in credential_headers
+            ],
+            None if job.body is None else job.body.decode("utf-8"),
+        ]
+        for job in jobs
+    ]
+    return {
+        "format": FORMAT,
+        "session": session,
+        "batch": name,
+        "settings": settings,
+        "rows": rows,
+    }
+
+
+def read_batch(data: Mapping[str, Any]) -> Batch:
+    """The batch in `data`, or BatchRefused when this worker cannot read it."""
+    version = data.get("format") if isinstance(data, Mapping) else None
+    if version != FORMAT:
+        raise BatchRefused(
+            f"the batch is in format {version!r} and this worker reads format {FORMAT}; "
+            "run the same excelfmt version on the run's host and the workers"
+        )
+    jobs = [
+        Job(
+            Row(seq, number, {}),
+            method,
+            url,
+            tuple((name, value) for name, value in headers),
+            None if body is None else body.encode("utf-8"),
+        )
+        for seq, number, method, url, headers, body in data["rows"]
+    ]
+    return Batch(data["session"], str(data["batch"]), data["settings"], jobs)
+
+
+def outcome_record(outcome: Outcome) -> OutcomeRecord:
+    o = outcome
+    category = o.category.value if o.category else None
+    return [o.row.seq, category, o.http_status, o.message, o.response, o.latency, o.attempts]
+
+
+def outcome_from_record(record: OutcomeRecord, row: Row) -> Outcome:
+    _, category, status, message, response, latency, attempts = record
+    return Outcome(
+        row, Category(category) if category else None, status, message, response, latency, attempts
+    )

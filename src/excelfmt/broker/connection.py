@@ -1,0 +1,115 @@
+"""A Redis URL for the queue, the clients made from it, and calls that wait out an outage.
+
+The queue is an optional extra: importing this module needs neither bullmq nor redis,
+so `--queue` without them can say how to install them.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import RunStopped, UsageError
+from ..store import runlog
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+QUEUE_NAME = "excelfmt"
+"""The one BullMQ queue every run and worker shares; its keys are bull:excelfmt:*."""
+INSTALL = "pip install 'excelfmt[queue]'"
+SCHEMES = ("redis", "rediss", "unix")
+
+T = TypeVar("T")
+
+
+def require_queue_extra(what: str) -> None:
+    """A UsageError saying how to install the queue extra, unless it is installed."""
+    if importlib.util.find_spec("bullmq") is None:
+        raise UsageError(f"{what} needs the queue extra, which is not installed: {INSTALL}.")
+
+
+def check_url(url: str) -> str:
+    """`url` if it is a Redis URL (redis://host:port/db, rediss:// for TLS), else why not."""
+    parts = urlsplit(url)
+    if parts.scheme not in SCHEMES or not (parts.hostname or parts.path):
+        raise ValueError(f"must be a Redis URL such as redis://localhost:6379/0, got {url!r}")
+    return url
+
+
+def masked(url: str) -> str:
+    """The URL with its password, if any, as ***: it is shown, logged and recorded."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def password(url: str) -> str | None:
+    return urlsplit(url).password
+
+
+def client(url: str) -> Redis:
+    """A Redis client for our own keys (BullMQ opens its own); it connects lazily."""
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, decode_responses=True, health_check_interval=5)
+
+
+def broker_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "Redis is away", not "this call is wrong"."""
+    from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+
+    return (ConnectionError, TimeoutError, BusyLoadingError, OSError)
+
+
+class Outage:
+    """Calls to Redis that wait out an outage, up to `max_outage` seconds in a row.
+
+    A broker that is away stops nothing for a while: each call is tried again with a
+    growing wait (0.1 s to 2 s), and the outage is logged once. Past `max_outage` the
+    run or worker stops (exit 3), resumable; no row is marked failed for it.
+    """
+
+    def __init__(
+        self,
+        max_outage: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], Awaitable[Any]],
+    ) -> None:
+        self._max_outage = max_outage
+        self._clock = clock
+        self._sleep = sleep
+        self._since: float | None = None
+
+    async def call(self, make: Callable[[], Awaitable[T]]) -> T:
+        wait = 0.1
+        errors = broker_errors()
+        while True:
+            try:
+                result = await make()
+            except errors as exc:
+                now = self._clock()
+                if self._since is None:
+                    self._since = now
+                    runlog.event(
+                        logging.WARNING, "the queue's Redis is unreachable", error=str(exc)
+                    )
+                if now - self._since > self._max_outage:
+                    raise RunStopped(
+                        f"The queue's Redis was unreachable for {now - self._since:.0f} s "
+                        f"(the limit is {self._max_outage:.0f} s, --max-outage)."
+                    ) from None
+                await self._sleep(wait)
+                wait = min(2.0, wait * 2)
+                continue
+            if self._since is not None:
+                runlog.event(logging.INFO, "the queue's Redis is back")
+                self._since = None
+            return result

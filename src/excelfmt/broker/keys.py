@@ -1,0 +1,57 @@
+"""The names of excelfmt's own keys in Redis (BullMQ's are bull:excelfmt:*), and how long
+they live: an abandoned session's keys expire by themselves."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+PREFIX = "excelfmt"
+SESSION_TTL = 7 * 24 * 3600
+"""Seconds a session's outcomes wait in Redis for the run to collect them (a resume)."""
+WORKER_TTL = 15
+"""Seconds a worker's heartbeat lasts: it renews it every few seconds while alive."""
+SESSIONS = f"{PREFIX}:sessions"
+"""Sorted set of the sessions that use the queue, by last progress time."""
+
+
+def outcomes(session: str) -> str:
+    """List of [batch, records] pushed by workers, read and trimmed by the run."""
+    return f"{PREFIX}:{session}:out"
+
+
+def done(session: str, batch: str) -> str:
+    """Set of the seqs of a batch whose outcomes are pushed: a second worker skips them."""
+    return f"{PREFIX}:{session}:b:{batch}"
+
+
+def progress(session: str) -> str:
+    """Hash of a queued run's progress, for `excelfmt status` on any host."""
+    return f"{PREFIX}:{session}:progress"
+
+
+def worker(name: str) -> str:
+    return f"{PREFIX}:worker:{name}"
+
+
+def workers_pattern() -> str:
+    return f"{PREFIX}:worker:*"
+
+
+def pace(rate_key: str) -> str:
+    return f"{PREFIX}:pace:{rate_key}"
+
+
+def hold(rate_key: str) -> str:
+    return f"{PREFIX}:hold:{rate_key}"
+
+
+def default_rate_key(url: str) -> str:
+    """The API a URL template calls, as scheme://host:port: runs and workers calling it
+    share one rate. A host that is itself a {placeholder} is kept as written."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower() or "http"
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme, 0)
+    except ValueError:
+        port = 0
+    return f"{scheme}://{(parts.hostname or parts.netloc).lower()}:{port}"

@@ -1,0 +1,293 @@
+"""A run's side of the queue: its rows out in batches, their outcomes back, nothing lost.
+
+    jobs (sync iterator) -> batches of batch_rows -> BullMQ (at most OUTSTANDING_BATCHES)
+    workers push outcomes to excelfmt:{session}:out -> collect -> deliver -> journal
+                                                   -> trimmed once delivered
+
+It stands where the Pool stands in a local run, with the same face (run, stop,
+abandon, in_flight, unsettled, feed_error), so the runner's journal, results file and
+views are the same either way. Outcomes stay in Redis until delivered: a run killed
+mid-way and resumed collects what the workers finished meanwhile, adopts the batches
+still queued, and enqueues the rest. Every few seconds it looks for batches that left
+the queue with rows unanswered (a worker killed twice over, a Redis that restarted
+empty, a worker that handed rows back on SIGTERM) and enqueues those rows again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+
+from ..broker import keys
+from ..broker.batches import batch_data, outcome_from_record, read_batch
+from ..broker.connection import QUEUE_NAME, Outage, client
+from ..calls.client import Clock
+from ..models import Job, Outcome, Row
+from ..settings.config import Settings
+from ..store import runlog
+from .dispatch import replayed
+from .pool import Deliver, take_jobs
+
+OUTSTANDING_BATCHES = 32
+"""Batches of one run in Redis at a time: memory there and here stays flat."""
+CHECK_EVERY = 2.0
+"""Seconds between looks for batches that left the queue with rows unanswered."""
+POLL = 0.02
+"""Seconds between reads of the outcomes list when it was empty."""
+READ_CHUNK = 256
+"""Rows taken from the reading thread at a time."""
+WAITING_STATES = ("waiting", "active", "delayed", "paused", "prioritized")
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Pending:
+    """A batch in the queue: the rows of it not answered yet, by seq."""
+
+    jobs: dict[int, Job] = field(default_factory=dict)
+
+
+class QueueFeed:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: str,
+        shared: dict[str, Any],
+        deliver: Deliver,
+        clock: Clock,
+        notice: Callable[[str], None],
+        credential_headers: frozenset[str],
+        local: Stoppable | None = None,
+        local_done: anyio.Event | None = None,
+    ) -> None:
+        """`shared`: the settings every batch carries; `notice`: a sentence for the person
+        watching (a worker refused a batch); `credential_headers`: left out of batches;
+        `local_done`: set when the run's own worker has finished (after a stop, its rows
+        in flight are collected before the run ends)."""
+        from bullmq import Queue
+
+        assert settings.queue is not None
+        self._settings = settings
+        self._session = session
+        self._shared = shared
+        self._deliver = deliver
+        self._clock = clock
+        self._notice = notice
+        self._credentials = credential_headers
+        self._local = local
+        self._local_done = local_done
+        self._redis = client(settings.queue)
+        self._queue = Queue(QUEUE_NAME, {"connection": settings.queue})
+        self._outage = Outage(settings.max_outage, clock, anyio.sleep)
+        self._nonce = secrets.token_hex(3)
+        self._count = 0
+        self._pending: dict[str, Pending] = {}
+        self._delivering = anyio.Lock()
+        self._changed = anyio.Event()
+        self._feeding = anyio.CancelScope()
+        self._collecting = anyio.CancelScope()
+        self._fed = False
+        self._told: set[str] = set()
+        self.unsettled: dict[int, int] = {}
+        """Rows in the queue and not yet answered: seq -> number."""
+        self.feed_error: Exception | None = None
+
+    @property
+    def in_flight(self) -> int:
+        return len(self.unsettled)
+
+    def stop(self) -> None:
+        """Enqueue nothing more. What is queued stays for the workers; a resume collects
+        it. The outcomes already pushed are collected before the run ends."""
+        self._feeding.cancel()
+        self._fed = True
+        self._changed.set()
+        if self._local is not None:
+            self._local.stop()
+
+    def abandon(self) -> None:
+        self.stop()
+        self._collecting.cancel()
+
+    async def run(self, jobs: Iterator[Job]) -> None:
+        try:
+            await self._adopt()
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(self._collect_until_done)
+                with self._feeding:
+                    await self._feed(jobs)
+                self._fed = True
+                self._changed.set()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if not self.unsettled:
+                    await self._redis.delete(keys.outcomes(self._session))
+                await self._queue.close()
+                await self._redis.aclose()
+
+    async def _adopt(self) -> None:
+        """A resumed run takes over its batches still in the queue and first collects the
+        outcomes its workers pushed while it was away."""
+        found = await self._outage.call(lambda: self._queue.getJobs(list(WAITING_STATES)))
+        for job in found:
+            data = job.data if isinstance(job.data, dict) else {}
+            if data.get("session") != self._session or job.id is None:
+                continue
+            batch = read_batch(data)
+            self._track(job.id, batch.jobs)
+        await self._collect()
+
+    async def _feed(self, jobs: Iterator[Job]) -> None:
+        batch: list[Job] = []
+        local: list[Outcome] = []
+        while self.feed_error is None:
+            chunk, self.feed_error = await anyio.to_thread.run_sync(take_jobs, jobs, READ_CHUNK)
+            if not chunk:
+                break
+            for job in chunk:
+                if job.problem is not None or job.recorded is not None:
+                    local.append(_local_outcome(job))
+                elif job.row.seq not in self.unsettled:  # an adopted batch has it already
+                    batch.append(job)
+                    if len(batch) >= self._settings.batch_rows:
+                        await self._enqueue(batch)
+                        batch = []
+            if local:
+                await self._hand_on(local)
+                local = []
+        if batch:
+            await self._enqueue(batch)
+
+    async def _enqueue(self, jobs: list[Job]) -> None:
+        while len(self._pending) >= OUTSTANDING_BATCHES:
+            self._changed = anyio.Event()
+            await self._changed.wait()
+        self._count += 1
+        name = f"{self._session}-{self._nonce}-{self._count}"
+        data = batch_data(self._session, name, self._shared, jobs, self._credentials)
+        options = {
+            "jobId": name,
+            "removeOnComplete": True,
+            "removeOnFail": {"age": keys.SESSION_TTL},
+        }
+        await self._outage.call(lambda: self._queue.add("rows", data, options))
+        self._track(name, jobs)
+
+    def _track(self, name: str, jobs: list[Job]) -> None:
+        pending = self._pending.setdefault(name, Pending())
+        for job in jobs:
+            pending.jobs[job.row.seq] = job
+            self.unsettled[job.row.seq] = job.row.number
+
+    async def _collect_until_done(self) -> None:
+        with self._collecting:
+            next_check = self._clock() + CHECK_EVERY
+            while not (self._fed and not self._pending):
+                got = await self._collect()
+                if self._clock() >= next_check:
+                    await self._requeue_lost()
+                    next_check = self._clock() + CHECK_EVERY
+                if self._fed and self._feeding.cancel_called:
+                    # Stopped: the run's own worker finishes its rows in flight; what is
+                    # still queued stays for the workers, and a resume collects it.
+                    if self._local_done is not None:
+                        await self._local_done.wait()
+                    await self._collect()
+                    return
+                if not got:
+                    await anyio.sleep(POLL)
+
+    async def _collect(self) -> int:
+        """Deliver the outcomes workers pushed; trim them from Redis once delivered."""
+        out = keys.outcomes(self._session)
+        entries = await self._outage.call(lambda: self._redis.lrange(out, 0, 63))
+        if not entries:
+            return 0
+        outcomes: list[Outcome] = []
+        for entry in entries:
+            name, records, *reason = json.loads(entry)
+            if records == "refused":
+                self._refused(name, reason[0] if reason else "refused")
+                continue
+            pending = self._pending.get(name)
+            for record in records:
+                seq = record[0]
+                job = pending.jobs.pop(seq, None) if pending else None
+                if job is None:
+                    job = self._job_of(seq)
+                if job is None:
+                    continue  # answered already (a row sent twice by two workers)
+                outcomes.append(outcome_from_record(record, Row(seq, job.row.number, {})))
+                self.unsettled.pop(seq, None)
+        if outcomes:
+            await self._hand_on(outcomes)
+        await self._outage.call(lambda: self._redis.ltrim(out, len(entries), -1))
+        await self._forget_finished()
+        return len(entries)
+
+    def _job_of(self, seq: int) -> Job | None:
+        """The row's job from whichever batch holds it (it may have been enqueued again)."""
+        for pending in self._pending.values():
+            if seq in pending.jobs:
+                return pending.jobs.pop(seq)
+        return None
+
+    async def _forget_finished(self) -> None:
+        finished = [name for name, pending in self._pending.items() if not pending.jobs]
+        for name in finished:
+            del self._pending[name]
+            done = keys.done(self._session, name)
+            await self._outage.call(lambda done=done: self._redis.delete(done))  # type: ignore[misc]
+        if finished:
+            self._changed.set()
+
+    async def _requeue_lost(self) -> None:
+        """Batches that left the queue with rows unanswered: those rows go again."""
+        states = {}
+        for name in list(self._pending):
+            states[name] = await self._outage.call(
+                lambda name=name: self._queue.getJobState(name)  # type: ignore[misc]
+            )
+        await self._collect()  # a worker pushes a batch's outcomes before it leaves
+        for name, state in states.items():
+            pending = self._pending.get(name)
+            if pending is None or not pending.jobs or state not in ("unknown", "failed"):
+                continue
+            rows = list(pending.jobs.values())
+            del self._pending[name]
+            runlog.event(logging.WARNING, "batch enqueued again", batch=name, rows=len(rows))
+            for start in range(0, len(rows), self._settings.batch_rows):
+                await self._enqueue(rows[start : start + self._settings.batch_rows])
+
+    def _refused(self, name: str, reason: str) -> None:
+        if reason not in self._told:
+            self._told.add(reason)
+            runlog.event(logging.WARNING, "batch refused", reason=reason)
+            self._notice(reason)
+        # The batch left the queue unanswered: the next look enqueues its rows again,
+        # for a worker that can send them (this run's own, unless --no-local-worker).
+
+    async def _hand_on(self, outcomes: list[Outcome]) -> None:
+        async with self._delivering:
+            with anyio.CancelScope(shield=True):  # a delivered outcome is never half-kept
+                await self._deliver(outcomes)
+
+
+def _local_outcome(job: Job) -> Outcome:
+    """A row that is not sent: its local problem, or its outcome from the resumed run."""
+    from ..models import Category
+
+    if job.recorded is not None:
+        return replayed(job)
+    return Outcome(job.row, Category.REQUIRES_USER_ACTION, message=job.problem)

@@ -1,0 +1,319 @@
+"""A queue worker: takes batches from BullMQ and sends their rows as a local run does.
+
+    BullMQ job (a batch) -> read_batch -> the session's sender (settings from the batch,
+    secrets from this host's environment) -> Pool -> dispatch -> outcomes pushed to Redis
+
+`excelfmt worker` runs one of these; a run with --queue runs one beside its feed too
+(unless --no-local-worker), so a run with no worker up still finishes. Each session
+gets its own policies (adaptive concurrency stays per worker) and a pace shared with
+every other sender of its rate key (broker.sharedpace). A batch this worker cannot send
+(a secret its environment lacks, a format it does not read) is refused with a sentence
+the run shows; nothing is sent without its credentials.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, cast
+
+import anyio
+import httpx
+
+from ..broker import keys
+from ..broker.batches import Batch, BatchRefused, outcome_record, read_batch
+from ..broker.connection import QUEUE_NAME, Outage, client
+from ..broker.sharedpace import HoldSync, SharedPace
+from ..calls.client import Clock, Sender, default_transport
+from ..calls.oauth2 import authorized
+from ..errors import ExcelfmtError
+from ..models import Outcome
+from ..policies.resilience import Policies
+from ..settings.config import Settings, recorded_settings
+from ..store import runlog
+from .dispatch import Dispatcher, dispatcher_for
+from .pool import Pool
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+BATCHES_AT_ONCE = 3
+"""Batches a worker works on together: the next one starts while one's last rows finish."""
+HEARTBEAT = 5.0
+"""Seconds between a worker's heartbeats (keys.WORKER_TTL is three of them)."""
+IDLE_SESSION = 600.0
+"""Seconds after which a session's HTTP client and policies are let go."""
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class SessionSender:
+    """What a worker keeps for one session: its settings, policies and dispatcher."""
+
+    settings: Settings
+    policies: Policies
+    dispatcher: Dispatcher
+    hold: HoldSync
+    closer: AsyncExitStack
+    last_used: float
+    active: int = 0
+
+
+@dataclass(frozen=True)
+class OwnSession:
+    """A run's own session, for the worker beside it: sent with the run's dispatcher."""
+
+    session: str
+    settings: Settings
+    dispatcher: Dispatcher
+    hold: HoldSync
+
+
+@dataclass
+class WorkerOptions:
+    concurrency: int | None = None
+    """Overrides each session's concurrency on this worker (None: the session's own)."""
+    min_concurrency: int | None = None
+    lock_duration: float = 30.0
+    max_outage: float = 300.0
+
+
+@dataclass
+class WorkerStats:
+    rows: int = 0
+    batches: int = 0
+    refused: int = 0
+    started: float = field(default_factory=time.time)
+
+
+class QueueWorker:
+    """Takes batches from the queue at `url` until `stop()`; see the module docstring."""
+
+    def __init__(
+        self,
+        url: str,
+        options: WorkerOptions,
+        *,
+        own: OwnSession | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        """`own`: the session of the run this worker runs in, if it does (its rows go
+        with the run's own dispatcher and credentials)."""
+        self.name = worker_name()
+        self._url = url
+        self._options = options
+        self._own = own
+        self._transport = transport
+        self._clock = clock
+        self._redis: Redis = client(url)
+        self._outage = Outage(options.max_outage, clock, anyio.sleep)
+        self._senders: dict[str, SessionSender] = {}
+        self._pools: set[Pool] = set()
+        self._stopping = anyio.Event()
+        self._refusals: set[str] = set()
+        self.stats = WorkerStats()
+
+    def stop(self) -> None:
+        """Take no new batch; finish the rows in flight; hand the rest back (exit 0)."""
+        self._stopping.set()
+        for pool in list(self._pools):
+            pool.stop()
+
+    async def run(self) -> None:
+        from bullmq import Worker
+
+        worker = Worker(
+            QUEUE_NAME,
+            self._process,
+            {
+                "connection": self._url,
+                "concurrency": BATCHES_AT_ONCE,
+                "lockDuration": round(self._options.lock_duration * 1000),
+                "stalledInterval": round(self._options.lock_duration * 1000),
+                "runRetryDelay": 1000,
+                "autorun": False,
+                "name": self.name,
+            },
+        )
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(self._heartbeat)
+                tasks.start_soon(self._sync_holds)
+                tasks.start_soon(worker.run)
+                await self._stopping.wait()
+                await worker.close()
+                tasks.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._close_senders(all_of_them=True)
+                await self._redis.delete(keys.worker(self.name))
+                await self._redis.aclose()
+
+    async def _process(self, job: Any, token: str) -> int:
+        data = job.data if isinstance(job.data, dict) else {}
+        try:
+            batch = read_batch(data)
+            sender = await self._sender_for(batch)
+        except (BatchRefused, ExcelfmtError) as exc:
+            await self._refuse(data, str(exc).rstrip("."))
+            return 0
+        done_key = keys.done(batch.session, batch.name)
+        done = {int(seq) for seq in await self._outage.call(lambda: self._redis.smembers(done_key))}
+        credentials = sender.settings.credentials
+        jobs = [
+            replace(j, headers=(*j.headers, *credentials))
+            for j in batch.jobs
+            if j.row.seq not in done
+        ]
+        pool = Pool(sender.dispatcher, self._pusher(batch), sender.settings.concurrency)
+        self._pools.add(pool)
+        sender.active += 1
+        try:
+            if not self._stopping.is_set():
+                await pool.run(iter(jobs))
+        finally:
+            self._pools.discard(pool)
+            sender.active -= 1
+            sender.last_used = self._clock()
+        self.stats.batches += 1
+        return len(jobs)
+
+    def _pusher(self, batch: Batch) -> Any:
+        out, done = keys.outcomes(batch.session), keys.done(batch.session, batch.name)
+
+        async def push(outcomes: Sequence[Outcome]) -> None:
+            records = [outcome_record(o) for o in outcomes]
+            entry = json.dumps([batch.name, records], ensure_ascii=False, default=str)
+
+            async def write() -> None:
+                # One transaction: a row's outcome and its "done" mark, or neither.
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.rpush(out, entry)
+                    pipe.sadd(done, *(o.row.seq for o in outcomes))
+                    pipe.expire(out, keys.SESSION_TTL)
+                    pipe.expire(done, keys.SESSION_TTL)
+                    await pipe.execute()
+
+            await self._outage.call(write)
+            self.stats.rows += len(outcomes)
+
+        return push
+
+    async def _refuse(self, data: dict[str, Any], reason: str) -> None:
+        session, number = data.get("session"), data.get("batch")
+        message = f"worker {self.name} refused a batch: {reason}"
+        self.stats.refused += 1
+        if message not in self._refusals:
+            self._refusals.add(message)
+            runlog.event(logging.WARNING, "batch refused", worker=self.name, reason=reason)
+        if isinstance(session, str):
+            entry = json.dumps([number, "refused", message])
+            out = keys.outcomes(session)
+            await self._outage.call(lambda: self._redis.rpush(out, entry))
+
+    async def _sender_for(self, batch: Batch) -> SessionSender:
+        found = self._senders.get(batch.session)
+        if found is not None:
+            found.last_used = self._clock()
+            return found
+        await self._close_senders(all_of_them=False)
+        own = self._own
+        if own is not None and batch.session == own.session:
+            made = SessionSender(
+                own.settings,
+                own.dispatcher.policies,
+                own.dispatcher,
+                own.hold,
+                AsyncExitStack(),  # the run closes its own sender
+                self._clock(),
+            )
+            self._senders[batch.session] = made
+            return made
+        settings = self._settings_for(batch)
+        closer = AsyncExitStack()
+        transport = self._transport or default_transport(settings)
+        plain = await closer.enter_async_context(Sender(settings, transport, self._clock))
+        redactor = settings.redactor()
+        sender = await closer.enter_async_context(authorized(settings, plain, redactor.learn))
+        policies = Policies.from_settings(settings)
+        rate_key = settings.rate_key or keys.default_rate_key(settings.url)
+        pace = SharedPace(self._redis, rate_key, settings.rate, settings.burst, self._outage)
+        dispatcher = dispatcher_for(
+            settings,
+            sender,
+            policies,
+            self._clock,
+            redactor=redactor,
+            shared_pace=pace.take_slot if pace.limited else None,
+        )
+        made = SessionSender(
+            settings, policies, dispatcher, HoldSync(pace, policies), closer, self._clock()
+        )
+        self._senders[batch.session] = made
+        return made
+
+    def _settings_for(self, batch: Batch) -> Settings:
+        settings = recorded_settings(batch.settings)  # secrets from this host's env
+        options = self._options
+        if options.concurrency is not None:
+            low = options.min_concurrency or min(settings.min_concurrency, options.concurrency)
+            settings = replace(settings, concurrency=options.concurrency, min_concurrency=low)
+        return settings
+
+    async def _close_senders(self, *, all_of_them: bool) -> None:
+        now = self._clock()
+        for session, sender in list(self._senders.items()):
+            if all_of_them or (not sender.active and now - sender.last_used > IDLE_SESSION):
+                del self._senders[session]
+                await sender.closer.aclose()
+
+    async def _sync_holds(self) -> None:
+        while True:
+            await anyio.sleep(HoldSync.INTERVAL)
+            for sender in list(self._senders.values()):
+                if sender.active:
+                    await sender.hold.sync(self._clock())
+
+    async def _heartbeat(self) -> None:
+        key = keys.worker(self.name)
+        host, pid = self.name.rsplit(":", 1)
+        while True:
+            elapsed = max(1.0, time.time() - self.stats.started)
+            beat: dict[str, str | int | float] = {
+                "host": host,
+                "pid": pid,
+                "concurrency": self._options.concurrency or 0,
+                "rows": self.stats.rows,
+                "rows_per_s": round(self.stats.rows / elapsed, 1),
+                "batches": self.stats.batches,
+                "refused": self.stats.refused,
+                "seen": round(time.time(), 3),
+            }
+
+            async def beat_now(beat: dict[str, str | int | float] = beat) -> None:
+                async with self._redis.pipeline(transaction=True) as pipe:
+                    pipe.hset(key, mapping=cast(Any, beat))
+                    pipe.expire(key, keys.WORKER_TTL)
+                    await pipe.execute()
+
+            await self._outage.call(beat_now)
+            await anyio.sleep(HEARTBEAT)
+
+
+RUN_ONLY = ("queue", "output", "store", "log_every", "notify_url", "notify_on", "limit")
+"""Settings that are the run's business, not a worker's: left out of batches."""
+
+
+def shared_settings(settings: Settings) -> dict[str, Any]:
+    """The settings a batch carries: as recorded (secrets masked), less the run's own."""
+    return {k: v for k, v in settings.describe().items() if k not in RUN_ONLY}

@@ -1,0 +1,84 @@
+"""`excelfmt worker`: a QueueWorker for as long as the host wants one.
+
+SIGTERM (or Ctrl-C) drains it: no new batch is taken, the rows in flight finish and
+their outcomes are pushed, the rest of its batches go back to their runs (which enqueue
+them again), and it exits 0 — what systemd and container runtimes expect.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+
+from ..broker.connection import Outage, client, masked, require_queue_extra
+from ..store import runlog
+from .queue_worker import QueueWorker, WorkerOptions, WorkerStats
+from .signals import stop_signals
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    name: str
+    queue: str
+    """The queue's URL, password masked."""
+    stats: WorkerStats
+    draining: bool
+
+
+def serve(
+    url: str,
+    options: WorkerOptions,
+    report: Callable[[WorkerReport], None],
+    every: float,
+) -> None:
+    """Work until a stop signal; `report` hears how it goes every `every` seconds."""
+    require_queue_extra("excelfmt worker")
+    anyio.run(_serve, url, options, report, every, backend="asyncio")
+
+
+async def _serve(
+    url: str, options: WorkerOptions, report: Callable[[WorkerReport], None], every: float
+) -> None:
+    await _reachable(url, options.max_outage)
+    worker = QueueWorker(url, options)
+    draining = False
+
+    def now() -> WorkerReport:
+        return WorkerReport(worker.name, masked(url), worker.stats, draining)
+
+    async def watch_signals() -> None:
+        nonlocal draining
+        with stop_signals() as signals:
+            async for signum in signals:
+                draining = True
+                runlog.event(logging.WARNING, f"worker draining on {signal.Signals(signum).name}")
+                worker.stop()
+                report(now())
+
+    async def report_now_and_then() -> None:
+        while True:
+            report(now())
+            await anyio.sleep(every)
+
+    runlog.event(logging.INFO, "worker started", worker=worker.name, queue=masked(url))
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(watch_signals)
+        tasks.start_soon(report_now_and_then)
+        await worker.run()
+        tasks.cancel_scope.cancel()
+    report(now())
+    runlog.event(logging.INFO, "worker stopped", worker=worker.name, rows=worker.stats.rows)
+
+
+async def _reachable(url: str, max_outage: float) -> None:
+    """Wait for Redis as for any outage (a worker may start before it does)."""
+    redis = client(url)
+    try:
+        await Outage(max_outage, time.monotonic, anyio.sleep).call(redis.ping)
+    finally:
+        await redis.aclose()

@@ -1,0 +1,39 @@
+"""How a worker shows itself: a line kept up to date on a terminal, a line a minute off it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from rich.console import Console
+
+from ..engine.worker_service import WorkerReport
+
+
+def worker_line(report: WorkerReport) -> str:
+    stats = report.stats
+    elapsed = max(1.0, time.time() - stats.started)
+    state = "draining: finishing the rows in flight" if report.draining else "working"
+    refused = f", {stats.refused} refused" if stats.refused else ""
+    return (
+        f"worker {report.name} on {report.queue}: {state}; {stats.batches:,} batches, "
+        f"{stats.rows:,} rows, {stats.rows / elapsed:,.0f} rows/s{refused}"
+    )
+
+
+def worker_reporter(console: Console, stream: TextIO) -> Callable[[WorkerReport], None]:
+    """On a terminal, one status line redrawn in place; elsewhere a plain line each time."""
+    if console.is_terminal and not console.is_dumb_terminal:
+        status = console.status("")
+        status.start()
+
+        def show(report: WorkerReport) -> None:
+            status.update(worker_line(report))
+
+        return show
+
+    def log(report: WorkerReport) -> None:
+        print(worker_line(report), file=stream, flush=True)
+
+    return log

@@ -1,0 +1,218 @@
+"""Scale-out on BullMQ and Redis, end to end: a real redis-server, real worker processes,
+the real CLI. Nothing lost when a worker dies or Redis restarts; no secret in Redis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+
+from .apiserver import Received, Reply
+from .conftest import run_subprocess
+
+TOKEN = "queue-secret-token-0451"
+
+
+def start_worker(url: str, *extra: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "worker", "--queue", url, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def drained(worker: subprocess.Popen[str]) -> tuple[int, str]:
+    """SIGTERM, then the exit code and what the worker printed."""
+    worker.send_signal(signal.SIGTERM)
+    _, err = worker.communicate(timeout=30)
+    return worker.returncode, err
+
+
+def rows_sent_by(stderr: str) -> int:
+    last = [line for line in stderr.splitlines() if " rows, " in line][-1]
+    return int(last.split(" batches, ")[1].split(" rows")[0].replace(",", ""))
+
+
+def orders(workbook: Any, count: int) -> Path:
+    return workbook(["Order", "Amount"], [[f"A-{i}", i] for i in range(count)])
+
+
+def session_keys(redis_server: Any) -> list[str]:
+    """excelfmt's own per-session keys and BullMQ's job hashes: row data, if any is left."""
+    found = []
+    for key in redis_server.client().scan_iter("*"):
+        if key.startswith("excelfmt:") and not key.startswith(("excelfmt:pace:", "excelfmt:hold:")):
+            found.append(key)
+        elif key.startswith("bull:excelfmt:") and key.count(":") == 2 and "-" in key:
+            found.append(key)  # bull:excelfmt:<job id>: a batch's data
+    return [k for k in found if not k.startswith("excelfmt:worker:")]
+
+
+def test_a_queued_run_with_no_worker_up_finishes_by_itself(api, workbook, redis_server):
+    book = orders(workbook, 450)
+    result = run_subprocess(
+        "run", str(book), "--url", api.url, "--queue", redis_server.url, "--json",
+        "--batch-rows", "100",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["rows"], summary["ok"]) == (450, 450)
+    assert sorted(r.json["Order"] for r in api.received) == sorted(f"A-{i}" for i in range(450))
+    results = load_workbook(book.with_name("input.results.xlsx"), read_only=True)["Results"]
+    assert sum(1 for row in results.iter_rows(min_row=2, values_only=True) if row[2] == "ok") == 450
+    assert session_keys(redis_server) == []  # a finished session leaves no row data
+
+
+def test_two_workers_split_one_run_and_drain_on_sigterm(api, workbook, redis_server):
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.01)
+    workers = [start_worker(redis_server.url, "--concurrency", "4") for _ in range(2)]
+    try:
+        result = run_subprocess(
+            "run", str(orders(workbook, 600)), "--url", api.url, "--queue", redis_server.url,
+            "--no-local-worker", "--batch-rows", "25", "--json",
+        )  # fmt: skip
+    finally:
+        stopped = [drained(worker) for worker in workers]
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] == 600
+    assert [code for code, _ in stopped] == [0, 0]
+    sent = [rows_sent_by(err) for _, err in stopped]
+    assert sum(sent) == 600 and min(sent) > 0, sent
+    assert len(api.received) == 600
+
+
+def test_a_worker_killed_mid_run_loses_nothing(api, workbook, redis_server):
+    """kill -9 of a worker: its batch goes to another worker once its lock expires; only
+    the rows it had in flight are sent twice, with the same Idempotency-Key."""
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
+    victim = start_worker(redis_server.url, "--concurrency", "8", "--lock-duration", "2")
+    time.sleep(1.0)  # the victim takes the first batches
+    book = orders(workbook, 400)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url, "--queue",
+         redis_server.url, "--batch-rows", "50", "--lock-duration", "2", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while len(api.received) < 60 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    in_flight = api.in_flight
+    victim.kill()
+    victim.communicate()
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 0, err
+    assert json.loads(out)["ok"] == 400
+    keys = Counter(r.headers["Idempotency-Key"] for r in api.received)
+    orders_sent = Counter(r.json["Order"] for r in api.received)
+    assert set(orders_sent) == {f"A-{i}" for i in range(400)}
+    twice = [order for order, n in orders_sent.items() if n > 1]
+    assert len(twice) <= max(in_flight, 8), (twice, in_flight)
+    assert len(keys) == 400  # a row sent twice went with the same key
+
+
+def test_redis_restarted_mid_run_loses_no_row(api, workbook, redis_server):
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.02)
+    book = orders(workbook, 500)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url, "--queue",
+         redis_server.url, "--batch-rows", "20", "--concurrency", "8", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while len(api.received) < 100 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    redis_server.stop()  # every batch and outcome in it is gone
+    time.sleep(1.0)
+    redis_server.start()
+    out, err = run.communicate(timeout=90)
+    assert run.returncode == 0, err
+    summary = json.loads(out)
+    assert (summary["ok"], summary["failed"]) == (500, 0)
+    assert {r.json["Order"] for r in api.received} == {f"A-{i}" for i in range(500)}
+
+
+def test_no_secret_value_is_ever_written_to_redis(api, workbook, redis_server):
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def snapshot() -> None:  # everything in Redis, over and over, while the run goes on
+        client = redis_server.client()
+        while not stop.is_set():
+            for key in client.scan_iter("*"):
+                kind = client.type(key)
+                if kind == "string":
+                    seen.append(str(client.get(key)))
+                elif kind == "hash":
+                    seen.append(json.dumps(client.hgetall(key)))
+                elif kind == "list":
+                    seen.extend(client.lrange(key, 0, -1))
+                elif kind == "stream":
+                    seen.append(json.dumps(client.xrange(key)))
+            time.sleep(0.02)
+
+    api.respond = lambda got: Reply(201, {"echo": got.headers.get("Authorization")}, delay=0.02)
+    watcher = threading.Thread(target=snapshot)
+    watcher.start()
+    try:
+        result = run_subprocess(
+            "run", str(orders(workbook, 200)), "--url", api.url, "--queue", redis_server.url,
+            "--auth-env", "ORDERS_TOKEN", "--batch-rows", "20", "--json",
+            env={"ORDERS_TOKEN": TOKEN},
+        )  # fmt: skip
+    finally:
+        stop.set()
+        watcher.join()
+    assert result.returncode == 0, result.stderr
+    assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in api.received)
+    assert seen and not [text for text in seen if TOKEN in text]
+    assert any("ORDERS_TOKEN" in text for text in seen)  # the name travels, not the value
+
+
+def test_a_worker_without_the_secret_refuses_and_the_run_says_so(api, workbook, redis_server):
+    lacking = start_worker(redis_server.url)
+    try:
+        time.sleep(1.0)
+        result = run_subprocess(
+            "run", str(orders(workbook, 100)), "--url", api.url, "--queue", redis_server.url,
+            "--auth-env", "ORDERS_TOKEN", "--batch-rows", "10",
+            env={"ORDERS_TOKEN": TOKEN, "TERM": "dumb"},
+        )  # fmt: skip
+    finally:
+        code, _ = drained(lacking)
+    assert result.returncode == 0, result.stderr
+    assert code == 0
+    assert "refused a batch" in result.stderr and "ORDERS_TOKEN" in result.stderr
+    assert len(api.received) == 100  # all by the run's own worker, all with the token
+    assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in api.received)
+
+
+def test_a_literal_secret_header_is_refused_with_queue(api, workbook, redis_server, cli):
+    result = cli(
+        "run", str(orders(workbook, 3)), "--url", api.url, "--queue", redis_server.url,
+        "--header", "Authorization: Bearer abc",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "header Authorization would be written to Redis" in result.stderr
+    assert api.received == []
+
+
+def test_worker_needs_a_queue(cli):
+    result = cli("worker")
+    assert result.exit_code == 2
+    assert "No queue: give --queue" in result.stderr
+
+
+def sent_per_second(received: list[Received]) -> Counter[int]:
+    start = min(r.at for r in received)
+    return Counter(int(r.at - start) for r in received)
