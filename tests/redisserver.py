@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 
 def redis_binary() -> str:
@@ -69,7 +70,7 @@ class RedisServer:
             self.process.wait(10)
             self.process = None
 
-    def client(self):  # type: ignore[no-untyped-def]
+    def client(self) -> Any:
         import redis
 
         return redis.Redis(port=self.port, decode_responses=True)

@@ -45,7 +45,8 @@ def rows_sent_by(stderr: str) -> int:
 
 
 def orders(workbook: Any, count: int) -> Path:
-    return workbook(["Order", "Amount"], [[f"A-{i}", i] for i in range(count)])
+    path: Path = workbook(["Order", "Amount"], [[f"A-{i}", i] for i in range(count)])
+    return path
 
 
 def session_keys(redis_server: Any) -> list[str]:
@@ -69,8 +70,10 @@ def test_a_queued_run_with_no_worker_up_finishes_by_itself(api, workbook, redis_
     summary = json.loads(result.stdout)
     assert (summary["rows"], summary["ok"]) == (450, 450)
     assert sorted(r.json["Order"] for r in api.received) == sorted(f"A-{i}" for i in range(450))
-    results = load_workbook(book.with_name("input.results.xlsx"), read_only=True)["Results"]
-    assert sum(1 for row in results.iter_rows(min_row=2, values_only=True) if row[2] == "ok") == 450
+    results = load_workbook(book.with_name("input.results.xlsx"), read_only=True)
+    rows = list(results["Results"].iter_rows(min_row=2, values_only=True))
+    results.close()
+    assert sum(1 for row in rows if row[2] == "ok") == 450
     assert session_keys(redis_server) == []  # a finished session leaves no row data
 
 
@@ -216,3 +219,34 @@ def test_worker_needs_a_queue(cli):
 def sent_per_second(received: list[Received]) -> Counter[int]:
     start = min(r.at for r in received)
     return Counter(int(r.at - start) for r in received)
+
+
+def test_a_run_killed_while_workers_work_resumes_and_collects_their_outcomes(
+    api, workbook, redis_server
+):
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.02)
+    worker = start_worker(redis_server.url, "--concurrency", "4")
+    book = orders(workbook, 300)
+    command = [
+        sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url,
+        "--queue", redis_server.url, "--no-local-worker", "--batch-rows", "20", "--json",
+    ]  # fmt: skip
+    try:
+        run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while len(api.received) < 60 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        run.kill()  # the worker goes on with the batches already queued
+        run.communicate()
+        time.sleep(1.0)
+        resumed = run_subprocess(*command[3:], "--resume", "auto", timeout=90)
+    finally:
+        code, _ = drained(worker)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert (summary["rows"], summary["ok"], summary["failed"]) == (300, 300, 0)
+    sent = Counter(r.json["Order"] for r in api.received)
+    assert set(sent) == {f"A-{i}" for i in range(300)}
+    assert max(sent.values()) == 1  # finished meanwhile: collected, not sent again
+    assert code == 0
+    assert session_keys(redis_server) == []

@@ -20,7 +20,7 @@ FORMAT = 1
 """The batch format this excelfmt writes and reads."""
 
 OutcomeRecord = list[Any]
-"""[seq, category, http_status, message, response, latency, attempts]"""
+"""[seq, row number, category, http_status, message, response, latency, attempts]"""
 
 
 class BatchRefused(Exception):
@@ -93,11 +93,26 @@ def read_batch(data: Mapping[str, Any]) -> Batch:
 def outcome_record(outcome: Outcome) -> OutcomeRecord:
     o = outcome
     category = o.category.value if o.category else None
-    return [o.row.seq, category, o.http_status, o.message, o.response, o.latency, o.attempts]
+    return [
+        o.row.seq,
+        o.row.number,
+        category,
+        o.http_status,
+        o.message,
+        o.response,
+        o.latency,
+        o.attempts,
+    ]
 
 
-def outcome_from_record(record: OutcomeRecord, row: Row) -> Outcome:
-    _, category, status, message, response, latency, attempts = record
+def outcome_from_record(record: OutcomeRecord) -> Outcome:
+    seq, number, category, status, message, response, latency, attempts = record
     return Outcome(
-        row, Category(category) if category else None, status, message, response, latency, attempts
+        Row(seq, number, {}),
+        Category(category) if category else None,
+        status,
+        message,
+        response,
+        latency,
+        attempts,
     )

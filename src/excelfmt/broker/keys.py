@@ -24,6 +24,11 @@ def done(session: str, batch: str) -> str:
     return f"{PREFIX}:{session}:b:{batch}"
 
 
+def session_pattern(session: str) -> str:
+    """Every key of a session's own: deleted once all its rows are answered."""
+    return f"{PREFIX}:{session}:*"
+
+
 def progress(session: str) -> str:
     """Hash of a queued run's progress, for `excelfmt status` on any host."""
     return f"{PREFIX}:{session}:progress"

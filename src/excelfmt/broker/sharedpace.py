@@ -67,7 +67,7 @@ class SharedPace:
         self._pace, self._hold = keys.pace(rate_key), keys.hold(rate_key)
         interval = 1.0 / (rate * PACING_HEADROOM) if rate > 0 else 0.0
         self._interval_us = round(interval * 1e6)
-        self._tolerance_us = round((burst - 1) * interval * 1e6)
+        self._tolerance_us = (burst - 1) * self._interval_us
         self._take = redis.register_script(TAKE_SLOT)
         self._hold_script = redis.register_script(HOLD)
         self._outage = outage

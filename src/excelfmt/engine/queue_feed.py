@@ -28,7 +28,7 @@ from ..broker import keys
 from ..broker.batches import batch_data, outcome_from_record, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client
 from ..calls.client import Clock
-from ..models import Job, Outcome, Row
+from ..models import Job, Outcome
 from ..settings.config import Settings
 from ..store import runlog
 from .dispatch import replayed
@@ -99,6 +99,9 @@ class QueueFeed:
         self._collecting = anyio.CancelScope()
         self._fed = False
         self._told: set[str] = set()
+        self._adopting = False
+        self._answered_before: set[int] = set()
+        """Rows whose outcomes a resumed run found waiting in Redis: not sent again."""
         self.unsettled: dict[int, int] = {}
         """Rows in the queue and not yet answered: seq -> number."""
         self.feed_error: Exception | None = None
@@ -131,10 +134,16 @@ class QueueFeed:
                 self._changed.set()
         finally:
             with anyio.CancelScope(shield=True):
-                if not self.unsettled:
-                    await self._redis.delete(keys.outcomes(self._session))
+                if not self.unsettled and self._fed and not self._feeding.cancel_called:
+                    await self._forget_session()
                 await self._queue.close()
                 await self._redis.aclose()
+
+    async def _forget_session(self) -> None:
+        """All rows answered: the session's keys go (its outcomes list, done sets)."""
+        found = [key async for key in self._redis.scan_iter(keys.session_pattern(self._session))]
+        if found:
+            await self._redis.delete(*found)
 
     async def _adopt(self) -> None:
         """A resumed run takes over its batches still in the queue and first collects the
@@ -146,7 +155,12 @@ class QueueFeed:
                 continue
             batch = read_batch(data)
             self._track(job.id, batch.jobs)
-        await self._collect()
+        self._adopting = True
+        try:
+            while await self._collect():
+                pass
+        finally:
+            self._adopting = False
 
     async def _feed(self, jobs: Iterator[Job]) -> None:
         batch: list[Job] = []
@@ -156,6 +170,8 @@ class QueueFeed:
             if not chunk:
                 break
             for job in chunk:
+                if job.row.seq in self._answered_before:
+                    continue  # its outcome came from Redis, delivered already
                 if job.problem is not None or job.recorded is not None:
                     local.append(_local_outcome(job))
                 elif job.row.seq not in self.unsettled:  # an adopted batch has it already
@@ -226,9 +242,13 @@ class QueueFeed:
                 job = pending.jobs.pop(seq, None) if pending else None
                 if job is None:
                     job = self._job_of(seq)
-                if job is None:
+                if job is None and not self._adopting:
                     continue  # answered already (a row sent twice by two workers)
-                outcomes.append(outcome_from_record(record, Row(seq, job.row.number, {})))
+                if job is None:
+                    if seq in self._answered_before:
+                        continue
+                    self._answered_before.add(seq)  # a batch that finished meanwhile
+                outcomes.append(outcome_from_record(record))
                 self.unsettled.pop(seq, None)
         if outcomes:
             await self._hand_on(outcomes)
