@@ -57,7 +57,12 @@ def session_keys(redis_server: Any) -> list[str]:
             found.append(key)
         elif key.startswith("bull:excelfmt:") and key.count(":") == 2 and "-" in key:
             found.append(key)  # bull:excelfmt:<job id>: a batch's data
-    return [k for k in found if not k.startswith("excelfmt:worker:")]
+    return [
+        k
+        for k in found
+        if not k.startswith(("excelfmt:worker:", "excelfmt:sessions"))
+        and not k.endswith(":progress")  # counts only, for `status`: no row data
+    ]
 
 
 def test_a_queued_run_with_no_worker_up_finishes_by_itself(api, workbook, redis_server):
@@ -250,3 +255,30 @@ def test_a_run_killed_while_workers_work_resumes_and_collects_their_outcomes(
     assert max(sent.values()) == 1  # finished meanwhile: collected, not sent again
     assert code == 0
     assert session_keys(redis_server) == []
+
+
+def test_queue_status_shows_workers_batches_and_runs_from_any_host(
+    api, workbook, redis_server, cli
+):
+    worker = start_worker(redis_server.url, "--concurrency", "3")
+    try:
+        result = run_subprocess(
+            "run", str(orders(workbook, 50)), "--url", api.url, "--queue", redis_server.url,
+            "--no-local-worker", "--batch-rows", "10", "--json",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        session = json.loads(result.stdout)["session"]
+        time.sleep(5.5)  # one heartbeat after the last batch
+        shown = json.loads(cli("queue", "status", "--queue", redis_server.url, "--json").stdout)
+        text = cli("queue", "status", "--queue", redis_server.url).stdout
+    finally:
+        drained(worker)
+    [beat] = shown["workers"]
+    assert (beat["pid"], beat["concurrency"], beat["rows"]) == (str(worker.pid), "3", "50")
+    assert shown["batches"] == {"waiting": 0, "active": 0, "delayed": 0, "failed": 0}
+    assert [run["session"] for run in shown["runs"]] == [session]
+    assert f"pid {worker.pid}: concurrency 3, 50 rows" in text
+    status = cli("status", session[:6], "--queue", redis_server.url)
+    assert status.exit_code == 0, status.output
+    assert f"{session}  done: 50 rows answered, 0 failed, 0 in the queue" in status.stdout
+    assert cli("queue", "status", "--queue", redis_server.url).exit_code == 0

@@ -22,7 +22,7 @@ RANKS: dict[str, int] = {
     "settings": 1, "metrics": 1,
     "calls": 2, "policies": 2,
     "store": 3,
-    "sheets": 4,
+    "sheets": 4, "broker": 4,
     "engine": 5,
     "ui": 6,
     "cli": 7,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from .app import app
 from .check import check_command
 from .errors import errors_app, export_command, resolve_command
+from .queue import queue_app
 from .reprocess import reprocess_command
 from .run import run_command
 from .sessions import logs_command, sessions_app, status_command
@@ -24,6 +25,7 @@ app.command("resolve", no_args_is_help=True)(resolve_command)
 app.command("worker")(worker_command)
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(errors_app, name="errors")
+app.add_typer(queue_app, name="queue")
 
 
 def main() -> None:

@@ -111,9 +111,21 @@ def status_command(
     ],
     store: StoreOption = None,
     as_json: JsonOption = False,
+    queue: Annotated[
+        str | None,
+        typer.Option(
+            "--queue",
+            metavar="redis://HOST:PORT/DB",
+            show_default=False,
+            help="A run that uses this queue, seen from any host (its progress in Redis).",
+        ),
+    ] = None,
 ) -> None:
     """Where a run stands, while it goes (from another terminal) or after it ended."""
     with reported_errors():
+        if queue is not None:
+            _queued_status(session_id, queue, as_json)
+            return
         session, unknown = _shown(session_id, store)
         if as_json:
             fields = ("id", "state", "pid", "input", "sheet", "started_at", "finished_at")
@@ -122,6 +134,17 @@ def status_command(
             print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
         else:
             print(records.status_line(session, unknown))
+
+
+def _queued_status(session_id: str, queue: str, as_json: bool) -> None:
+    from ..engine.queue_status import run_progress
+    from ..errors import UsageError
+    from ..ui.queue import run_line
+
+    found = run_progress(queue, session_id)
+    if found is None:
+        raise UsageError(f"No run {session_id!r} in the queue's recent runs (or several match).")
+    print(json.dumps(found) if as_json else run_line(found))
 
 
 def logs_command(

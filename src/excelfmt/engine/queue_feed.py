@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
+import socket
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 
@@ -36,6 +39,8 @@ from .pool import Deliver, take_jobs
 
 OUTSTANDING_BATCHES = 32
 """Batches of one run in Redis at a time: memory there and here stays flat."""
+PUBLISH_EVERY = 1.0
+"""Seconds between the run's progress notes in Redis (`excelfmt status ID` on any host)."""
 CHECK_EVERY = 2.0
 """Seconds between looks for batches that left the queue with rows unanswered."""
 POLL = 0.02
@@ -101,6 +106,7 @@ class QueueFeed:
         self._told: set[str] = set()
         self._adopting = False
         self._answered_before: set[int] = set()
+        self._answered = self._failed = 0
         """Rows whose outcomes a resumed run found waiting in Redis: not sent again."""
         self.unsettled: dict[int, int] = {}
         """Rows in the queue and not yet answered: seq -> number."""
@@ -139,11 +145,39 @@ class QueueFeed:
                 await self._queue.close()
                 await self._redis.aclose()
 
+    async def _publish(self, state: str) -> None:
+        """The run's progress, for `excelfmt status ID --queue` and `queue status`."""
+        note = {
+            "state": state,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "answered": self._answered,
+            "failed": self._failed,
+            "in_queue": len(self.unsettled),
+            "batches": len(self._pending),
+            "updated": round(time.time(), 3),
+        }
+        key = keys.progress(self._session)
+
+        async def write() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, mapping=cast(Any, note))
+                pipe.expire(key, keys.SESSION_TTL)
+                pipe.zadd(keys.SESSIONS, {self._session: time.time()})
+                await pipe.execute()
+
+        await self._outage.call(write)
+
     async def _forget_session(self) -> None:
-        """All rows answered: the session's keys go (its outcomes list, done sets)."""
+        """All rows answered: the session's keys go (its outcomes list, done sets); its
+        progress note stays, saying it is done, until it expires."""
+        progress = keys.progress(self._session)
         found = [key async for key in self._redis.scan_iter(keys.session_pattern(self._session))]
+        found = [key for key in found if key != progress]
         if found:
             await self._redis.delete(*found)
+        await self._publish("done")
+        await self._redis.expire(progress, 24 * 3600)
 
     async def _adopt(self) -> None:
         """A resumed run takes over its batches still in the queue and first collects the
@@ -209,8 +243,12 @@ class QueueFeed:
     async def _collect_until_done(self) -> None:
         with self._collecting:
             next_check = self._clock() + CHECK_EVERY
+            next_note = self._clock()
             while not (self._fed and not self._pending):
                 got = await self._collect()
+                if self._clock() >= next_note:
+                    await self._publish("running")
+                    next_note = self._clock() + PUBLISH_EVERY
                 if self._clock() >= next_check:
                     await self._requeue_lost()
                     next_check = self._clock() + CHECK_EVERY
@@ -248,8 +286,11 @@ class QueueFeed:
                     if seq in self._answered_before:
                         continue
                     self._answered_before.add(seq)  # a batch that finished meanwhile
-                outcomes.append(outcome_from_record(record))
+                outcome = outcome_from_record(record)
+                outcomes.append(outcome)
                 self.unsettled.pop(seq, None)
+                self._answered += 1
+                self._failed += outcome.category is not None
         if outcomes:
             await self._hand_on(outcomes)
         await self._outage.call(lambda: self._redis.ltrim(out, len(entries), -1))

@@ -1,0 +1,53 @@
+"""`excelfmt queue status`: the workers alive, the batches waiting, the runs using a queue."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..settings.config import merged_values
+from .app import reported_errors
+from .flags import ConfigFile, Queue, given_settings
+
+queue_app = typer.Typer(
+    help="The queue that runs and workers share (scale-out).", no_args_is_help=True
+)
+
+
+def queue_url(given: dict[str, object], config: object) -> str:
+    """The queue from --queue, EXCELFMT_QUEUE or excelfmt.toml; a UsageError without one."""
+    from ..errors import UsageError
+
+    values = merged_values(given_settings(given), config_file=config)  # type: ignore[arg-type]
+    url = values["queue"]
+    if not isinstance(url, str):
+        raise UsageError(
+            "No queue: give --queue redis://host:port/db, set EXCELFMT_QUEUE, or put queue "
+            "in excelfmt.toml."
+        )
+    return url
+
+
+@queue_app.command("status")
+def queue_status_command(
+    queue: Queue = None,
+    config: ConfigFile = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Workers alive (host, pid, concurrency, rows/s), batches by state, and the latest runs."""
+    given = dict(locals())
+    with reported_errors():
+        from ..broker.connection import masked
+        from ..engine.queue_status import queue_status
+        from ..ui.queue import print_queue_status
+
+        url = queue_url(given, config)
+        status = queue_status(url)
+        if as_json:
+            print(json.dumps({"queue": masked(url), **asdict(status)}))
+        else:
+            print_queue_status(Console(highlight=False), status, masked(url))

@@ -1,0 +1,69 @@
+"""What the queue holds and who works on it, read from Redis: `excelfmt queue status`
+and `excelfmt status ID --queue` on any host."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ..broker import keys
+from ..broker.connection import QUEUE_NAME, Outage, client, require_queue_extra
+
+STATES = ("waiting", "active", "delayed", "failed")
+RECENT_RUNS = 20
+
+
+@dataclass
+class QueueStatus:
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    """Each live worker's heartbeat: host, pid, concurrency, rows, rows_per_s, seen."""
+    batches: dict[str, int] = field(default_factory=dict)
+    """Batches by state, all runs together."""
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    """The latest runs that used the queue, newest first, each with its progress note."""
+
+
+def queue_status(url: str, max_outage: float = 10.0) -> QueueStatus:
+    require_queue_extra("excelfmt queue status")
+    return anyio.run(_read, url, max_outage, backend="asyncio")
+
+
+def run_progress(url: str, session: str, max_outage: float = 10.0) -> dict[str, Any] | None:
+    """A queued run's progress note, by its session id (or a unique start of one)."""
+    require_queue_extra("excelfmt status --queue")
+    found = anyio.run(_read, url, max_outage, backend="asyncio").runs
+    matching = [run for run in found if run["session"].startswith(session)]
+    return matching[0] if len(matching) == 1 else None
+
+
+async def _read(url: str, max_outage: float) -> QueueStatus:
+    from bullmq import Queue
+
+    redis: Any = client(url)  # decoded: str keys and values, which its stubs do not know
+    queue = Queue(QUEUE_NAME, {"connection": url})
+    outage = Outage(max_outage, time.monotonic, anyio.sleep)
+    status = QueueStatus()
+    try:
+        names = await outage.call(lambda: _scan(redis, keys.workers_pattern()))
+        for name in sorted(names):
+            beat = await redis.hgetall(name)
+            if beat:
+                status.workers.append(beat)
+        counts = await outage.call(lambda: queue.getJobCounts(*STATES))
+        status.batches = {state: int(counts.get(state, 0)) for state in STATES}
+        sessions = await redis.zrevrange(keys.SESSIONS, 0, RECENT_RUNS - 1)
+        for session in sessions:
+            note = await redis.hgetall(keys.progress(session))
+            if note:
+                status.runs.append({"session": session, **note})
+    finally:
+        await queue.close()
+        await redis.aclose()
+    return status
+
+
+async def _scan(redis: Any, pattern: str) -> list[str]:
+    return [key async for key in redis.scan_iter(pattern)]
