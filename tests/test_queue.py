@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 
 from .apiserver import Received, Reply
@@ -282,3 +283,26 @@ def test_queue_status_shows_workers_batches_and_runs_from_any_host(
     assert status.exit_code == 0, status.output
     assert f"{session}  done: 50 rows answered, 0 failed, 0 in the queue" in status.stdout
     assert cli("queue", "status", "--queue", redis_server.url).exit_code == 0
+
+
+def test_a_batch_in_another_format_is_refused_with_a_sentence():
+    from excelfmt.broker.batches import FORMAT, BatchRefused, read_batch
+
+    expected = f"format {FORMAT + 1} and this worker reads format {FORMAT}; run the same"
+    with pytest.raises(BatchRefused, match=expected):
+        read_batch({"format": FORMAT + 1, "session": "s", "batch": "b", "rows": []})
+
+
+def test_without_the_queue_extra_the_queue_says_how_to_install_it(workbook):
+    book = orders(workbook, 1)
+    script = (
+        "import sys; sys.modules['bullmq'] = None; sys.argv = sys.argv[1:]\n"
+        "from excelfmt.cli import main; main()"
+    )
+    for args in (["run", str(book), "--url", "http://127.0.0.1:9", "--queue", "redis://h:1/0"],
+                 ["worker", "--queue", "redis://h:1/0"]):  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-c", script, "excelfmt", *args], capture_output=True, text=True
+        )
+        assert result.returncode == 2, result.stderr
+        assert "pip install 'excelfmt[queue]'" in result.stderr

@@ -6,7 +6,6 @@ so `--queue` without them can say how to install them.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -28,8 +27,12 @@ T = TypeVar("T")
 
 def require_queue_extra(what: str) -> None:
     """A UsageError saying how to install the queue extra, unless it is installed."""
-    if importlib.util.find_spec("bullmq") is None:
-        raise UsageError(f"{what} needs the queue extra, which is not installed: {INSTALL}.")
+    try:
+        import bullmq  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            f"{what} needs the queue extra, which is not installed: {INSTALL}."
+        ) from None
 
 
 def check_url(url: str) -> str:

@@ -99,4 +99,7 @@ class QueueRun:
         if self.worker is not None:
             self.worker.stop()
         await self._local_done.wait()
+        await self.close()
+
+    async def close(self) -> None:
         await self._redis.aclose()

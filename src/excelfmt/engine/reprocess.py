@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from ..store import runlog
 from ..store.folder import Store
 from ..store.records import RowError, Session
 from ..store.rowerrors import as_cells, describe_request, needs_a_person, now
-from .dispatch import dispatcher_for
+from .dispatch import Pace, dispatcher_for
 from .pool import Deliver, Pool
 
 
@@ -206,6 +207,21 @@ def _render_results(store: Store, result: Reprocessed) -> None:
     store.save(session)
 
 
+@asynccontextmanager
+async def _shared_pace(settings: Settings, clock: Clock) -> AsyncIterator[Pace | None]:
+    """A session that used a queue keeps to the rate it shares with its workers."""
+    if not settings.queue:
+        yield None
+        return
+    from .queue_run import QueueRun
+
+    queued = QueueRun(settings, None, clock)
+    try:
+        yield queued.shared_pace
+    finally:
+        await queued.close()
+
+
 async def _send_all(
     settings: Settings,
     jobs: Sequence[Job],
@@ -219,8 +235,11 @@ async def _send_all(
     async with (
         Sender(settings, transport, clock) as plain,
         authorized(settings, plain, redactor.learn) as sender,
+        _shared_pace(settings, clock) as pace,
     ):
-        dispatcher = dispatcher_for(settings, sender, policies, clock, redactor=redactor)
+        dispatcher = dispatcher_for(
+            settings, sender, policies, clock, redactor=redactor, shared_pace=pace
+        )
         pool = Pool(dispatcher, deliver, settings.concurrency)
 
         async def stop_when_told() -> None:

@@ -134,6 +134,11 @@ def load_settings(
     base = _defaults() if recorded is None else _recorded_values(recorded)
     values = merged_values(flags, config_file=config_file, env=env, cwd=cwd, base=base)
     if recorded is not None:
+        if MASK in str(values["queue"] or ""):
+            raise UsageError(
+                "The session's queue URL held a password, which is not stored; give --queue "
+                "again (or set EXCELFMT_QUEUE)."
+            )
         given = values["header"] if values["header"] != base["header"] else ()
         _unmask(values, base, given, env)  # type: ignore[arg-type]
     return _settled(values, env)
@@ -242,10 +247,7 @@ def _unmask(
             )
     values["header"] = (*kept, *headers)
     if MASK in str(values["queue"] or ""):
-        raise UsageError(
-            "The session's queue URL held a password, which is not stored; give --queue "
-            "again (or set EXCELFMT_QUEUE)."
-        )
+        values["queue"] = None  # a reprocess sends without the shared pace
     if MASK in str(values["notify_url"] or ""):
         values["notify_url"] = None  # not stored: a resume notifies when it is given again
     if MASK in str(values["proxy"] or ""):
