@@ -306,3 +306,28 @@ def test_without_the_queue_extra_the_queue_says_how_to_install_it(workbook):
         )
         assert result.returncode == 2, result.stderr
         assert "pip install 'excelfmt[queue]'" in result.stderr
+
+
+def test_each_worker_fetches_its_own_oauth2_token_from_its_own_environment(
+    api, workbook, redis_server
+):
+    from .test_oauth2 import ENV, Issuer
+
+    issuer = Issuer()
+    api.respond = issuer
+    worker = start_worker(redis_server.url, env=ENV)  # the worker has the client's secret
+    try:
+        result = run_subprocess(
+            "run", str(workbook(["N"], [[i] for i in range(40)])), "--url", api.url + "/orders",
+            "--queue", redis_server.url, "--no-local-worker", "--batch-rows", "10", "--json",
+            "--oauth2-token-url", api.url + "/token", "--oauth2-scope", "orders",
+            "--oauth2-client-id-env", "ORDERS_CLIENT_ID",
+            "--oauth2-client-secret-env", "ORDERS_CLIENT_SECRET",
+            env=ENV,
+        )  # fmt: skip
+    finally:
+        code, _ = drained(worker)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] == 40 and code == 0
+    token_requests = [r for r in api.received if r.path == "/token"]
+    assert len(token_requests) == 1  # the worker's, once; the run sent nothing itself
