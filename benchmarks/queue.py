@@ -110,7 +110,7 @@ def overhead(redis: RedisServer, folder: Path, rows: int = 20_000) -> dict[str, 
     }
 
 
-def spread(redis: RedisServer, folder: Path, rows: int = 12_000) -> dict[str, Any]:
+def spread(redis: RedisServer, folder: Path, rows: int = 24_000) -> dict[str, Any]:
     server, urls = start_servers([50])
     book = orders_book(rows)
     figures: dict[int, float] = {}

@@ -43,10 +43,14 @@ from .pool import Pool
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-BATCHES_AT_ONCE = 3
+BATCHES_AT_ONCE = 2
 """Batches a worker works on together: the next one starts while one's last rows finish."""
 HEARTBEAT = 5.0
 """Seconds between a worker's heartbeats (keys.WORKER_TTL is three of them)."""
+PUSH_EVERY = 0.05
+"""Seconds a worker gathers outcomes before it pushes them to Redis in one transaction: a
+transaction a row cost a worker more CPU than the row's request. Outcomes not yet pushed
+when a worker is killed are sent again, like the rows in flight."""
 IDLE_SESSION = 600.0
 """Seconds after which a session's HTTP client and policies are let go."""
 
@@ -121,6 +125,9 @@ class QueueWorker:
         self._pools: set[Pool] = set()
         self._stopping = anyio.Event()
         self._refusals: set[str] = set()
+        self._gathered: dict[tuple[str, str], list[Outcome]] = {}
+        """Outcomes not yet pushed, by (session, batch)."""
+        self._pushing = anyio.Lock()
         self.stats = WorkerStats()
 
     def stop(self) -> None:
@@ -149,9 +156,11 @@ class QueueWorker:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._heartbeat)
                 tasks.start_soon(self._sync_holds)
+                tasks.start_soon(self._push_now_and_then)
                 tasks.start_soon(worker.run)
                 await self._stopping.wait()
                 await worker.close()
+                await self._push_gathered()
                 tasks.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
@@ -175,7 +184,12 @@ class QueueWorker:
             for j in batch.jobs
             if j.row.seq not in done
         ]
-        pool = Pool(sender.dispatcher, self._pusher(batch), sender.settings.concurrency)
+        gathered = self._gathered.setdefault((batch.session, batch.name), [])
+
+        async def gather(outcomes: Sequence[Outcome]) -> None:
+            gathered.extend(outcomes)
+
+        pool = Pool(sender.dispatcher, gather, sender.settings.concurrency)
         self._pools.add(pool)
         sender.active += 1
         try:
@@ -185,29 +199,44 @@ class QueueWorker:
             self._pools.discard(pool)
             sender.active -= 1
             sender.last_used = self._clock()
+            await self._push_gathered()  # the batch's last outcomes, before it completes
+            self._gathered.pop((batch.session, batch.name), None)
         self.stats.batches += 1
         return len(jobs)
 
-    def _pusher(self, batch: Batch) -> Any:
-        out, done = keys.outcomes(batch.session), keys.done(batch.session, batch.name)
+    async def _push_now_and_then(self) -> None:
+        while True:
+            await anyio.sleep(PUSH_EVERY)
+            await self._push_gathered()
 
-        async def push(outcomes: Sequence[Outcome]) -> None:
-            records = [outcome_record(o) for o in outcomes]
-            entry = json.dumps([batch.name, records], ensure_ascii=False, default=str)
+    async def _push_gathered(self) -> None:
+        """Every batch's outcomes gathered so far, in one transaction: each outcome with
+        its row's "done" mark, or neither. One push at a time: a batch's last push waits
+        for the one under way, so its outcomes are all in Redis before it completes."""
+        async with self._pushing:
+            await self._push_taken()
 
-            async def write() -> None:
-                # One transaction: a row's outcome and its "done" mark, or neither.
-                async with self._redis.pipeline(transaction=True) as pipe:
-                    pipe.rpush(out, entry)
+    async def _push_taken(self) -> None:
+        taken = {key: found[:] for key, found in self._gathered.items() if found}
+        for key in taken:
+            self._gathered[key].clear()
+        if not taken:
+            return
+
+        async def write() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for (session, name), outcomes in taken.items():
+                    records = [outcome_record(o) for o in outcomes]
+                    out, done = keys.outcomes(session), keys.done(session, name)
+                    pipe.rpush(out, json.dumps([name, records], ensure_ascii=False, default=str))
                     pipe.sadd(done, *(o.row.seq for o in outcomes))
                     pipe.expire(out, keys.SESSION_TTL)
                     pipe.expire(done, keys.SESSION_TTL)
-                    await pipe.execute()
+                await pipe.execute()
 
+        with anyio.CancelScope(shield=True):  # taken, so never half-pushed
             await self._outage.call(write)
-            self.stats.rows += len(outcomes)
-
-        return push
+        self.stats.rows += sum(map(len, taken.values()))
 
     async def _refuse(self, data: dict[str, Any], reason: str) -> None:
         session, number = data.get("session"), data.get("batch")

@@ -6,7 +6,6 @@ terminals: progress goes to an `Observer`, the result comes back as a RunSummary
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import signal
 import time
@@ -36,6 +35,7 @@ from ..store.folder import Store
 from ..store.journal import Journal
 from ..store.responsecache import ResponseCache
 from .dispatch import dispatcher_for
+from .eventloop import loop_options
 from .events import Observer, Observers, RunInfo, SilentObserver
 from .gcpause import collector_set_for_a_run
 from .pool import Pool
@@ -143,7 +143,7 @@ def run(
                     clock,
                     handle_signals,
                 ),
-                backend_options={"use_uvloop": _has_uvloop()},
+                backend_options=loop_options(),
             )
         if store and session:
             sessions.end(store, session, summary)
@@ -174,11 +174,6 @@ def _peak_memory(sheet: SheetProcess) -> dict[str, float] | None:
     if sending is None or workbook is None:
         return None
     return {"sending": round(sending, 1), "workbook": round(workbook, 1)}
-
-
-def _has_uvloop() -> bool:
-    """uvloop's event loop costs about a tenth less CPU per request (docs/performance.md)."""
-    return importlib.util.find_spec("uvloop") is not None
 
 
 async def _run(

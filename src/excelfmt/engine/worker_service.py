@@ -17,6 +17,7 @@ import anyio
 
 from ..broker.connection import Outage, client, masked, require_queue_extra
 from ..store import runlog
+from .eventloop import loop_options
 from .queue_worker import QueueWorker, WorkerOptions, WorkerStats
 from .signals import stop_signals
 
@@ -38,7 +39,9 @@ def serve(
 ) -> None:
     """Work until a stop signal; `report` hears how it goes every `every` seconds."""
     require_queue_extra("excelfmt worker")
-    anyio.run(_serve, url, options, report, every, backend="asyncio")
+    anyio.run(
+        _serve, url, options, report, every, backend="asyncio", backend_options=loop_options()
+    )
 
 
 async def _serve(
