@@ -42,6 +42,7 @@ Sleep = Callable[[float], Awaitable[None]]
 Pace = Callable[[], Awaitable[float]]
 """A pace shared beyond this process (broker.sharedpace): seconds to wait for a slot."""
 
+
 # What tells the concurrency controller "too much": the API refused, timed out, or a
 # gateway in front of it gave up. A plain 500 is a bug in the API more often than a sign
 # of load; cutting concurrency on random 500s would pin it at the minimum (TCP's old
@@ -244,14 +245,16 @@ class Dispatcher:
             return None
         if not await self._breaker_allows():
             return None
-        if self._shared_pace is not None:
-            shared = await self._shared_pace()
-            if shared > 0:
-                await self._sleep(shared)
         delay = p.limiter.reserve(self._clock())
         if delay > 0:
             await self._sleep(delay)
         async with p.gate:
+            if self._shared_pace is not None:
+                # Inside the gate: a slot taken before it would go by while the request
+                # waits for room, and it would leave together with the next one on time.
+                shared = await self._shared_pace()
+                if shared > 0:
+                    await self._sleep(shared)
             if self.stop_reason:
                 return None
             attempt = await self._send(job)

@@ -18,6 +18,7 @@ import anyio
 from ..broker.connection import Outage, client, masked, require_queue_extra
 from ..store import runlog
 from .eventloop import loop_options
+from .gcpause import collector_set_for_a_run
 from .queue_worker import QueueWorker, WorkerOptions, WorkerStats
 from .signals import stop_signals
 
@@ -69,11 +70,12 @@ async def _serve(
             await anyio.sleep(every)
 
     runlog.event(logging.INFO, "worker started", worker=worker.name, queue=masked(url))
-    async with anyio.create_task_group() as tasks:
-        tasks.start_soon(watch_signals)
-        tasks.start_soon(report_now_and_then)
-        await worker.run()
-        tasks.cancel_scope.cancel()
+    with collector_set_for_a_run():  # a long collector pause would stall the rows in flight
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(watch_signals)
+            tasks.start_soon(report_now_and_then)
+            await worker.run()
+            tasks.cancel_scope.cancel()
     report(now())
     runlog.event(logging.INFO, "worker stopped", worker=worker.name, rows=worker.stats.rows)
 
