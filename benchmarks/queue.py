@@ -229,7 +229,12 @@ def kill_one(redis: RedisServer, folder: Path, lock: float = 5.0) -> dict[str, A
     for _, order, key in api.seen:
         keys[order].add(key)
     twice = [order for order, n in orders.items() if n > 1]
+    first_sent = {}  # type: dict[str, float]
+    for at, order, _ in api.seen:
+        first_sent.setdefault(order, at)
+    before_kill = sorted(round((killed_at - first_sent[o]) * 1000) for o in twice)
     return {
+        "first_send_of_each_twice_ms_before_the_kill": before_kill,
         "rows": rows,
         "ok": summary["ok"],
         "requests_in_flight_at_the_kill": in_flight,
