@@ -331,3 +331,27 @@ def test_each_worker_fetches_its_own_oauth2_token_from_its_own_environment(
     assert json.loads(result.stdout)["ok"] == 40 and code == 0
     token_requests = [r for r in api.received if r.path == "/token"]
     assert len(token_requests) == 1  # the worker's, once; the run sent nothing itself
+
+
+def test_a_second_ctrl_c_ends_a_queued_run_even_with_redis_away(api, workbook, redis_server):
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.1)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", str(orders(workbook, 400)), "--url", api.url,
+         "--queue", redis_server.url, "--batch-rows", "10", "--concurrency", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while len(api.received) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    redis_server.stop()
+    run.send_signal(signal.SIGINT)
+    time.sleep(1.0)
+    run.send_signal(signal.SIGINT)
+    stopped_at = time.monotonic()
+    try:
+        _, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+        run.communicate()
+    assert run.returncode == 130, err
+    assert time.monotonic() - stopped_at < 15  # not --max-outage (5 min) of waiting

@@ -14,13 +14,14 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..models import Category, Job, JSONValue, Outcome, Row
+from ..models import Job, JSONValue, Outcome, Row
 
 FORMAT = 1
 """The batch format this excelfmt writes and reads."""
 
 OutcomeRecord = list[Any]
-"""[seq, row number, category, http_status, message, response, latency, attempts]"""
+"""[seq, row number, *Outcome.recorded] (category, http_status, message, response,
+latency, attempts)."""
 
 
 class BatchRefused(Exception):
@@ -91,28 +92,9 @@ def read_batch(data: Mapping[str, Any]) -> Batch:
 
 
 def outcome_record(outcome: Outcome) -> OutcomeRecord:
-    o = outcome
-    category = o.category.value if o.category else None
-    return [
-        o.row.seq,
-        o.row.number,
-        category,
-        o.http_status,
-        o.message,
-        o.response,
-        o.latency,
-        o.attempts,
-    ]
+    return [outcome.row.seq, outcome.row.number, *outcome.recorded]
 
 
 def outcome_from_record(record: OutcomeRecord) -> Outcome:
-    seq, number, category, status, message, response, latency, attempts = record
-    return Outcome(
-        Row(seq, number, {}),
-        Category(category) if category else None,
-        status,
-        message,
-        response,
-        latency,
-        attempts,
-    )
+    seq, number, *recorded = record
+    return Outcome.from_recorded(Row(seq, number, {}), tuple(recorded))

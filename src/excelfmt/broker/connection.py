@@ -6,10 +6,13 @@ so `--queue` without them can say how to install them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+
+import anyio
 
 from ..errors import RunStopped, UsageError
 from ..store import runlog
@@ -70,6 +73,16 @@ def broker_errors() -> tuple[type[BaseException], ...]:
     from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
     return (ConnectionError, TimeoutError, BusyLoadingError, OSError)
+
+
+async def tidy(*steps: Callable[[], Awaitable[Any]], within: float = 5.0) -> None:
+    """Clean-up calls at the end of a run or worker: each done if Redis answers within
+    `within` seconds, skipped if it is away (its keys expire by themselves), never
+    cancelled half-way by a Ctrl-C."""
+    with anyio.move_on_after(within, shield=True):
+        for step in steps:
+            with contextlib.suppress(*broker_errors()):
+                await step()
 
 
 class Outage:

