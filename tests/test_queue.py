@@ -81,6 +81,8 @@ def test_a_queued_run_with_no_worker_up_finishes_by_itself(api, workbook, redis_
     results.close()
     assert sum(1 for row in rows if row[2] == "ok") == 450
     assert session_keys(redis_server) == []  # a finished session leaves no row data
+    events = json.dumps(redis_server.client().xrange("bull:excelfmt:events"))
+    assert "A-1" not in events and "completed" in events  # counts, not rows
 
 
 def test_two_workers_split_one_run_and_drain_on_sigterm(api, workbook, redis_server):

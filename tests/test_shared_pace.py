@@ -93,3 +93,47 @@ def test_three_processes_share_one_rate(api, workbook, redis_server):
     per_second = Counter(int(r.at - start) for r in api.received)
     assert max(per_second.values()) <= 20 + 1, per_second  # the rate, and a burst of 1
     assert len(api.received) == 120
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.anyio
+async def test_a_pause_one_worker_was_asked_for_pauses_the_others(redis):
+    """HoldSync both ways: worker A's Retry-After pause becomes the shared hold, and B's
+    next round pauses B's own limiter for what is left of it."""
+    from excelfmt.broker.sharedpace import HoldSync
+    from excelfmt.policies.resilience import Policies
+    from excelfmt.settings.config import load_settings
+
+    settings = load_settings({"url": "http://api"}, env={})
+    a, b = Policies.from_settings(settings), Policies.from_settings(settings)
+    clock = FakeClock()
+    sync_a = HoldSync(pace(redis, 0, 1), a)
+    sync_b = HoldSync(pace(redis, 0, 1), b)
+    a.limiter.pause(clock.now, 30.0, pool=a.gate.limit)  # A saw a 429 with Retry-After: 30
+    await sync_a.sync(clock.now)
+    await sync_b.sync(clock.now)
+    assert b.limiter.paused_until == pytest.approx(clock.now + 30.0, abs=0.5)
+
+
+@pytest.mark.anyio
+async def test_an_open_breaker_on_one_worker_holds_the_others(redis):
+    from excelfmt.broker.sharedpace import HoldSync
+    from excelfmt.policies.resilience import Policies
+    from excelfmt.settings.config import load_settings
+
+    settings = load_settings({"url": "http://api"}, env={})
+    a, b = Policies.from_settings(settings), Policies.from_settings(settings)
+    now = 100.0
+    for _ in range(settings.breaker_min_calls):
+        a.breaker.record(now, failure=True)  # the API is down, as A sees it
+    assert a.breaker.open_for(now) > 0
+    await HoldSync(pace(redis, 0, 1), a).sync(now)
+    await HoldSync(pace(redis, 0, 1), b).sync(now)
+    assert b.limiter.paused_until == pytest.approx(now + a.breaker.open_for(now), abs=0.5)
