@@ -7,6 +7,7 @@ Each command group lives in its own module; exceptions become exit codes in one 
 from __future__ import annotations
 
 from .app import app
+from .bench import bench_command
 from .check import check_command
 from .errors import errors_app, export_command, resolve_command
 from .queue import queue_app
@@ -23,6 +24,7 @@ app.command("export", no_args_is_help=True)(export_command)
 app.command("reprocess", no_args_is_help=True)(reprocess_command)
 app.command("resolve", no_args_is_help=True)(resolve_command)
 app.command("worker")(worker_command)
+app.command("bench", no_args_is_help=True)(bench_command)
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(errors_app, name="errors")
 app.add_typer(queue_app, name="queue")
