@@ -357,3 +357,24 @@ def test_a_second_ctrl_c_ends_a_queued_run_even_with_redis_away(api, workbook, r
         run.communicate()
     assert run.returncode == 130, err
     assert time.monotonic() - stopped_at < 15  # not --max-outage (5 min) of waiting
+
+
+def test_a_run_says_when_redis_is_away_and_when_it_is_back(api, workbook, redis_server):
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", str(orders(workbook, 200)), "--url", api.url,
+         "--queue", redis_server.url, "--batch-rows", "10", "--concurrency", "4"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "TERM": "dumb"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while len(api.received) < 20 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    redis_server.stop()
+    time.sleep(1.0)
+    redis_server.start()
+    _, err = run.communicate(timeout=90)
+    assert run.returncode == 0, err
+    assert "excelfmt: the queue's Redis is unreachable (" in err
+    assert "up to 300 s (--max-outage)" in err
+    assert "excelfmt: the queue's Redis is back" in err

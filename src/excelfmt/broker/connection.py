@@ -98,10 +98,14 @@ class Outage:
         max_outage: float,
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[Any]],
+        notice: Callable[[str], None] = lambda text: None,
     ) -> None:
+        """`notice`: told once when an outage starts and once when it ends, for the
+        person watching (a typo in --queue should not look like a run that hangs)."""
         self._max_outage = max_outage
         self._clock = clock
         self._sleep = sleep
+        self._notice = notice
         self._since: float | None = None
 
     async def call(self, make: Callable[[], Awaitable[T]]) -> T:
@@ -117,6 +121,10 @@ class Outage:
                     runlog.event(
                         logging.WARNING, "the queue's Redis is unreachable", error=str(exc)
                     )
+                    self._notice(
+                        f"the queue's Redis is unreachable ({exc}); trying again for up to "
+                        f"{self._max_outage:.0f} s (--max-outage)"
+                    )
                 if now - self._since > self._max_outage:
                     raise RunStopped(
                         f"The queue's Redis was unreachable for {now - self._since:.0f} s "
@@ -127,5 +135,6 @@ class Outage:
                 continue
             if self._since is not None:
                 runlog.event(logging.INFO, "the queue's Redis is back")
+                self._notice("the queue's Redis is back")
                 self._since = None
             return result

@@ -95,7 +95,7 @@ class QueueFeed:
         self._local_done = local_done
         self._redis = client(settings.queue)
         self._queue = Queue(QUEUE_NAME, {"connection": settings.queue})
-        self._outage = Outage(settings.max_outage, clock, anyio.sleep)
+        self._outage = Outage(settings.max_outage, clock, anyio.sleep, notice)
         self._nonce = secrets.token_hex(3)
         self._count = 0
         self._pending: dict[str, Pending] = {}

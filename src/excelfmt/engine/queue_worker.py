@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, cast
@@ -122,9 +122,10 @@ class QueueWorker:
         own: OwnSession | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = time.monotonic,
+        notice: Callable[[str], None] = lambda text: None,
     ) -> None:
         """`own`: the session of the run this worker runs in, if it does (its rows go
-        with the run's own dispatcher and credentials)."""
+        with the run's own dispatcher and credentials); `notice`: an outage of Redis."""
         self.name = worker_name()
         self._url = url
         self._options = options
@@ -132,7 +133,7 @@ class QueueWorker:
         self._transport = transport
         self._clock = clock
         self._redis: Redis = client(url)
-        self._outage = Outage(options.max_outage, clock, anyio.sleep)
+        self._outage = Outage(options.max_outage, clock, anyio.sleep, notice)
         self._senders: dict[str, SessionSender] = {}
         self._pools: set[Pool] = set()
         self._stopping = anyio.Event()

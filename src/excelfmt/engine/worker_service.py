@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,8 +49,11 @@ def serve(
 async def _serve(
     url: str, options: WorkerOptions, report: Callable[[WorkerReport], None], every: float
 ) -> None:
-    await _reachable(url, options.max_outage)
-    worker = QueueWorker(url, options)
+    def notice(text: str) -> None:
+        print(f"excelfmt: {text}", file=sys.stderr, flush=True)
+
+    await _reachable(url, options.max_outage, notice)
+    worker = QueueWorker(url, options, notice=notice)
     draining = False
 
     def now() -> WorkerReport:
@@ -80,10 +84,10 @@ async def _serve(
     runlog.event(logging.INFO, "worker stopped", worker=worker.name, rows=worker.stats.rows)
 
 
-async def _reachable(url: str, max_outage: float) -> None:
+async def _reachable(url: str, max_outage: float, notice: Callable[[str], None]) -> None:
     """Wait for Redis as for any outage (a worker may start before it does)."""
     redis = client(url)
     try:
-        await Outage(max_outage, time.monotonic, anyio.sleep).call(redis.ping)
+        await Outage(max_outage, time.monotonic, anyio.sleep, notice).call(redis.ping)
     finally:
         await redis.aclose()
