@@ -107,8 +107,9 @@ class QueueFeed:
         self._told: set[str] = set()
         self._adopting = False
         self._answered_before: set[int] = set()
-        self._answered = self._failed = 0
         """Rows whose outcomes a resumed run found waiting in Redis: not sent again."""
+        self._answered = self._failed = 0
+        self._starting = anyio.CancelScope()
         self.unsettled: dict[int, int] = {}
         """Rows in the queue and not yet answered: seq -> number."""
         self.feed_error: Exception | None = None
@@ -120,6 +121,7 @@ class QueueFeed:
     def stop(self) -> None:
         """Enqueue nothing more. What is queued stays for the workers; a resume collects
         it. The outcomes already pushed are collected before the run ends."""
+        self._starting.cancel()  # a Redis that is away at the start is not waited for
         self._feeding.cancel()
         self._fed = True
         self._changed.set()
@@ -135,7 +137,8 @@ class QueueFeed:
 
     async def run(self, jobs: Iterator[Job]) -> None:
         try:
-            await self._adopt()
+            with self._starting:
+                await self._adopt()
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(self._collect_until_done)
                 with self._feeding:
@@ -145,7 +148,7 @@ class QueueFeed:
         finally:
             finished = not self.unsettled and self._fed and not self._feeding.cancel_called
             await tidy(
-                *([self._forget_session] if finished else []),
+                self._forget_session if finished else lambda: self._publish("stopped"),
                 self._queue.close,
                 self._redis.aclose,
             )
