@@ -378,3 +378,36 @@ def test_a_run_says_when_redis_is_away_and_when_it_is_back(api, workbook, redis_
     assert "excelfmt: the queue's Redis is unreachable (" in err
     assert "up to 300 s (--max-outage)" in err
     assert "excelfmt: the queue's Redis is back" in err
+
+
+def test_a_worker_whose_token_is_refused_tells_the_run_and_sends_nothing(
+    api, workbook, redis_server
+):
+    from .test_oauth2 import ENV, Issuer
+
+    api.respond = Issuer(refuse=True)
+    worker = start_worker(redis_server.url, env=ENV)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", str(workbook(["N"], [[1], [2], [3]])),
+         "--url", api.url + "/orders", "--queue", redis_server.url, "--no-local-worker",
+         "--oauth2-token-url", api.url + "/token", "--oauth2-scope", "orders",
+         "--oauth2-client-id-env", "ORDERS_CLIENT_ID",
+         "--oauth2-client-secret-env", "ORDERS_CLIENT_SECRET"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, **ENV, "TERM": "dumb"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while len([r for r in api.received if r.path == "/token"]) < 2:
+            assert time.monotonic() < deadline, "the worker never asked for a token again"
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        run.send_signal(signal.SIGINT)
+        _, err = run.communicate(timeout=30)
+    finally:
+        run.kill()
+        run.communicate()
+        drained(worker)
+    assert f"refused a batch: stopped sending: The token endpoint {api.url}/token refused" in err
+    assert [r.path for r in api.received if r.path != "/token"] == []  # nothing without a token

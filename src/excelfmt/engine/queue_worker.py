@@ -227,6 +227,16 @@ class QueueWorker:
             sender.last_used = self._clock()
             await self._push_gathered()  # the batch's last outcomes, before it completes
             self._gathered.pop((batch.session, batch.name), None)
+        reason = sender.dispatcher.stop_reason
+        if reason and not (self._own and batch.session == self._own.session):
+            # The API stayed down past --max-outage, or refused our credentials: this
+            # worker's policies for the run are spent. The run hears why; its unanswered
+            # rows go again, to a fresh sender here or to another worker.
+            if self._senders.get(batch.session) is sender:
+                del self._senders[batch.session]
+            if not sender.active:  # the last of its batches lets go of its HTTP client
+                await sender.closer.aclose()
+            await self._refuse(data, f"stopped sending: {reason}")
         self.stats.batches += 1
         return len(jobs)
 
