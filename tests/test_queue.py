@@ -33,6 +33,23 @@ def start_worker(url: str, *extra: str, env: dict[str, str] | None = None) -> su
     )
 
 
+def start_run(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`excelfmt run ARGS` in a process of its own, for a test to interrupt or kill."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def wait_for_requests(api: Any, count: int, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while len(api.received) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def drained(worker: subprocess.Popen[str]) -> tuple[int, str]:
     """SIGTERM, then the exit code and what the worker printed."""
     worker.send_signal(signal.SIGTERM)
@@ -53,11 +70,12 @@ def orders(workbook: Any, count: int) -> Path:
 def session_keys(redis_server: Any) -> list[str]:
     """excelfmt's own per-session keys and BullMQ's job hashes: row data, if any is left."""
     found = []
-    for key in redis_server.client().scan_iter("*"):
+    client = redis_server.client()
+    for key in client.scan_iter("*"):
         if key.startswith("excelfmt:") and not key.startswith(("excelfmt:pace:", "excelfmt:hold:")):
             found.append(key)
-        elif key.startswith("bull:excelfmt:") and key.count(":") == 2 and "-" in key:
-            found.append(key)  # bull:excelfmt:<job id>: a batch's data
+        elif key.count(":") == 2 and client.type(key) == "hash" and client.hexists(key, "data"):
+            found.append(key)  # bull:excelfmt:<job id>: a batch's rows
     return [
         k
         for k in found
@@ -110,14 +128,11 @@ def test_a_worker_killed_mid_run_loses_nothing(api, workbook, redis_server):
     victim = start_worker(redis_server.url, "--concurrency", "8", "--lock-duration", "2")
     time.sleep(1.0)  # the victim takes the first batches
     book = orders(workbook, 400)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url, "--queue",
-         redis_server.url, "--batch-rows", "50", "--lock-duration", "2", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    run = start_run(
+        str(book), "--url", api.url, "--queue", redis_server.url, "--batch-rows", "50",
+        "--lock-duration", "2", "--json",
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while len(api.received) < 60 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_requests(api, 60)
     in_flight = api.in_flight
     victim.kill()
     victim.communicate()
@@ -135,14 +150,11 @@ def test_a_worker_killed_mid_run_loses_nothing(api, workbook, redis_server):
 def test_redis_restarted_mid_run_loses_no_row(api, workbook, redis_server):
     api.respond = lambda got: Reply(201, {"ok": True}, delay=0.02)
     book = orders(workbook, 500)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url, "--queue",
-         redis_server.url, "--batch-rows", "20", "--concurrency", "8", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    run = start_run(
+        str(book), "--url", api.url, "--queue", redis_server.url, "--batch-rows", "20",
+        "--concurrency", "8", "--json",
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while len(api.received) < 100 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_requests(api, 100)
     redis_server.stop()  # every batch and outcome in it is gone
     time.sleep(1.0)
     redis_server.start()
@@ -240,7 +252,7 @@ def test_a_run_killed_while_workers_work_resumes_and_collects_their_outcomes(
         "--queue", redis_server.url, "--no-local-worker", "--batch-rows", "20", "--json",
     ]  # fmt: skip
     try:
-        run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        run = start_run(*command[3:])
         deadline = time.monotonic() + 20
         while len(api.received) < 60 and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -337,14 +349,11 @@ def test_each_worker_fetches_its_own_oauth2_token_from_its_own_environment(
 
 def test_a_second_ctrl_c_ends_a_queued_run_even_with_redis_away(api, workbook, redis_server):
     api.respond = lambda got: Reply(201, {"ok": True}, delay=0.1)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "excelfmt", "run", str(orders(workbook, 400)), "--url", api.url,
-         "--queue", redis_server.url, "--batch-rows", "10", "--concurrency", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    run = start_run(
+        str(orders(workbook, 400)), "--url", api.url, "--queue", redis_server.url,
+        "--batch-rows", "10", "--concurrency", "4",
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while len(api.received) < 20 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_requests(api, 20)
     redis_server.stop()
     run.send_signal(signal.SIGINT)
     time.sleep(1.0)
@@ -361,15 +370,11 @@ def test_a_second_ctrl_c_ends_a_queued_run_even_with_redis_away(api, workbook, r
 
 def test_a_run_says_when_redis_is_away_and_when_it_is_back(api, workbook, redis_server):
     api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "excelfmt", "run", str(orders(workbook, 200)), "--url", api.url,
-         "--queue", redis_server.url, "--batch-rows", "10", "--concurrency", "4"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "TERM": "dumb"},
+    run = start_run(
+        str(orders(workbook, 200)), "--url", api.url, "--queue", redis_server.url,
+        "--batch-rows", "10", "--concurrency", "4", env={"TERM": "dumb"},
     )  # fmt: skip
-    deadline = time.monotonic() + 20
-    while len(api.received) < 20 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for_requests(api, 20)
     redis_server.stop()
     time.sleep(1.0)
     redis_server.start()
@@ -387,14 +392,13 @@ def test_a_worker_whose_token_is_refused_tells_the_run_and_sends_nothing(
 
     api.respond = Issuer(refuse=True)
     worker = start_worker(redis_server.url, env=ENV)
-    run = subprocess.Popen(
-        [sys.executable, "-m", "excelfmt", "run", str(workbook(["N"], [[1], [2], [3]])),
-         "--url", api.url + "/orders", "--queue", redis_server.url, "--no-local-worker",
-         "--oauth2-token-url", api.url + "/token", "--oauth2-scope", "orders",
-         "--oauth2-client-id-env", "ORDERS_CLIENT_ID",
-         "--oauth2-client-secret-env", "ORDERS_CLIENT_SECRET"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, **ENV, "TERM": "dumb"},
+    run = start_run(
+        str(workbook(["N"], [[1], [2], [3]])), "--url", api.url + "/orders",
+        "--queue", redis_server.url, "--no-local-worker",
+        "--oauth2-token-url", api.url + "/token", "--oauth2-scope", "orders",
+        "--oauth2-client-id-env", "ORDERS_CLIENT_ID",
+        "--oauth2-client-secret-env", "ORDERS_CLIENT_SECRET",
+        env={**ENV, "TERM": "dumb"},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
