@@ -79,7 +79,9 @@ def bench_command(
     config: ConfigFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Send N requests one at a time over one connection, then N through the pool with every policy of a run; print both and the speedup.
+    """Measure an API: N requests one at a time, then N through the pool; the speedup.
+
+    The first N go one after another over one connection, the next N through the pool with every policy of a run; both are printed (req/s, p50/p90/p99, errors) with the speedup.
 
     The API's answers are not kept. Exit codes: 0 measured; 1 some requests failed; 2 bad usage.
     """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
