@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..models import Job, JSONValue, Outcome, Row
+from ..settings.config import Settings
 
 FORMAT = 1
 """The batch format this excelfmt writes and reads."""
@@ -36,6 +37,15 @@ class Batch:
     settings: Mapping[str, JSONValue]
     """The session's settings as recorded: secrets masked, their variables' names kept."""
     jobs: list[Job]
+
+
+RUN_ONLY = ("queue", "output", "store", "log_every", "notify_url", "notify_on", "limit")
+"""Settings that are the run's business, not a worker's: left out of batches."""
+
+
+def shared_settings(settings: Settings) -> dict[str, JSONValue]:
+    """The settings a batch carries: as recorded (secrets masked), less the run's own."""
+    return {k: v for k, v in settings.describe().items() if k not in RUN_ONLY}
 
 
 def batch_data(

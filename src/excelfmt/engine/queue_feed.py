@@ -51,6 +51,8 @@ WAITING_STATES = ("waiting", "active", "delayed", "paused", "prioritized")
 
 
 class Stoppable(Protocol):
+    @property
+    def in_flight(self) -> int: ...
     def stop(self) -> None: ...
     def abandon(self) -> None: ...
 
@@ -116,7 +118,9 @@ class QueueFeed:
 
     @property
     def in_flight(self) -> int:
-        return len(self.unsettled)
+        """Requests the run's own worker has in flight: what a stop waits for (the rows
+        in the queue stay there for the workers and a resume)."""
+        return self._local.in_flight if self._local is not None else 0
 
     def stop(self) -> None:
         """Enqueue nothing more. What is queued stays for the workers; a resume collects

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import anyio
 
 from ..broker import keys
+from ..broker.batches import shared_settings
 from ..broker.connection import Outage, client, require_queue_extra
 from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import Clock
@@ -24,7 +25,7 @@ from ..settings.options import parse_header
 from .dispatch import Dispatcher, Pace
 from .pool import Deliver
 from .queue_feed import QueueFeed
-from .queue_worker import OwnSession, QueueWorker, WorkerOptions, shared_settings
+from .queue_worker import OwnSession, QueueWorker, WorkerOptions
 
 
 def check_queue_settings(settings: Settings) -> None:

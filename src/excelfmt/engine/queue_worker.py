@@ -151,6 +151,11 @@ class QueueWorker:
         for pool in list(self._pools):
             pool.stop()
 
+    @property
+    def in_flight(self) -> int:
+        """Requests this worker has in flight, all batches together."""
+        return sum(pool.in_flight for pool in self._pools)
+
     def abandon(self) -> None:
         """Stop now: rows in flight and outcomes not yet pushed are sent again later."""
         self.stop()
@@ -385,12 +390,3 @@ async def _apart(step: Any, at_most: float | None = None) -> None:
     scopes would deliver again and again: a busy loop. Apart, only the wait for it is
     cancelled (a second Ctrl-C), and it finishes or is dropped with the event loop."""
     await asyncio.wait({asyncio.ensure_future(step)}, timeout=at_most)
-
-
-RUN_ONLY = ("queue", "output", "store", "log_every", "notify_url", "notify_on", "limit")
-"""Settings that are the run's business, not a worker's: left out of batches."""
-
-
-def shared_settings(settings: Settings) -> dict[str, Any]:
-    """The settings a batch carries: as recorded (secrets masked), less the run's own."""
-    return {k: v for k, v in settings.describe().items() if k not in RUN_ONLY}
