@@ -415,3 +415,25 @@ def test_a_worker_whose_token_is_refused_tells_the_run_and_sends_nothing(
         drained(worker)
     assert f"refused a batch: stopped sending: The token endpoint {api.url}/token refused" in err
     assert [r.path for r in api.received if r.path != "/token"] == []  # nothing without a token
+
+
+def test_a_worker_drained_mid_batch_finishes_its_rows_in_flight_and_hands_back_the_rest(
+    api, workbook, redis_server
+):
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.1)
+    worker = start_worker(redis_server.url, "--concurrency", "4")
+    time.sleep(1.0)
+    run = start_run(
+        str(orders(workbook, 200)), "--url", api.url, "--queue", redis_server.url,
+        "--batch-rows", "50", "--concurrency", "4", "--json",
+    )  # fmt: skip
+    wait_for_requests(api, 30)
+    code, err = drained(worker)  # SIGTERM with rows in flight and rows not yet sent
+    out, run_err = run.communicate(timeout=90)
+    assert code == 0, err
+    assert "draining: finishing the rows in flight" in err
+    assert run.returncode == 0, run_err
+    assert json.loads(out)["ok"] == 200
+    sent = Counter(r.json["Order"] for r in api.received)
+    assert set(sent) == {f"A-{i}" for i in range(200)}
+    assert max(sent.values()) == 1  # in flight finished and pushed; the rest went elsewhere
