@@ -29,7 +29,7 @@ import httpx
 from ..models import Job
 from ..settings.config import Settings
 from ..settings.credentials import ClientCredentials
-from .client import Reply
+from .client import Clock, Reply, Sender
 
 ATTEMPTS = 3
 TIMEOUT = 10.0
@@ -184,3 +184,19 @@ async def authorized(
         verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
     async with httpx.AsyncClient(verify=verify, proxy=settings.proxy) as client:
         yield AuthorizedSender(sender, TokenSource(settings.oauth2, client, learn=learn))
+
+
+@contextlib.asynccontextmanager
+async def sending(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport,
+    clock: Clock,
+    learn: Callable[[str], None],
+) -> AsyncIterator[SendsJobs]:
+    """What a run, a reprocess, a worker or a bench sends through: the transport, with an
+    OAuth2 token on each request when the settings ask for one (`learn` hears tokens)."""
+    async with (
+        Sender(settings, transport, clock) as plain,
+        authorized(settings, plain, learn) as sender,
+    ):
+        yield sender

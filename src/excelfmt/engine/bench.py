@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 import anyio
 import httpx
 
-from ..calls.client import Clock, Sender, default_transport
+from ..calls.client import Clock, default_transport
 from ..calls.jobs import Planner
-from ..calls.oauth2 import authorized
+from ..calls.oauth2 import sending
 from ..errors import UsageError
 from ..metrics.counters import LatencyHistogram
 from ..models import Job, Outcome, Row
@@ -120,10 +120,9 @@ async def _direct(
     latencies = LatencyHistogram()
     errors = 0
     redactor = settings.redactor()
-    async with (
-        Sender(settings, transport or default_transport(settings), clock) as plain,
-        authorized(settings, plain, redactor.learn) as sender,
-    ):
+    async with sending(
+        settings, transport or default_transport(settings), clock, redactor.learn
+    ) as sender:
         started = clock()
         for job in jobs:
             try:
@@ -154,10 +153,9 @@ async def _pooled(
 
     redactor = settings.redactor()
     policies = Policies.from_settings(settings)
-    async with (
-        Sender(settings, transport or default_transport(settings), clock) as plain,
-        authorized(settings, plain, redactor.learn) as sender,
-    ):
+    async with sending(
+        settings, transport or default_transport(settings), clock, redactor.learn
+    ) as sender:
         dispatcher = dispatcher_for(settings, sender, policies, time.monotonic, redactor=redactor)
         started = clock()
         await Pool(dispatcher, deliver, settings.concurrency).run(iter(jobs))

@@ -34,8 +34,16 @@ def queue_status(url: str, max_outage: float = 10.0) -> QueueStatus:
 def run_progress(url: str, session: str, max_outage: float = 10.0) -> dict[str, Any] | None:
     """A queued run's progress note, by its session id (or a unique start of one)."""
     require_queue_extra("excelfmt status --queue")
-    found = anyio.run(_read, url, max_outage, backend="asyncio").runs
-    matching = [run for run in found if run["session"].startswith(session)]
+
+    async def read() -> list[dict[str, Any]]:
+        redis: Any = client(url)
+        try:
+            outage = Outage(max_outage, time.monotonic, anyio.sleep)
+            return await outage.call(lambda: _runs(redis, session, None))
+        finally:
+            await redis.aclose()
+
+    matching = anyio.run(read, backend="asyncio")
     return matching[0] if len(matching) == 1 else None
 
 
@@ -54,15 +62,24 @@ async def _read(url: str, max_outage: float) -> QueueStatus:
                 status.workers.append(beat)
         counts = await outage.call(lambda: queue.getJobCounts(*STATES))
         status.batches = {state: int(counts.get(state, 0)) for state in STATES}
-        sessions = await redis.zrevrange(keys.SESSIONS, 0, RECENT_RUNS - 1)
-        for session in sessions:
-            note = await redis.hgetall(keys.progress(session))
-            if note:
-                status.runs.append({"session": session, **note})
+        status.runs = await _runs(redis, "", RECENT_RUNS)
     finally:
         await queue.close()
         await redis.aclose()
     return status
+
+
+async def _runs(redis: Any, start: str, most: int | None) -> list[dict[str, Any]]:
+    """The progress notes of the runs whose session id starts with `start`, newest first;
+    of the latest `most` runs only, or of all the queue knows (None)."""
+    sessions = await redis.zrevrange(keys.SESSIONS, 0, -1 if most is None else most - 1)
+    runs = []
+    for session in sessions:
+        if session.startswith(start):
+            note = await redis.hgetall(keys.progress(session))
+            if note:
+                runs.append({"session": session, **note})
+    return runs
 
 
 async def _scan(redis: Any, pattern: str) -> list[str]:

@@ -31,8 +31,8 @@ from ..broker import keys
 from ..broker.batches import Batch, BatchRefused, outcome_record, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
-from ..calls.client import Clock, Sender, default_transport
-from ..calls.oauth2 import authorized
+from ..calls.client import Clock, default_transport
+from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError
 from ..models import Outcome
 from ..policies.resilience import Policies
@@ -316,9 +316,10 @@ class QueueWorker:
         settings = self._settings_for(batch)
         closer = AsyncExitStack()
         transport = self._transport or default_transport(settings)
-        plain = await closer.enter_async_context(Sender(settings, transport, self._clock))
         redactor = settings.redactor()
-        sender = await closer.enter_async_context(authorized(settings, plain, redactor.learn))
+        sender = await closer.enter_async_context(
+            sending(settings, transport, self._clock, redactor.learn)
+        )
         policies = Policies.from_settings(settings)
         rate_key = settings.rate_key or keys.default_rate_key(settings.url)
         pace = SharedPace(self._redis, rate_key, settings.rate, settings.burst, self._outage)

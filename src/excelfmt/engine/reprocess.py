@@ -19,9 +19,9 @@ from pathlib import Path
 import anyio
 import httpx
 
-from ..calls.client import Clock, Sender, default_transport
+from ..calls.client import Clock, default_transport
 from ..calls.jobs import Planner
-from ..calls.oauth2 import authorized
+from ..calls.oauth2 import sending
 from ..calls.responses import field_errors
 from ..errors import ExcelfmtError, UsageError
 from ..models import Job, JSONValue, Outcome, Row
@@ -233,8 +233,7 @@ async def _send_all(
     policies = Policies.from_settings(settings)
     redactor = settings.redactor()
     async with (
-        Sender(settings, transport, clock) as plain,
-        authorized(settings, plain, redactor.learn) as sender,
+        sending(settings, transport, clock, redactor.learn) as sender,
         _shared_pace(settings, clock) as pace,
     ):
         dispatcher = dispatcher_for(

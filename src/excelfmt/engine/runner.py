@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 import anyio
 import httpx
 
-from ..calls.client import Clock, Sender, default_transport
-from ..calls.oauth2 import authorized
+from ..calls.client import Clock, default_transport
+from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError, UsageError
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary
@@ -242,10 +242,7 @@ async def _run(
                 breaker = live.breaker
 
     redactor = settings.redactor()
-    async with (
-        Sender(settings, transport, clock) as plain,
-        authorized(settings, plain, redactor.learn) as sender,
-    ):
+    async with sending(settings, transport, clock, redactor.learn) as sender:
         queued = None
         if settings.queue:
             from .queue_run import QueueRun  # the queue extra: only for a queued run
