@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,18 +19,18 @@ queue_app = typer.Typer(
 )
 
 
-def queue_url(given: dict[str, object], config: object) -> str:
-    """The queue from --queue, EXCELFMT_QUEUE or excelfmt.toml; a UsageError without one."""
+def queue_settings(given: dict[str, object], config: Path | None) -> dict[str, object]:
+    """The settings merged from flags, EXCELFMT_* and excelfmt.toml, with a queue among
+    them; a UsageError without one."""
     from ..errors import UsageError
 
-    values = merged_values(given_settings(given), config_file=config)  # type: ignore[arg-type]
-    url = values["queue"]
-    if not isinstance(url, str):
+    values = merged_values(given_settings(given), config_file=config)
+    if not isinstance(values["queue"], str):
         raise UsageError(
             "No queue: give --queue redis://host:port/db, set EXCELFMT_QUEUE, or put queue "
             "in excelfmt.toml."
         )
-    return url
+    return values
 
 
 @queue_app.command("status")
@@ -45,7 +46,7 @@ def queue_status_command(
         from ..engine.queue_status import queue_status
         from ..ui.queue import print_queue_status
 
-        url = queue_url(given, config)
+        url = str(queue_settings(given, config)["queue"])
         status = queue_status(url)
         if as_json:
             print(json.dumps({"queue": masked(url), **asdict(status)}))

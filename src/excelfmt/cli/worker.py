@@ -8,10 +8,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..settings.config import merged_values
 from .app import reported_errors
-from .flags import SCALE, ConfigFile, LockDuration, Queue, given_settings
-from .queue import queue_url
+from .flags import SCALE, ConfigFile, LockDuration, Queue
+from .queue import queue_settings
 
 EVERY_OFF_A_TERMINAL = 60.0
 """Seconds between a worker's progress lines in a log (journald, a container's output)."""
@@ -56,8 +55,8 @@ def worker_command(
         from ..errors import UsageError
         from ..ui.worker import worker_reporter
 
-        url = queue_url(given, config)
-        values = merged_values(given_settings(given), config_file=config)
+        values = queue_settings(given, config)
+        url = str(values["queue"])
         for name, value in (("--concurrency", concurrency), ("--min-concurrency", min_concurrency)):
             if value is not None and not 1 <= value <= 10_000:
                 raise UsageError(f"{name} must be between 1 and 10000, got {value}.")
