@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from excelfmt.metrics.counters import LatencyHistogram, Metrics
+from excelfmt.metrics.counters import Metrics
+from excelfmt.metrics.histogram import LatencyHistogram
 from excelfmt.models import Category, Outcome, Row
 
 

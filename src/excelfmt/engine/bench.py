@@ -20,7 +20,7 @@ from ..calls.client import Clock, default_transport
 from ..calls.jobs import Planner
 from ..calls.oauth2 import sending
 from ..errors import UsageError
-from ..metrics.counters import LatencyHistogram
+from ..metrics.histogram import LatencyHistogram
 from ..models import Job, Outcome, Row
 from ..policies.resilience import Policies
 from ..settings.config import Settings

@@ -25,6 +25,7 @@ from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError, UsageError
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary
+from ..metrics.timeline import Timeline
 from ..models import Outcome
 from ..policies.authguard import AuthGuard
 from ..policies.resilience import Policies
@@ -33,7 +34,9 @@ from ..sheets.sniff import sniff
 from ..store import runlog, sessions
 from ..store.folder import Store
 from ..store.journal import Journal
+from ..store.records import Session
 from ..store.responsecache import ResponseCache
+from ..store.timeseries import TimeseriesRecorder
 from .dispatch import dispatcher_for
 from .eventloop import loop_options
 from .events import Observer, Observers, RunInfo, SilentObserver
@@ -136,7 +139,7 @@ def run(
                     journal,
                     Observers(
                         observer or SilentObserver(),
-                        *([sessions.ProgressRecorder(store, session)] if store and session else []),
+                        *(_recorders(store, session) if store and session else []),
                     ),
                     transport,
                     cache,
@@ -148,6 +151,14 @@ def run(
         if store and session:
             sessions.end(store, session, summary)
         return summary
+
+
+def _recorders(store: Store, session: Session) -> list[Observer]:
+    """What keeps a recorded run's progress (for `status`) and timeline (for `metrics`)."""
+    return [
+        sessions.ProgressRecorder(store, session),
+        TimeseriesRecorder(store.journal_folder(session.id)),
+    ]
 
 
 @contextmanager
@@ -188,12 +199,13 @@ async def _run(
     handle_signals: bool,
 ) -> RunSummary:
     started_at = datetime.now(UTC)
-    metrics = Metrics(started=clock())
+    timeline = Timeline(clock(), time.time())
+    metrics = Metrics(started=clock(), timeline=timeline)
     policies = Policies.from_settings(settings)
     auth = AuthGuard(settings.auth_failures)
     observer.started(info)
     interrupted = False
-    next_progress = next_unsettled = 0.0
+    next_unsettled = 0.0
     breaker = "closed"
 
     def persist(outcomes: Sequence[Outcome], unsettled: list[tuple[int, int]] | None) -> None:
@@ -219,27 +231,39 @@ async def _run(
             settled = {o.row.seq for o in outcomes}
             unsettled = [(s, n) for s, n in pool.unsettled.items() if s not in settled]
         await anyio.to_thread.run_sync(persist, outcomes, unsettled)
+        now = clock()
         for outcome in outcomes:
-            metrics.record(outcome)
+            metrics.record(outcome, now)
 
     async def deliver(outcomes: Sequence[Outcome]) -> None:
-        nonlocal next_progress
         await record(auth.admit(outcomes))
         if auth.tripped:
             dispatcher.stop(
                 f"The API refused the credentials {auth.limit} times in a row (401/403); "
                 "check them and run again"
             )
-        now = clock()
-        if now >= next_progress:  # a view refreshes a few times a second, not per row
-            next_progress = now + PROGRESS_INTERVAL
+
+    async def report_progress() -> None:
+        """A few times a second, whether rows settle or not (an open breaker counts
+        down while nothing does): never per row."""
+        nonlocal breaker
+        while True:
+            now = clock()
             live = policies.live(now)
+            timeline.sample(
+                now,
+                limit=live.limit,
+                in_flight=live.in_flight,
+                breaker=live.breaker,
+                pauses=live.pauses,
+                paused_for=live.paused_for,
+            )
             observer.progressed(metrics.snapshot(now), live)
-            nonlocal breaker
             if live.breaker != breaker:
                 level = logging.INFO if live.breaker == "closed" else logging.WARNING
                 runlog.event(level, f"circuit breaker {live.breaker}", was=breaker)
                 breaker = live.breaker
+            await anyio.sleep(PROGRESS_INTERVAL)
 
     redactor = settings.redactor()
     async with sending(settings, transport, clock, redactor.learn) as sender:
@@ -283,6 +307,7 @@ async def _run(
                 if handle_signals:
                     tasks.start_soon(watch_signals)
                 tasks.start_soon(watch_policies)
+                tasks.start_soon(report_progress)
                 if queued:
                     tasks.start_soon(queued.run_local_worker)
                 await pool.run(sheet.jobs())
@@ -298,7 +323,7 @@ async def _run(
         output=info.output,
         started_at=started_at,
         finished_at=datetime.now(UTC),
-        metrics=metrics.snapshot(now),
+        metrics=metrics.snapshot(now, final=True),
         settings=settings.describe(),
         session=info.session,
         interrupted=interrupted,

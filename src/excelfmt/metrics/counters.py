@@ -1,42 +1,14 @@
-"""Counters and a latency histogram, fed by outcomes. No rendering, flat memory."""
+"""A run's running totals, fed by outcomes: counts, latency, and its timeline. No
+rendering, flat memory."""
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 
 from ..models import Category, Outcome
-
-# Buckets grow by 2%: percentiles are within 2% whatever the number of rows.
-_GROWTH = 1.02
-_LOG_GROWTH = math.log(_GROWTH)
-_FLOOR = 1e-5  # 10 µs: anything faster is the same bucket
-
-
-class LatencyHistogram:
-    """Log-bucketed latencies in seconds: constant memory, quantiles within 2%."""
-
-    def __init__(self) -> None:
-        self._buckets: Counter[int] = Counter()
-        self.count = 0
-
-    def add(self, seconds: float) -> None:
-        self._buckets[int(math.log(max(seconds, _FLOOR) / _FLOOR) / _LOG_GROWTH)] += 1
-        self.count += 1
-
-    def quantile(self, q: float) -> float | None:
-        """The latency at quantile q (0..1), or None when nothing was measured."""
-        if not self.count:
-            return None
-        rank = max(1, math.ceil(q * self.count))
-        seen = 0
-        for bucket in sorted(self._buckets):
-            seen += self._buckets[bucket]
-            if seen >= rank:
-                # The bucket's geometric middle: within 1% of any value in it.
-                return float(_FLOOR * _GROWTH ** (bucket + 0.5))
-        raise AssertionError("unreachable: ranks are within count")
+from .histogram import LatencyHistogram
+from .timeline import Closed, Recent, Timeline
 
 
 @dataclass(frozen=True)
@@ -55,6 +27,11 @@ class Snapshot:
     """Rows whose outcome came from the journal of the run being resumed."""
     cached: int = 0
     """Rows answered from the response cache."""
+    recent: Recent | None = None
+    """The last minute, when the run keeps a timeline."""
+    closed: Closed = field(default_factory=Closed)
+    """Seconds, latency intervals and policy events finished since the previous snapshot
+    (all of them in the run's last snapshot): each is in exactly one snapshot."""
 
     @property
     def failed(self) -> int:
@@ -63,7 +40,8 @@ class Snapshot:
 
 @dataclass
 class Metrics:
-    """Running totals of a run's outcomes; `snapshot` gives a consistent view."""
+    """Running totals of a run's outcomes; `snapshot` gives a consistent view. With a
+    `timeline`, also what happened second by second (give `now` to `record`)."""
 
     started: float
     done: int = 0
@@ -72,8 +50,9 @@ class Metrics:
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     resumed: int = 0
     cached: int = 0
+    timeline: Timeline | None = None
 
-    def record(self, outcome: Outcome) -> None:
+    def record(self, outcome: Outcome, now: float | None = None) -> None:
         self.done += 1
         if outcome.category is None:
             self.ok += 1
@@ -82,10 +61,14 @@ class Metrics:
         self.cached += outcome.cached
         if outcome.replayed:
             self.resumed += 1  # counted, but neither its speed nor its latency is this run's
-        elif outcome.latency is not None:
+            return
+        if outcome.latency is not None:
             self.latency.add(outcome.latency)
+        if self.timeline is not None and now is not None:
+            self.timeline.record(outcome, now)
 
-    def snapshot(self, now: float) -> Snapshot:
+    def snapshot(self, now: float, final: bool = False) -> Snapshot:
+        """Where the run stands; `final` when it is over (closes the last second)."""
         elapsed = max(now - self.started, 1e-9)
         return Snapshot(
             done=self.done,
@@ -98,4 +81,6 @@ class Metrics:
             latency_p99=self.latency.quantile(0.99),
             resumed=self.resumed,
             cached=self.cached,
+            recent=self.timeline.recent(now) if self.timeline else None,
+            closed=self.timeline.take_closed(now, final) if self.timeline else Closed(),
         )

@@ -89,6 +89,14 @@ class RateLimiter:
         """The pace learned from the API's 429s, if any."""
         return self._learned
 
+    def api_pace(self, now: float) -> float | None:
+        """Requests per second the API allows now, as its RateLimit headers announced or
+        its 429s taught; None when it has said nothing."""
+        paces = [1.0 / self._server_interval] if now < self._server_until else []
+        if self._learned is not None:
+            paces.append(self._learned)
+        return min(paces) if paces else None
+
     def pause(self, now: float, seconds: float, pool: int) -> None:
         """Send nothing for `seconds`; then let `pool` requests back in over the ramp."""
         until = now + seconds

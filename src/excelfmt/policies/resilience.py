@@ -33,6 +33,17 @@ class LiveState:
     breaker_opened: int
     concurrency_max: int
     paused: bool
+    rate: float | None = None
+    """The --rate cap, None without one."""
+    api_pace: float | None = None
+    """Requests per second the API allows now (its headers, its 429s), if it said."""
+    breaker_open_for: float = 0.0
+    """Seconds until the open breaker lets a probe through."""
+    paused_for: float = 0.0
+    """Seconds left of a pause the API asked for (Retry-After)."""
+    pauses: int = 0
+    retry_budget: tuple[int, int] = (0, 0)
+    """Retries taken in the budget's window, and how many it allows there."""
 
 
 @dataclass
@@ -85,4 +96,10 @@ class Policies:
             breaker_opened=self.breaker.trips,
             concurrency_max=self.controller.peak,
             paused=self.limiter.paused_until > now,
+            rate=self.limiter.rate / PACING_HEADROOM if self.limiter.rate else None,
+            api_pace=self.limiter.api_pace(now),
+            breaker_open_for=self.breaker.open_for(now),
+            paused_for=max(0.0, self.limiter.paused_until - now),
+            pauses=self.limiter.pauses,
+            retry_budget=self.budget.use(now),
         )

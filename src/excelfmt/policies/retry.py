@@ -77,6 +77,12 @@ class RetryBudget:
         self.retries += 1
         return True
 
+    def use(self, now: float) -> tuple[int, int]:
+        """Retries taken in the last `ttl` seconds, and how many it allows there."""
+        self._advance(now)
+        room = self.share * sum(self._deposits) + self._trickle_allowance
+        return sum(self._withdrawals), int(room)
+
     @property
     def recheck(self) -> float:
         """How long to wait before asking again: a quarter of a bucket, so that a retry

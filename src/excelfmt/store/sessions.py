@@ -14,6 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -196,6 +197,13 @@ class ProgressRecorder:
             "retries": live.retries,
             "throttled": live.throttled,
             "updated_at": _now(),
+            # All of it, for `status --watch` to draw the run's dashboard from here.
+            "board": {
+                "snapshot": {
+                    name: value for name, value in asdict(snapshot).items() if name != "closed"
+                },
+                "live": asdict(live),
+            },
         }
         self._store.save(self._session)
 
