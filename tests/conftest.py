@@ -120,19 +120,26 @@ def run_subprocess(
 
 
 def on_a_terminal(
-    *args: str, env: dict[str, str] | None = None
+    *args: str, env: dict[str, str] | None = None, size: tuple[int, int] = (80, 24)
 ) -> tuple[subprocess.Popen[bytes], int]:
-    """Start `python -m excelfmt ...` on a pseudo-terminal (stdin, stdout and stderr), as a
-    person at a terminal would: the process, and the terminal's end to read and type on."""
+    """Start `python -m excelfmt ...` on a pseudo-terminal (stdin, stdout and stderr) of
+    `size` (columns, lines), as a person at a terminal would: the process, and the
+    terminal's end to read and type on."""
+    import fcntl
     import pty
+    import struct
+    import termios
 
     controller, terminal = pty.openpty()
+    columns, lines = size
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+    env = {"COLUMNS": "", "LINES": "", **(env or {})}
     process = subprocess.Popen(
         [sys.executable, "-m", "excelfmt", *args],
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
-        env={**os.environ, **(env or {})},
+        env={k: v for k, v in {**os.environ, **env}.items() if v},
     )
     os.close(terminal)
     return process, controller

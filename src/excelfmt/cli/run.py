@@ -25,7 +25,7 @@ from ..settings.config import (
 from ..store import sessions
 from ..store.folder import Store
 from ..store.records import Session
-from ..ui import live
+from ..ui import dashboard, live
 from .app import reported_errors
 from .flags import (
     AUTH,
@@ -317,7 +317,7 @@ def _run(
     console = Console(highlight=False)
     announce = not (json_summary or quiet)
     observer: Observer = (
-        live.LiveView(console)
+        dashboard.DashboardView(console)
         if on_terminal
         else live.PlainView(sys.stderr, announce, every=settings.log_every)
     )

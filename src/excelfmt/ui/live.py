@@ -1,6 +1,7 @@
-"""What people see: a live progress view on a terminal, plain lines everywhere else.
+"""What people see at the end of a run, and plain progress lines off a terminal (the
+live view on a terminal is the dashboard, ui/dashboard.py).
 
-The only module that imports rich. Off a terminal (cron, a pipe, a log file) there is no
+Off a terminal (cron, a pipe, a log file) there is no
 bar and no escape code: one summary line at the end, easy to grep and to mail.
 """
 
@@ -15,15 +16,6 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 from ..engine.events import RunInfo
@@ -72,89 +64,6 @@ def summary_line(summary: RunSummary) -> str:
     if hint := resume_hint(summary):
         text += f". {hint}"
     return text
-
-
-def describe_live(live: LiveState) -> str:
-    """The policies at a glance: limit, breaker, retries and 429s."""
-    parts = [f"{live.in_flight}/{live.limit} in flight"]
-    if live.breaker != "closed":
-        parts.append(f"breaker {live.breaker}")
-    if live.paused:
-        parts.append("paused by the API")
-    if live.retries:
-        parts.append(f"{live.retries} retries")
-    if live.throttled:
-        parts.append(f"{live.throttled} x 429")
-    return ", ".join(parts)
-
-
-class LiveView:
-    """An Observer that draws a progress bar while the run goes (terminal only)."""
-
-    def __init__(self, console: Console) -> None:
-        self._console = console
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]:>7} rows/s"),
-            TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            TextColumn("[dim]{task.fields[live]}[/]"),
-            console=console,
-            transient=False,
-            refresh_per_second=8,
-        )
-        self._task: TaskID | None = None
-
-    def started(self, info: RunInfo) -> None:
-        self._console.print(
-            f"Sending rows of [bold]{escape(info.input.name)}[/] (sheet '{escape(info.sheet)}', "
-            f"about {info.estimated_rows if info.estimated_rows is not None else '?'} rows), "
-            f"up to {info.concurrency} at a time"
-            + (f"; session {info.session}." if info.session else ".")
-        )
-        self._task = self._progress.add_task(
-            "rows", total=info.estimated_rows, rate="0", ok=0, failed=0, live=""
-        )
-        self._progress.start()
-
-    def progressed(self, snapshot: Snapshot, live: LiveState) -> None:
-        if self._task is None:
-            return
-        task = self._progress.tasks[0]
-        total = task.total
-        if total is not None and snapshot.done > total:
-            total = None  # the file under-declared its size: no false 100%
-        self._progress.update(
-            self._task,
-            completed=snapshot.done,
-            total=total,
-            rate=f"{snapshot.rows_per_second:.0f}",
-            ok=snapshot.ok,
-            failed=snapshot.failed,
-            live=describe_live(live),
-        )
-
-    def stopping(self, in_flight: int, reason: str | None) -> None:
-        if reason:
-            self._console.print(f"[yellow]Stopping: {escape(reason)}.[/]")
-            return
-        self._console.print(
-            f"[yellow]Stopping: waiting for {in_flight} request(s) in flight to finish; "
-            "press Ctrl-C again to abandon them.[/]"
-        )
-
-    def noticed(self, text: str) -> None:
-        self._console.print(f"[yellow]{escape(text)}[/]", highlight=False)
-
-    def finished(self, summary: RunSummary) -> None:
-        if self._task is not None:
-            done = summary.metrics.done
-            self._progress.update(self._task, completed=done, total=done)
-        self._progress.stop()
 
 
 class PlainView:

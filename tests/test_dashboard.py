@@ -1,0 +1,112 @@
+"""The live dashboard: what a person at a terminal sees while a run goes."""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+
+import pyte
+from rich.console import Console
+
+from excelfmt.metrics.counters import Metrics
+from excelfmt.metrics.timeline import Timeline
+from excelfmt.models import Category, Outcome, Row
+from excelfmt.policies.resilience import LiveState
+from excelfmt.ui.dashboard import Board, render
+
+from .apiserver import Reply
+from .conftest import on_a_terminal
+
+ROW = Row(0, 2, {})
+LIVE = LiveState(
+    64, 60, "open", 12, 3, 1, 64, False, rate=500, api_pace=420, breaker_open_for=7.2, pauses=2
+)
+
+
+def board() -> Board:
+    """75 s of a run: 500 rows/s, some rows refused, some failed for now."""
+    metrics = Metrics(started=0.0, timeline=Timeline(0.0, 1.7e9))
+    for n in range(37_500):
+        now = n / 500
+        if n % 20 == 0:
+            outcome = Outcome(
+                ROW, Category.REQUIRES_USER_ACTION, 422, "email: not valid", None, 0.03
+            )
+        elif n % 97 == 0:
+            outcome = Outcome(
+                ROW, Category.TEMPORARY_FAILURE, 503, "Service Unavailable", None, 0.2
+            )
+        else:
+            outcome = Outcome(ROW, None, 201, latency=0.04 + (n % 10) / 1000)
+        metrics.record(outcome, now)
+    return Board("orders.xlsx · session 3f2a", metrics.snapshot(75.0), LIVE, 60_000)
+
+
+def screen(width: int) -> list[str]:
+    with open(os.devnull, "w") as nowhere:
+        console = Console(width=width, record=True, file=nowhere)
+        console.print(render(board(), width))
+    return console.export_text().splitlines()
+
+
+def test_the_dashboard_fits_80_by_24_with_every_panel():
+    lines = screen(80)
+    text = "\n".join(lines)
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
+    assert "37,500 of ~60,000 (62%)" in text and "eta 0:00:45" in text
+    assert "rows/s 500 now" in text
+    assert "rows/s, last 60 s" in text and "█" in text
+    assert " ok " in text and "49" in text  # p99 of 40-49 ms, the ok rows apart
+    assert "201 " in text and "422 " in text and "requires" in text and "temporary" in text
+    assert "in flight 60 of 64" in text and "cap 500/s, API 420/s" in text
+    assert "breaker open, probe 7s" in text and "2 pauses, 3 x 429" in text
+    assert "1,875 email: not valid" in text
+
+
+def test_a_narrow_terminal_gets_the_panels_stacked_without_the_chart():
+    lines = screen(60)
+    text = "\n".join(lines)
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 60
+    assert "rows/s, last" not in text
+    assert "breaker open" in text and "37,500 of ~60,000" in text
+
+
+def test_a_run_on_a_terminal_draws_the_dashboard(api, workbook):
+    def respond(got):  # slow enough to watch; every tenth row refused
+        if got.json["N"] % 10 == 0:
+            return Reply(422, {"message": "N must not end in 0"}, delay=0.02)
+        return Reply(201, {}, delay=0.02)
+
+    api.respond = respond
+    book = workbook(["N"], [[n] for n in range(600)])
+    run, controller = on_a_terminal(
+        "run", str(book), "--url", api.url, "--concurrency", "4", "--min-concurrency", "4"
+    )
+    shown = pyte.Screen(80, 24)
+    stream = pyte.ByteStream(shown)
+    seen_mid_run: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            stream.feed(chunk)
+        text = "\n".join(shown.display)
+        panels = ("rows/s, last", "latency, 10 s", "HTTP status, failures", "policies")
+        if not seen_mid_run and all(p in text for p in panels) and "N must not end" in text:
+            seen_mid_run = list(shown.display)  # the first whole frame
+        if run.poll() is not None and not ready:
+            break
+    assert run.wait(30) == 1  # rows failed
+    os.close(controller)
+    text = "\n".join(seen_mid_run)
+    assert seen_mid_run, "the dashboard never showed while the run went"
+    assert "of ~600" in text and "eta" in text and "in flight 4 of 4" in text
+    assert "requires" in text and "422" in text and "█" in text
+    assert len(seen_mid_run) == 24 and max(len(line.rstrip()) for line in seen_mid_run) <= 80
