@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import select
+import subprocess
+import sys
 import time
 
 import pyte
@@ -83,10 +86,26 @@ def test_a_run_on_a_terminal_draws_the_dashboard(api, workbook):
     run, controller = on_a_terminal(
         "run", str(book), "--url", api.url, "--concurrency", "4", "--min-concurrency", "4"
     )
+    frames = read_screen(run, controller)
+    panels = ("rows/s, last", "latency, 10 s", "HTTP status, failures", "policies")
+    whole = [f for f in frames if all(p in "\n".join(f) for p in (*panels, "N must not"))]
+    assert whole, "the dashboard never showed while the run went"
+    seen_mid_run = whole[0]
+    assert run.wait(30) == 1  # rows failed
+    text = "\n".join(seen_mid_run)
+    assert "of ~600" in text and "eta" in text and "in flight 4 of 4" in text
+    assert "requires" in text and "422" in text and "█" in text
+    assert len(seen_mid_run) == 24 and max(len(line.rstrip()) for line in seen_mid_run) <= 80
+
+
+def read_screen(
+    run: subprocess.Popen[bytes], controller: int, until: float = 60
+) -> list[list[str]]:
+    """Every frame the terminal showed until the process ended, as pyte saw them."""
     shown = pyte.Screen(80, 24)
     stream = pyte.ByteStream(shown)
-    seen_mid_run: list[str] = []
-    deadline = time.monotonic() + 60
+    frames = []
+    deadline = time.monotonic() + until
     while time.monotonic() < deadline:
         ready, _, _ = select.select([controller], [], [], 0.2)
         if ready:
@@ -97,16 +116,30 @@ def test_a_run_on_a_terminal_draws_the_dashboard(api, workbook):
             if not chunk:
                 break
             stream.feed(chunk)
-        text = "\n".join(shown.display)
-        panels = ("rows/s, last", "latency, 10 s", "HTTP status, failures", "policies")
-        if not seen_mid_run and all(p in text for p in panels) and "N must not end" in text:
-            seen_mid_run = list(shown.display)  # the first whole frame
-        if run.poll() is not None and not ready:
+            frames.append(list(shown.display))
+        elif run.poll() is not None:
             break
-    assert run.wait(30) == 1  # rows failed
     os.close(controller)
-    text = "\n".join(seen_mid_run)
-    assert seen_mid_run, "the dashboard never showed while the run went"
-    assert "of ~600" in text and "eta" in text and "in flight 4 of 4" in text
-    assert "requires" in text and "422" in text and "█" in text
-    assert len(seen_mid_run) == 24 and max(len(line.rstrip()) for line in seen_mid_run) <= 80
+    return frames
+
+
+def test_status_watch_draws_the_dashboard_of_a_run_in_another_process(api, workbook):
+    api.respond = lambda got: Reply(201, {}, delay=0.05)
+    book = workbook(["N"], [[n] for n in range(200)])
+    pinned = ["--concurrency", "2", "--min-concurrency", "2"]  # about 5 s
+    running = subprocess.Popen(
+        [sys.executable, "-m", "excelfmt", "run", str(book), "--url", api.url, *pinned],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert running.stderr is not None
+    first = running.stderr.readline().decode()
+    session = re.search(r"session (\w+):", first)
+    assert session, first
+    watcher, controller = on_a_terminal("status", session.group(1), "--watch")
+    frames = read_screen(watcher, controller)
+    assert watcher.wait(30) == 0 and running.wait(30) == 0
+    texts = ["\n".join(frame) for frame in frames]
+    assert any("eta" in text and "in flight 2 of 2" in text for text in texts)  # mid-run
+    last = texts[-1]
+    assert "200 of ~200 (100%)" in last and "finished" in last and "rows/s, last" in last

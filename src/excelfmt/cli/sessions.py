@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -11,12 +12,13 @@ import typer
 from rich.console import Console
 
 from ..errors import UsageError
-from ..settings.config import store_folder
+from ..settings.config import plain_terminal, store_folder
 from ..settings.converters import as_duration
 from ..store import runlog, sessions
 from ..store.folder import Store
-from ..store.records import Session
+from ..store.records import SHORT_ID, Session
 from ..ui import records
+from ..ui.dashboard import Board, watch
 from .app import reported_errors
 
 sessions_app = typer.Typer(
@@ -120,11 +122,22 @@ def status_command(
             help="A run that uses this queue, seen from any host (its progress in Redis).",
         ),
     ] = None,
+    watch: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            "-w",
+            help="Draw the run's live dashboard until it ends (a line a second off a terminal).",
+        ),
+    ] = False,
 ) -> None:
     """Where a run stands, while it goes (from another terminal) or after it ended."""
     with reported_errors():
         if queue is not None:
             _queued_status(session_id, queue, as_json)
+            return
+        if watch:
+            _watch(session_id, store)
             return
         session, unknown = _shown(session_id, store)
         if as_json:
@@ -134,6 +147,45 @@ def status_command(
             print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
         else:
             print(records.status_line(session, unknown))
+
+
+def _watch(session_id: str, store: Path | None) -> None:
+    """The dashboard of a run going on in another process, from its session record."""
+    console = Console(highlight=False)
+    with Store(store_folder(store)) as opened:
+        found = opened.session(session_id)
+        title = f"{Path(found.input).name} · sheet {found.sheet} · session {found.id[:SHORT_ID]}"
+
+        def read() -> Board | None:
+            session = opened.session(found.id)
+            board = sessions.board_of(session.progress)
+            if board is None:
+                return None
+            estimated = session.progress.get("estimated_rows")
+            state = sessions.shown_state(opened, session)
+            return Board(
+                title,
+                *board,
+                estimated if isinstance(estimated, int) else None,
+                "running" if state == "running" else state,
+            )
+
+        def going() -> bool:
+            return sessions.is_running(opened, opened.session(found.id))
+
+        try:
+            if console.is_terminal and not plain_terminal():
+                watch(console, read, going)
+                return
+            while True:  # off a terminal: the status line, once a second
+                ended = not going()
+                session, unknown = _shown(found.id, store)
+                print(records.status_line(session, unknown), flush=True)
+                if ended:
+                    return
+                time.sleep(1.0)
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
 
 
 def _queued_status(session_id: str, queue: str, as_json: bool) -> None:

@@ -17,10 +17,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ..errors import ExitCode, UsageError
 from ..metrics.counters import Snapshot
 from ..metrics.summary import RunSummary
+from ..metrics.timeline import Recent
+from ..models import JSONValue
 from ..policies.resilience import LiveState
 from ..settings.config import Settings, default_output
 from . import runlog
@@ -173,6 +176,7 @@ class ProgressRecorder:
         self._store, self._session, self._clock = store, session, clock
         self._estimated: int | None = None
         self._next = 0.0
+        self._live: LiveState | None = None
 
     def started(self, info: object) -> None:
         self._estimated = getattr(info, "estimated_rows", None)
@@ -182,6 +186,10 @@ class ProgressRecorder:
         if now < self._next:
             return
         self._next = now + PROGRESS_EVERY
+        self._save(snapshot, live)
+
+    def _save(self, snapshot: Snapshot, live: LiveState) -> None:
+        self._live = live
         self._session.progress = {
             "done": snapshot.done,
             "estimated_rows": self._estimated,
@@ -214,7 +222,34 @@ class ProgressRecorder:
         pass
 
     def finished(self, summary: RunSummary) -> None:
-        pass
+        if self._live is not None:  # the last second, for a dashboard watching the end
+            self._save(summary.metrics, self._live)
+
+
+def board_of(progress: dict[str, JSONValue]) -> tuple[Snapshot, LiveState] | None:
+    """A run's last snapshot and policies as its ProgressRecorder saved them; None for a
+    run recorded before sessions kept them."""
+    board: Any = progress.get("board")  # JSON as saved above
+    if not isinstance(board, dict):
+        return None
+    snapshot: dict[str, Any] = dict(board["snapshot"])
+    live: dict[str, Any] = dict(board["live"])
+    recent = snapshot.pop("recent", None)
+    if isinstance(recent, dict):
+        snapshot["recent"] = Recent(
+            rows_per_second=recent["rows_per_second"],
+            ok_latency=_triple(recent["ok_latency"]),
+            failed_latency=_triple(recent["failed_latency"]),
+            bars=tuple((ok, failed) for ok, failed in recent["bars"]),
+            statuses=tuple((code, n) for code, n in recent["statuses"]),
+            messages=tuple((text, n) for text, n in recent["messages"]),
+        )
+    live["retry_budget"] = tuple(live["retry_budget"])
+    return Snapshot(**snapshot), LiveState(**live)
+
+
+def _triple(values: list[float] | None) -> tuple[float, float, float] | None:
+    return None if values is None else (values[0], values[1], values[2])
 
 
 @contextlib.contextmanager

@@ -8,6 +8,8 @@ at most 4 times a second; the run only hands over its latest snapshot.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.console import Console, Group, RenderableType
@@ -236,9 +238,33 @@ class DashboardView:
     def finished(self, summary: RunSummary) -> None:
         if self._board is not None:
             state = (
-                "interrupted" if summary.interrupted else "stopped" if summary.stopped else "done"
+                "interrupted"
+                if summary.interrupted
+                else "stopped"
+                if summary.stopped
+                else "finished"
             )
             self._board = Board(
                 self._title, summary.metrics, self._board.live, self._estimated, state
             )
         self._live.stop()
+
+
+def watch(
+    console: Console,
+    read: Callable[[], Board | None],
+    going: Callable[[], bool],
+    every: float = 1.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Draw the dashboard of a run in another process, read anew every `every` seconds,
+    until it ends (`going` turns False); the last frame stays on screen."""
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            ended = not going()  # asked first: the board read after it is the last one
+            board = read()
+            if board is not None:
+                live.update(render(board, console.width), refresh=True)
+            if ended:
+                return
+            sleep(every)
