@@ -138,7 +138,8 @@ def test_status_watch_draws_the_dashboard_of_a_run_in_another_process(api, workb
     assert session, first
     watcher, controller = on_a_terminal("status", session.group(1), "--watch")
     frames = read_screen(watcher, controller)
-    assert watcher.wait(30) == 0 and running.wait(30) == 0
+    running.communicate(timeout=30)  # (and closes its pipes)
+    assert watcher.wait(30) == 0 and running.returncode == 0
     texts = ["\n".join(frame) for frame in frames]
     assert any("eta" in text and "in flight 2 of 2" in text for text in texts)  # mid-run
     last = texts[-1]
