@@ -83,6 +83,7 @@ def test_breaker_changes_and_pauses_become_events():
         )
     events = timeline.take_closed(8.0).events
     assert [(e.at - EPOCH, e.kind, e.detail) for e in events] == [
+        (0.0, "run", "started"),
         (2.0, "breaker", "open"),
         (7.0, "breaker", "half_open"),
         (7.5, "breaker", "closed"),
@@ -114,3 +115,6 @@ def test_metrics_hand_the_timeline_out_in_snapshots_and_skip_replayed_rows():
     assert [s.outcomes for s in snapshot.closed.seconds] == [{"ok": 1}]
     last = metrics.snapshot(1.6, final=True).closed
     assert last.seconds == () and [sum(i.ok.values()) for i in last.latency] == [1]
+    assert [(e.kind, e.detail, round(e.at - EPOCH, 3)) for e in last.events] == [
+        ("run", "ended", 1.6)
+    ]

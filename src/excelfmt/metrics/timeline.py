@@ -57,13 +57,13 @@ class LatencyRecord:
 
 @dataclass(frozen=True)
 class PolicyEvent:
-    """A pause the API asked for, or the breaker changing state."""
+    """A run starting or ending, a pause the API asked for, or the breaker changing state."""
 
     at: float
     kind: str
-    """"pause" or "breaker"."""
+    """"run" (a run of the session started or ended), "pause" or "breaker"."""
     detail: str
-    """The breaker's new state, or "Retry-After" for a pause."""
+    """"started" or "ended", the breaker's new state, or "Retry-After" for a pause."""
     seconds: float | None = None
     """How long a pause lasts."""
 
@@ -135,6 +135,7 @@ class Timeline:
         self._breaker = "closed"
         self._pauses = 0
         self._limit = 0
+        self._events.append(PolicyEvent(epoch, "run", "started"))
 
     def _now(self, now: float) -> _Second:
         at = int(self._offset + now)
@@ -246,6 +247,7 @@ class Timeline:
             self._unwritten.append(self._seconds[-1])
             self._seconds.append(_Second(self._seconds[-1].at + 1, limit=self._limit))
             self._close_interval()
+            self._events.append(PolicyEvent(self._offset + now, "run", "ended"))
         closed = Closed(
             tuple(s.record() for s in self._unwritten if s.outcomes or s.in_flight),
             tuple(self._closed_latency),
