@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jsonschema
 import pytest
@@ -17,7 +18,7 @@ SCHEMA = json.loads((ROOT / "docs" / "metrics.schema.json").read_text())
 PINNED = ["--concurrency", "4", "--min-concurrency", "4"]
 
 
-def valid(data: dict) -> dict:
+def valid(data: dict[str, Any]) -> dict[str, Any]:
     jsonschema.validate(data, SCHEMA, format_checker=jsonschema.FormatChecker())
     return data
 
