@@ -58,7 +58,7 @@ def test_a_sessions_metrics_account_for_every_row_second_by_second(api, workbook
     text = cli("metrics", data["session"][:6])
     assert text.exit_code == 0
     assert "200 rows: 180 ok, 20 failed (10.0%)" in text.stdout
-    assert "201 180 · 422 20" in text.stdout and "1 pauses asked by the API" in text.stdout
+    assert "201 180 · 422 20" in text.stdout and "1 pause(s) asked by the API" in text.stdout
 
 
 def test_runs_per_api_over_a_period(api, workbook, cli, tmp_path):

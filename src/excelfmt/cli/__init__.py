@@ -10,7 +10,7 @@ from .app import app
 from .bench import bench_command
 from .check import check_command
 from .errors import errors_app, export_command, resolve_command
-from .metrics import metrics_command
+from .metrics import metrics_command, report_command
 from .queue import queue_app
 from .reprocess import reprocess_command
 from .run import run_command
@@ -27,6 +27,7 @@ app.command("resolve", no_args_is_help=True)(resolve_command)
 app.command("worker")(worker_command)
 app.command("bench", no_args_is_help=True)(bench_command)
 app.command("metrics")(metrics_command)
+app.command("report")(report_command)
 app.add_typer(sessions_app, name="sessions")
 app.add_typer(errors_app, name="errors")
 app.add_typer(queue_app, name="queue")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -19,6 +20,7 @@ from ..store.folder import Store
 from ..store.records import Session
 from ..store.timeseries import read_timeseries
 from ..ui import metricsview
+from ..ui.report import render_report
 from .app import reported_errors
 from .sessions import JsonOption, StoreOption
 
@@ -98,3 +100,37 @@ def _hosts(store: Store, since: str) -> dict[str, JSONValue]:
             for s in chosen
         ),
     )
+
+
+def report_command(
+    session_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]", show_default=False, help="A session id (default: the latest run)."
+        ),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to write the page.", dir_okay=False
+        ),
+    ] = Path("report.html"),
+    store: StoreOption = None,
+) -> None:
+    """One self-contained HTML page of how a run went: throughput, latency, concurrency,
+    pauses and breaker periods over time, outcomes, top errors and settings."""
+    with reported_errors():
+        write_report(store_folder(store), session_id, output)
+        print(f"Report written to {output}.")
+
+
+def write_report(store: Path, session_id: str | None, output: Path) -> None:
+    """Write the HTML report of a session (the latest without an id) to `output`."""
+    with Store(store) as opened:
+        data = session_metrics(opened, session_id)
+        messages = sessions.top_messages(opened.session(str(data["session"])).progress)
+    page = render_report(data, messages)
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Cannot write the report to {output}: {exc.strerror}.") from None

@@ -55,6 +55,7 @@ from .flags import (
     given_settings,
     setting_option,
 )
+from .metrics import write_report
 
 DRY_RUN_ROWS = 5
 
@@ -191,6 +192,17 @@ def run_command(
             help="No progress and no summary; a line on stderr only if some rows failed.",
         ),
     ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE",
+            dir_okay=False,
+            rich_help_panel=OUTPUT,
+            show_default=False,
+            help="Also write the run's HTML report (charts of how it went) to FILE at the end.",
+        ),
+    ] = None,
     resume: Annotated[
         str | None,
         typer.Option(
@@ -222,7 +234,11 @@ def run_command(
         if dry_run:
             _dry_run(settings, workbook, json_summary)
             return
-        code = _run(settings, workbook, resume, json_summary=json_summary, quiet=quiet)
+        if report is not None and not report.parent.is_dir():
+            raise UsageError(f"--report: the folder {report.parent} does not exist.")
+        code = _run(
+            settings, workbook, resume, json_summary=json_summary, quiet=quiet, report=report
+        )
     if code:
         raise typer.Exit(code)
 
@@ -311,7 +327,13 @@ def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
 
 
 def _run(
-    settings: Settings, workbook: Path, resume: str | None, *, json_summary: bool, quiet: bool
+    settings: Settings,
+    workbook: Path,
+    resume: str | None,
+    *,
+    json_summary: bool,
+    quiet: bool,
+    report: Path | None = None,
 ) -> int:
     on_terminal = sys.stdout.isatty() and not (json_summary or quiet or plain_terminal())
     console = Console(highlight=False)
@@ -339,6 +361,14 @@ def _run(
         print(live.summary_line(summary), flush=True)
     elif summary.exit_code:
         print(live.summary_line(summary), file=sys.stderr, flush=True)
+    if report is not None and summary.session:
+        try:
+            write_report(settings.store, summary.session, report)
+        except UsageError as exc:  # the run is done: its exit code stays the run's
+            print(f"excelfmt: {exc}", file=sys.stderr, flush=True)
+        else:
+            if not (json_summary or quiet):
+                print(f"excelfmt: report written to {report}", file=sys.stderr, flush=True)
     if problem := notify(settings, summary):
         print(f"excelfmt: {problem}", file=sys.stderr, flush=True)
     return int(summary.exit_code)

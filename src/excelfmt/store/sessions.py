@@ -248,6 +248,13 @@ def board_of(progress: dict[str, JSONValue]) -> tuple[Snapshot, LiveState] | Non
     return Snapshot(**snapshot), LiveState(**live)
 
 
+def top_messages(progress: dict[str, JSONValue]) -> list[tuple[str, int]]:
+    """The run's most frequent error messages, as its last progress record kept them."""
+    found = board_of(progress)
+    recent = found[0].recent if found else None
+    return list(recent.messages) if recent else []
+
+
 def _triple(values: list[float] | None) -> tuple[float, float, float] | None:
     return None if values is None else (values[0], values[1], values[2])
 

@@ -171,11 +171,14 @@ def _policies(board: Board, height: int | None = None) -> Panel:
     elif live.breaker != "closed":
         lines.append(f"[yellow]breaker {live.breaker}[/]")
     else:
-        lines.append(f"breaker closed, {live.breaker_opened} trips")
+        trips = live.breaker_opened
+        lines.append(f"breaker closed, {trips} trip{'' if trips == 1 else 's'}")
     if live.paused_for > 0:
         lines.append(f"[yellow]paused[/], {live.paused_for:.0f}s left")
     else:
-        lines.append(f"{live.pauses} pauses, {live.throttled} x 429")
+        lines.append(
+            f"{live.pauses} pause{'' if live.pauses == 1 else 's'}, {live.throttled} x 429"
+        )
     used, room = live.retry_budget
     lines.append(f"retries {_count(live.retries)}, budget {used}/{room}")
     return Panel("\n".join(lines), title="policies", title_align="left", height=height)

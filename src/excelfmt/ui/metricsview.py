@@ -59,8 +59,8 @@ def print_session(console: Console, data: dict[str, Any]) -> None:
     opened = [e for e in data["events"] if e["kind"] == "breaker" and e["detail"] == "open"]
     if pauses or opened:
         console.print(
-            f"policies       {len(pauses)} pauses asked by the API, "
-            f"breaker opened {len(opened)} times"
+            f"policies       {len(pauses)} pause(s) asked by the API, "
+            f"breaker opened {len(opened)} time(s)"
         )
     console.print(
         f"[dim]excelfmt report {data['session'][:8]} -o report.html draws it; "
