@@ -144,3 +144,16 @@ def test_status_watch_draws_the_dashboard_of_a_run_in_another_process(api, workb
     assert any("eta" in text and "in flight 2 of 2" in text for text in texts)  # mid-run
     last = texts[-1]
     assert "200 of ~200 (100%)" in last and "finished" in last and "rows/s, last" in last
+
+
+def test_a_queued_run_shows_its_batches_and_workers(api, workbook, redis_server):
+    api.respond = lambda got: Reply(201, {}, delay=0.02)
+    book = workbook(["N"], [[n] for n in range(400)])
+    run, controller = on_a_terminal(
+        "run", str(book), "--url", api.url, "--queue", redis_server.url, "--batch-rows", "20",
+        "--concurrency", "4", "--min-concurrency", "4",
+    )  # fmt: skip
+    frames = read_screen(run, controller)
+    assert run.wait(30) == 0
+    texts = ["\n".join(frame) for frame in frames]
+    assert any("batches waiting or in work; 1 worker (" in text for text in texts)

@@ -40,6 +40,8 @@ from .pool import Deliver, take_jobs
 OUTSTANDING_BATCHES = 32
 """Batches of one run in Redis at a time: memory there and here stays flat."""
 PUBLISH_EVERY = 1.0
+WORKERS_EVERY = 5.0
+"""Seconds between looks at the workers' heartbeats (a SCAN of Redis's keys)."""
 """Seconds between the run's progress notes in Redis (`excelfmt status ID` on any host)."""
 CHECK_EVERY = 2.0
 """Seconds between looks for batches that left the queue with rows unanswered."""
@@ -115,12 +117,20 @@ class QueueFeed:
         self.unsettled: dict[int, int] = {}
         """Rows in the queue and not yet answered: seq -> number."""
         self.feed_error: Exception | None = None
+        self.workers: tuple[tuple[str, float], ...] = ()
+        """The queue's live workers, (host:pid, rows/s), as last looked at."""
+        self._workers_seen = -WORKERS_EVERY
 
     @property
     def in_flight(self) -> int:
         """Requests the run's own worker has in flight: what a stop waits for (the rows
         in the queue stay there for the workers and a resume)."""
         return self._local.in_flight if self._local is not None else 0
+
+    @property
+    def batches(self) -> int:
+        """The run's batches in the queue, not yet answered in full."""
+        return len(self._pending)
 
     def stop(self) -> None:
         """Enqueue nothing more. What is queued stays for the workers; a resume collects
@@ -179,6 +189,18 @@ class QueueFeed:
                 await pipe.execute()
 
         await self._outage.call(write)
+        if self._clock() - self._workers_seen >= WORKERS_EVERY:
+            self._workers_seen = self._clock()
+            self.workers = await self._outage.call(self._live_workers)
+
+    async def _live_workers(self) -> tuple[tuple[str, float], ...]:
+        """Who works on the queue, for the dashboard (their heartbeats)."""
+        found = []
+        async for key in self._redis.scan_iter(keys.workers_pattern()):
+            beat = cast(dict[str, str], await self._redis.hgetall(key))  # a decoding client
+            if beat:
+                found.append((f"{beat['host']}:{beat['pid']}", float(beat["rows_per_s"])))
+        return tuple(sorted(found))
 
     async def _forget_session(self) -> None:
         """All rows answered: the session's keys go (its outcomes list, done sets); its

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import anyio
 import httpx
@@ -250,6 +250,9 @@ async def _run(
         while True:
             now = clock()
             live = policies.live(now)
+            if queued:  # the queue's side of things, for the dashboard
+                feed = cast("QueueFeed", pool)
+                live = replace(live, batches=feed.batches, workers=feed.workers)
             timeline.sample(
                 now,
                 limit=live.limit,

@@ -44,6 +44,10 @@ class LiveState:
     pauses: int = 0
     retry_budget: tuple[int, int] = (0, 0)
     """Retries taken in the budget's window, and how many it allows there."""
+    batches: int | None = None
+    """A queued run's batches still in the queue (None: the run is not queued)."""
+    workers: tuple[tuple[str, float], ...] = ()
+    """A queued run's workers: (host:pid, rows/s)."""
 
 
 @dataclass

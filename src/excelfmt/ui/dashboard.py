@@ -99,7 +99,21 @@ def _header(board: Board, width: int) -> Panel:
     body = Table.grid(expand=True)
     body.add_row(bar)  # (in a Group, the bar and the line after it share one line)
     body.add_row(Text.from_markup(line + ("   " + ", ".join(extra) if extra else "")))
+    if board.live.batches is not None:
+        body.add_row(Text.from_markup(_queue_line(board.live)))
     return Panel(body, title=escape(board.title), title_align="left")
+
+
+def _queue_line(live: LiveState) -> str:
+    """A queued run: its batches in the queue and the workers sending them."""
+    workers = live.workers
+    shown = ", ".join(f"{name} {_count(rate)}/s" for name, rate in workers[:3])
+    more = f" and {len(workers) - 3} more" if len(workers) > 3 else ""
+    return (
+        f"queue: [bold]{live.batches}[/] batches waiting or in work; "
+        f"{len(workers)} worker{'' if len(workers) == 1 else 's'}"
+        + (f" ({escape(shown)}{more})" if shown else "")
+    )
 
 
 def _chart(board: Board, width: int) -> Panel:
