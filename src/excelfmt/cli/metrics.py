@@ -1,4 +1,5 @@
-"""`excelfmt metrics [ID]` and `excelfmt metrics --since 7d`: how runs went, from the store."""
+"""`excelfmt metrics [ID]`, `excelfmt metrics --since 7d` and `excelfmt report`: how runs
+went, from the store."""
 
 from __future__ import annotations
 
@@ -24,14 +25,16 @@ from ..ui.report import render_report
 from .app import reported_errors
 from .sessions import JsonOption, StoreOption
 
+LatestSession = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[ID]", show_default=False, help="A session id (default: the latest run)."
+    ),
+]
+
 
 def metrics_command(
-    session_id: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[ID]", show_default=False, help="A session id (default: the latest run)."
-        ),
-    ] = None,
+    session_id: LatestSession = None,
     since: Annotated[
         str | None,
         typer.Option(
@@ -103,12 +106,7 @@ def _hosts(store: Store, since: str) -> dict[str, JSONValue]:
 
 
 def report_command(
-    session_id: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[ID]", show_default=False, help="A session id (default: the latest run)."
-        ),
-    ] = None,
+    session_id: LatestSession = None,
     output: Annotated[
         Path,
         typer.Option(
