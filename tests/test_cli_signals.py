@@ -73,7 +73,7 @@ def test_second_signal_abandons_requests_in_flight(api, workbook):
     assert json.loads(out)["rows"] == 0
 
 
-def test_terminal_shows_a_live_progress_bar_and_a_summary_table(api, workbook):
+def test_terminal_shows_the_live_dashboard_and_a_summary_table(api, workbook):
     book = workbook(["N"], [[n] for n in range(30)])
     primary, secondary = pty.openpty()
     env = {**os.environ, "COLUMNS": "120", "TERM": "xterm"}
@@ -94,7 +94,7 @@ def test_terminal_shows_a_live_progress_bar_and_a_summary_table(api, workbook):
 
     assert run.returncode == 0
     assert "Sending rows of input.xlsx" in screen
-    assert "30/30" in screen and "rows/s" in screen
+    assert "30 of ~30 (100%)" in screen and "rows/s" in screen and "finished" in screen
     assert "latency p50 / p90 / p99" in screen and "input.results.xlsx" in screen
 
 
