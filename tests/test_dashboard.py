@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -157,3 +158,14 @@ def test_a_queued_run_shows_its_batches_and_workers(api, workbook, redis_server)
     assert run.wait(30) == 0
     texts = ["\n".join(frame) for frame in frames]
     assert any("batches waiting or in work; 1 worker (" in text for text in texts)
+
+
+def test_watch_off_a_terminal_prints_status_lines_until_the_run_ends(api, workbook, cli):
+    book = workbook(["N"], [[n] for n in range(5)])
+    assert cli("run", str(book), "--url", api.url).exit_code == 0
+    listed = cli("sessions", "list", "--json")
+    session = json.loads(listed.stdout)[0]["id"]
+    watched = cli("status", session, "--watch")
+    assert watched.exit_code == 0
+    assert watched.stdout.count("\n") == 1 and "finished" in watched.stdout
+    assert "\x1b[" not in watched.stdout

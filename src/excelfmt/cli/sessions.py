@@ -174,7 +174,8 @@ def _watch(session_id: str, store: Path | None) -> None:
             return sessions.is_running(opened, opened.session(found.id))
 
         try:
-            if console.is_terminal and not plain_terminal():
+            drawable = read() is not None or going()  # (a run from before dashboards: no)
+            if console.is_terminal and not plain_terminal() and drawable:
                 watch(console, read, going)
                 return
             while True:  # off a terminal: the status line, once a second
