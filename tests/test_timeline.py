@@ -118,3 +118,22 @@ def test_metrics_hand_the_timeline_out_in_snapshots_and_skip_replayed_rows():
     assert [(e.kind, e.detail, round(e.at - EPOCH, 3)) for e in last.events] == [
         ("run", "ended", 1.6)
     ]
+
+
+def test_a_resumed_sessions_runs_add_up_without_the_gap_between_them():
+    from excelfmt.metrics.digest import Digest, run_periods
+    from excelfmt.metrics.timeline import Closed, PolicyEvent, SecondRecord
+
+    start = 1_700_000_000
+    seconds = tuple(SecondRecord(start + n, {"ok": 10}, {"201": 10}, 4, 4) for n in range(10))
+    seconds += tuple(SecondRecord(start + 500 + n, {"ok": 10}, {"201": 10}, 4, 4) for n in range(5))
+    events = (
+        PolicyEvent(start, "run", "started"),  # killed: no "ended"; lasts to its last second
+        PolicyEvent(start + 500, "run", "started"),
+        PolicyEvent(start + 505, "run", "ended"),
+    )
+    closed = Closed(seconds, (), events)
+    assert run_periods(closed) == [(start, start + 10), (start + 500, start + 505)]
+    digest = Digest.of(closed)
+    assert (digest.runs, digest.rows, digest.seconds) == (2, 150, 15)
+    assert digest.to_json()["rows_per_s"] == 10.0
