@@ -48,13 +48,12 @@ BATCHES_AT_ONCE = 2
 """Batches a worker works on together: the next one starts while one's last rows finish."""
 HEARTBEAT = 5.0
 """Seconds between a worker's heartbeats (keys.WORKER_TTL is three of them)."""
-PUSH_EVERY = 0.05
-"""Seconds a worker gathers outcomes before it pushes them to Redis. A push a row cost a
-worker more CPU than the row's request: 7.8 s of CPU for 6,000 rows at 50 ms and 16 in
-flight, against 7.0 s pushing every 20 ms and 5.6 s every 50 ms (and the run spends
-less collecting fewer, larger entries). The price: a worker killed with -9 leaves the
-outcomes of its last 50 ms unpushed, and those rows are sent again like the rows it had
-in flight, with the same Idempotency-Key (docs/performance.md, "Scale-out")."""
+# Outcomes are pushed as soon as the push before is done, all batches' in one Lua call
+# each: under load one push carries the rows answered during the last one's round trip.
+# A worker killed with -9 then leaves only its rows in flight (and at most a round trip's
+# answers) unpushed; those are sent again with the same Idempotency-Key. A timer (every
+# 50 ms) saved a fifth of a worker's CPU but left 50 ms of answered rows to send twice
+# (docs/performance.md, "Scale-out").
 PUSH = """
 redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], unpack(ARGV, 3))
@@ -142,6 +141,7 @@ class QueueWorker:
         self._gathered: dict[tuple[str, str], list[Outcome]] = {}
         """Outcomes not yet pushed, by (session, batch)."""
         self._pushing = anyio.Lock()
+        self._gathering = anyio.Event()
         self._push = self._redis.register_script(PUSH)
         self.stats = WorkerStats()
 
@@ -193,7 +193,7 @@ class QueueWorker:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._heartbeat)
             tasks.start_soon(self._sync_holds)
-            tasks.start_soon(self._push_now_and_then)
+            tasks.start_soon(self._push_as_it_comes)
             await self._stopping.wait()
             await _apart(worker.close())  # waits for its batches: their rows in flight finish
             await self._push_gathered()
@@ -219,6 +219,7 @@ class QueueWorker:
 
         async def gather(outcomes: Sequence[Outcome]) -> None:
             gathered.extend(outcomes)
+            self._gathering.set()
 
         pool = Pool(sender.dispatcher, gather, sender.settings.concurrency)
         self._pools.add(pool)
@@ -245,10 +246,11 @@ class QueueWorker:
         self.stats.batches += 1
         return len(jobs)
 
-    async def _push_now_and_then(self) -> None:
-        """Outcomes go to Redis every PUSH_EVERY, all batches' in one go."""
+    async def _push_as_it_comes(self) -> None:
+        """Outcomes go to Redis as soon as the push before is done, all batches' in one go."""
         while True:
-            await anyio.sleep(PUSH_EVERY)
+            await self._gathering.wait()
+            self._gathering = anyio.Event()
             await self._push_gathered()
 
     async def _push_gathered(self) -> None:
