@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -51,13 +50,11 @@ def run(book: Path, url: str, queue: str | None, *extra: str) -> dict[str, Any]:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0:
+    if process.wait() != 0:
         raise SystemExit(f"excelfmt run failed: {out}")
     summary: dict[str, Any] = json.loads(out)
     summary["wall_s"] = time.perf_counter() - started
     summary["rows_per_s_wall"] = summary["rows"] / summary["wall_s"]
-    summary["peak_rss_kernel_mib"] = usage.ru_maxrss / 1024
     book.with_suffix(".results.xlsx").unlink(missing_ok=True)
     return summary
 

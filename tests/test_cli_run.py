@@ -390,6 +390,18 @@ def test_json_summary_is_one_object_on_stdout(api, workbook, cli):
     assert set(summary["latency_ms"]) == {"p50", "p90", "p99"}
 
 
+def test_peak_memory_in_the_summary_is_the_runs_own_not_its_parents(api, workbook):
+    # Linux carries a parent's peak RSS into the child it execs: a cron wrapper or a
+    # benchmark holding 400 MiB must not make a small run report 400 MiB.
+    book = workbook(["Id"], [[1], [2], [3]])
+    held = b"x" * (400 * 2**20)
+
+    done = run_subprocess("run", str(book), "--url", api.url, "--json")
+
+    peak = json.loads(done.stdout)["peak_rss_mib"]
+    assert len(held) and 10 < peak["sending"] < 200 and 10 < peak["workbook"] < 200
+
+
 def test_quiet_prints_nothing_when_all_is_well_and_a_line_when_not(api, workbook, cli):
     book = workbook(["Id"], [[1]])
     ok = cli("run", str(book), "--url", api.url, "--quiet")
