@@ -22,6 +22,9 @@ from ..models import JSONValue
 log = logging.getLogger("excelfmt.run")
 log.setLevel(logging.INFO)
 log.propagate = False  # row by row, this is the session's business, not excelfmt.log's
+# With no session recording (a worker, a command outside a run) events go nowhere, not
+# to logging's last-resort handler, which would print them bare on stderr, row by row.
+log.addHandler(logging.NullHandler())
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
