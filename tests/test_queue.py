@@ -236,6 +236,19 @@ def test_worker_needs_a_queue(cli):
     assert "No queue: give --queue" in result.stderr
 
 
+def test_a_worker_that_cannot_reach_redis_says_so_once_and_exits_3():
+    from .redisserver import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    result = run_subprocess("worker", "--queue", url, "--max-outage", "1")
+
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("excelfmt: ") for line in lines), lines
+    assert "unreachable" in lines[0] and "up to 1 s (--max-outage)" in lines[0]
+    assert "the limit is 1 s" in lines[1]
+
+
 def sent_per_second(received: list[Received]) -> Counter[int]:
     start = min(r.at for r in received)
     return Counter(int(r.at - start) for r in received)

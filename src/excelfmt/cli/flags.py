@@ -17,14 +17,17 @@ POLITE = "Politeness and resilience"
 SCALE = "Scale-out (queue extra)"
 
 
-def setting_option(name: str, panel: str, **extra: object) -> typer.models.OptionInfo:
-    """The flag of setting `name`. typer cannot show the default itself: every flag is
-    None until given, so that the settings file and the environment can fill it."""
+def setting_option(
+    name: str, panel: str, meaning: str | None = None, **extra: object
+) -> typer.models.OptionInfo:
+    """The flag of setting `name`; `meaning` says what it does for this command when that
+    is not the setting's general help. typer cannot show the default itself: every flag
+    is None until given, so that the settings file and the environment can fill it."""
     option = OPTIONS_BY_NAME[name]
     default = f" \\[default: {option.shown_default}]" if option.shown_default else ""
     return typer.Option(  # type: ignore[no-any-return]
         option.flag,
-        help=f"{escape(option.help)} \\[env: {option.env}]{default}",
+        help=f"{escape(meaning or option.help)} \\[env: {option.env}]{default}",
         rich_help_panel=panel,
         show_default=False,
         **extra,  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from .app import reported_errors
-from .flags import SCALE, ConfigFile, LockDuration, Queue
+from .flags import SCALE, ConfigFile, LockDuration, Queue, setting_option
 from .queue import queue_settings
 
 EVERY_OFF_A_TERMINAL = 60.0
@@ -40,6 +40,16 @@ def worker_command(
         ),
     ] = None,
     lock_duration: LockDuration = None,
+    max_outage: Annotated[
+        str | None,
+        setting_option(
+            "max_outage",
+            SCALE,
+            "Exit (3) when the queue's Redis stays unreachable this long; batches wait in "
+            "Redis meanwhile, no row fails for it.",
+            metavar="DURATION",
+        ),
+    ] = None,
     config: ConfigFile = None,
 ) -> None:
     """Take batches of rows from the queue and send them, until stopped.
