@@ -99,10 +99,14 @@ class Outage:
         clock: Callable[[], float],
         sleep: Callable[[float], Awaitable[Any]],
         notice: Callable[[str], None] = lambda text: None,
+        flag: str | None = "--max-outage",
     ) -> None:
         """`notice`: told once when an outage starts and once when it ends, for the
-        person watching (a typo in --queue should not look like a run that hangs)."""
+        person watching (a typo in --queue should not look like a run that hangs).
+        `flag`: the option that sets `max_outage` here, named in the messages (None for a
+        command that has no such option)."""
         self._max_outage = max_outage
+        self._flag = flag
         self._clock = clock
         self._sleep = sleep
         self._notice = notice
@@ -123,12 +127,13 @@ class Outage:
                     )
                     self._notice(
                         f"the queue's Redis is unreachable ({exc}); trying again for up to "
-                        f"{self._max_outage:.0f} s (--max-outage)"
+                        f"{self._max_outage:.0f} s" + (f" ({self._flag})" if self._flag else "")
                     )
                 if now - self._since > self._max_outage:
+                    limit = f"{self._max_outage:.0f} s" + (f", {self._flag}" if self._flag else "")
                     raise RunStopped(
                         f"The queue's Redis was unreachable for {now - self._since:.0f} s "
-                        f"(the limit is {self._max_outage:.0f} s, --max-outage)."
+                        f"(the limit is {limit})."
                     ) from None
                 await self._sleep(wait)
                 wait = min(2.0, wait * 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,11 @@ from .flags import ConfigFile, Queue, given_settings
 queue_app = typer.Typer(
     help="The queue that runs and workers share (scale-out).", no_args_is_help=True
 )
+
+
+def tell(text: str) -> None:
+    """A notice for the person waiting on a status read (Redis away, trying again)."""
+    print(f"excelfmt: {text}", file=sys.stderr, flush=True)
 
 
 def queue_settings(given: dict[str, object], config: Path | None) -> dict[str, object]:
@@ -47,7 +53,7 @@ def queue_status_command(
         from ..ui.queue import print_queue_status
 
         url = str(queue_settings(given, config)["queue"])
-        status = queue_status(url)
+        status = queue_status(url, tell)
         if as_json:
             print(json.dumps({"queue": masked(url), **asdict(status)}))
         else:

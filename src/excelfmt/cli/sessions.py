@@ -193,8 +193,9 @@ def _queued_status(session_id: str, queue: str, as_json: bool) -> None:
     from ..engine.queue_status import run_progress
     from ..errors import UsageError
     from ..ui.queue import run_line
+    from .queue import tell
 
-    found = run_progress(queue, session_id)
+    found = run_progress(queue, session_id, tell)
     if found is None:
         raise UsageError(f"No run {session_id!r} in the queue's recent runs (or several match).")
     print(json.dumps(found) if as_json else run_line(found))

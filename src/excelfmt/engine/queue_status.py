@@ -4,6 +4,7 @@ and `excelfmt status ID --queue` on any host."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,19 +27,25 @@ class QueueStatus:
     """The latest runs that used the queue, newest first, each with its progress note."""
 
 
-def queue_status(url: str, max_outage: float = 10.0) -> QueueStatus:
+PATIENCE = 10.0
+"""Seconds a status read waits for a Redis that is away (restarting, say) before it gives up."""
+
+
+def queue_status(url: str, notice: Callable[[str], None]) -> QueueStatus:
+    """`notice` hears when Redis is away, so a status does not seem to hang."""
     require_queue_extra("excelfmt queue status")
-    return anyio.run(_read, url, max_outage, backend="asyncio")
+    outage = Outage(PATIENCE, time.monotonic, anyio.sleep, notice, None)
+    return anyio.run(_read, url, outage, backend="asyncio")
 
 
-def run_progress(url: str, session: str, max_outage: float = 10.0) -> dict[str, Any] | None:
+def run_progress(url: str, session: str, notice: Callable[[str], None]) -> dict[str, Any] | None:
     """A queued run's progress note, by its session id (or a unique start of one)."""
     require_queue_extra("excelfmt status --queue")
 
     async def read() -> list[dict[str, Any]]:
         redis: Any = client(url)
         try:
-            outage = Outage(max_outage, time.monotonic, anyio.sleep)
+            outage = Outage(PATIENCE, time.monotonic, anyio.sleep, notice, None)
             return await outage.call(lambda: _runs(redis, session, None))
         finally:
             await redis.aclose()
@@ -47,12 +54,11 @@ def run_progress(url: str, session: str, max_outage: float = 10.0) -> dict[str, 
     return matching[0] if len(matching) == 1 else None
 
 
-async def _read(url: str, max_outage: float) -> QueueStatus:
+async def _read(url: str, outage: Outage) -> QueueStatus:
     from bullmq import Queue
 
     redis: Any = client(url)  # decoded: str keys and values, which its stubs do not know
     queue = Queue(QUEUE_NAME, {"connection": url})
-    outage = Outage(max_outage, time.monotonic, anyio.sleep)
     status = QueueStatus()
     try:
         names = await outage.call(lambda: _scan(redis, keys.workers_pattern()))
