@@ -410,7 +410,8 @@ def test_quiet_prints_nothing_when_all_is_well_and_a_line_when_not(api, workbook
     api.respond = lambda got: Reply(422, {"message": "no"})
     bad = cli("run", str(book), "--url", api.url, "--quiet")
     assert bad.exit_code == 1 and bad.stdout == ""
-    assert "1 failed (REQUIRES_USER_ACTION=1)" in bad.stderr
+    assert "excelfmt: 1 row, 0 ok, 1 failed (REQUIRES_USER_ACTION=1)" in bad.stderr
+    assert "1 row needs a person: excelfmt errors list" in bad.stderr
 
 
 def test_jsonl_output_for_pipelines(api, workbook, cli, tmp_path):

@@ -27,6 +27,7 @@ from ..policies.retry import RETRYABLE
 from ..redaction import Redactor
 from ..settings.config import store_folder
 from ..store.rowerrors import NEEDS_A_PERSON, describe_request
+from .words import count
 
 
 def _ms(seconds: float | None) -> str:
@@ -36,10 +37,10 @@ def _ms(seconds: float | None) -> str:
 def summary_line(summary: RunSummary) -> str:
     """The whole run in one line, for logs and cron mail."""
     m = summary.metrics
-    parts = [f"{m.done} rows", f"{m.ok} ok"]
+    parts = [count(m.done, "row"), f"{m.ok:,} ok"]
     if m.failed:
         detail = " ".join(f"{name}={count}" for name, count in m.by_category.items())
-        parts.append(f"{m.failed} failed ({detail})")
+        parts.append(f"{m.failed:,} failed ({detail})")
     state = "interrupted after" if summary.interrupted else "in"
     if summary.stopped:
         state = "stopped after"
@@ -131,12 +132,12 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
     """The end-of-run report on a terminal."""
     m = summary.metrics
     table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_row("rows", str(m.done))
-    table.add_row("[green]ok[/]", str(m.ok))
-    for name, count in m.by_category.items():
-        table.add_row(f"[red]{name}[/]", str(count))
+    table.add_row("rows", f"{m.done:,}")
+    table.add_row("[green]ok[/]", f"{m.ok:,}")
+    for name, rows in m.by_category.items():
+        table.add_row(f"[red]{name}[/]", f"{rows:,}")
     if m.cached:
-        table.add_row("answered from cache", str(m.cached))
+        table.add_row("answered from cache", f"{m.cached:,}")
     table.add_row("rows/s", f"{m.rows_per_second:.0f}")
     table.add_row(
         "latency p50 / p90 / p99",
@@ -195,13 +196,14 @@ def resume_hint(summary: RunSummary) -> str | None:
         temporary = sum(summary.metrics.by_category.get(c.value, 0) for c in RETRYABLE)
         if temporary:
             hints.append(
-                f"{temporary} rows failed for now (the API was down or busy): "
+                f"{count(temporary, 'row')} failed for now (the API was down or busy): "
                 f"excelfmt run --resume {summary.session}{_store_flag(summary)} sends them again."
             )
     person = sum(summary.metrics.by_category.get(c.value, 0) for c in NEEDS_A_PERSON)
     if person:
         hints.append(
-            f"{person} rows need a person: excelfmt errors list --session {summary.session}."
+            f"{count(person, 'row')} {'needs' if person == 1 else 'need'} a person: "
+            f"excelfmt errors list --session {summary.session}."
         )
     return " ".join(hints) or None
 
