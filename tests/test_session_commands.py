@@ -215,3 +215,21 @@ def test_logs_follow_prints_a_running_sessions_lines_until_it_ends(api, workbook
     lines = follower.stdout.splitlines()
     assert "run started" in lines[0] and "run finished" in lines[-1]
     assert sum("row failed" in line for line in lines) == 6
+
+
+def test_status_and_logs_without_an_id_are_about_the_latest_run(api, workbook, cli):
+    nothing = cli("status")
+    assert nothing.exit_code == 2 and "No runs are recorded in " in nothing.stderr
+
+    cli("run", str(workbook(["N"], [[1], [2]], name="first.xlsx")), "--url", api.url)
+    api.respond = lambda got: Reply(422, {"message": "no"})
+    cli("run", str(workbook(["N"], [[1]], name="second.xlsx")), "--url", api.url)
+
+    latest = sessions(cli)[0]["id"]
+    status = cli("status")
+    assert status.exit_code == 0
+    assert f"Session {latest} (second.xlsx, sheet" in status.stdout
+    assert ": 1 row, 0 ok, 1 failed." in status.stdout
+    assert "row 2: row failed" in cli("logs").stdout
+    queued = cli("status", "--queue", "redis://127.0.0.1:1/0")
+    assert queued.exit_code == 2 and "status --queue needs the run's session id" in queued.stderr

@@ -19,8 +19,8 @@ from .worker import worker_command
 
 app.command("run", no_args_is_help=True)(run_command)
 app.command("check", no_args_is_help=True)(check_command)
-app.command("status", no_args_is_help=True)(status_command)
-app.command("logs", no_args_is_help=True)(logs_command)
+app.command("status")(status_command)
+app.command("logs")(logs_command)
 app.command("export", no_args_is_help=True)(export_command)
 app.command("reprocess", no_args_is_help=True)(reprocess_command)
 app.command("resolve", no_args_is_help=True)(resolve_command)

@@ -76,3 +76,11 @@ ConfigFile = Annotated[
         help="Settings file (default: ./excelfmt.toml when it exists).",
     ),
 ]
+LatestSession = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="ID",
+        show_default=False,
+        help="A session id, or any unique start of one (default: the latest run).",
+    ),
+]

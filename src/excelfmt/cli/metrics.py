@@ -23,14 +23,8 @@ from ..store.timeseries import read_timeseries
 from ..ui import metricsview
 from ..ui.report import render_report
 from .app import reported_errors
+from .flags import LatestSession
 from .sessions import JsonOption, StoreOption
-
-LatestSession = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[ID]", show_default=False, help="A session id (default: the latest run)."
-    ),
-]
 
 
 def metrics_command(
@@ -66,14 +60,8 @@ def metrics_command(
 
 def session_metrics(store: Store, session_id: str | None) -> dict[str, JSONValue]:
     """One session's metrics (the latest session's without an id)."""
-    session = store.session(session_id) if session_id else _latest(store)
+    session = store.session_or_latest(session_id)
     return session_json(_about(store, session), read_timeseries(store.journal_folder(session.id)))
-
-
-def _latest(store: Store) -> Session:
-    for session in store.sessions():
-        return session
-    raise UsageError(f"No runs are recorded in {store.folder} yet.")
 
 
 def _about(store: Store, session: Session) -> dict[str, JSONValue]:

@@ -20,6 +20,7 @@ from ..store.records import SHORT_ID, Session
 from ..ui import records
 from ..ui.dashboard import Board, watch
 from .app import reported_errors
+from .flags import LatestSession
 
 sessions_app = typer.Typer(
     help="The record of past runs: one session per run.", no_args_is_help=True
@@ -50,10 +51,10 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
             records.print_sessions(Console(highlight=False), found)
 
 
-def _shown(session_id: str, store: Path | None) -> tuple[Session, list[int]]:
+def _shown(session_id: str | None, store: Path | None) -> tuple[Session, list[int]]:
     """The session as people see it (a dead run shown as crashed) and its unknown rows."""
     with Store(store_folder(store)) as opened:
-        session = opened.session(session_id)
+        session = opened.session_or_latest(session_id)
         unknown = sessions.unknown_outcomes(opened, session)
         session.state = sessions.shown_state(opened, session)
     return session, unknown
@@ -108,9 +109,7 @@ def prune_sessions(
 
 
 def status_command(
-    session_id: Annotated[
-        str, typer.Argument(metavar="ID", help="A session id, or any unique start of one.")
-    ],
+    session_id: LatestSession = None,
     store: StoreOption = None,
     as_json: JsonOption = False,
     queue: Annotated[
@@ -134,6 +133,11 @@ def status_command(
     """Where a run stands, while it goes (from another terminal) or after it ended."""
     with reported_errors():
         if queue is not None:
+            if session_id is None:
+                raise UsageError(
+                    "status --queue needs the run's session id; `excelfmt queue status` "
+                    "lists the latest runs."
+                )
             _queued_status(session_id, queue, as_json)
             return
         if watch:
@@ -149,11 +153,11 @@ def status_command(
             print(records.status_line(session, unknown))
 
 
-def _watch(session_id: str, store: Path | None) -> None:
+def _watch(session_id: str | None, store: Path | None) -> None:
     """The dashboard of a run going on in another process, from its session record."""
     console = Console(highlight=False)
     with Store(store_folder(store)) as opened:
-        found = opened.session(session_id)
+        found = opened.session_or_latest(session_id)
         title = f"{Path(found.input).name} · sheet {found.sheet} · session {found.id[:SHORT_ID]}"
 
         def read() -> Board | None:
@@ -202,9 +206,7 @@ def _queued_status(session_id: str, queue: str, as_json: bool) -> None:
 
 
 def logs_command(
-    session_id: Annotated[
-        str, typer.Argument(metavar="ID", help="A session id, or any unique start of one.")
-    ],
+    session_id: LatestSession = None,
     level: Annotated[
         str,
         typer.Option(
@@ -229,7 +231,7 @@ def logs_command(
         if level.upper() not in runlog.LEVELS:
             raise UsageError(f"--level {level!r}: use one of {', '.join(runlog.LEVELS)}.")
         with Store(store_folder(store)) as opened:
-            session = opened.session(session_id)
+            session = opened.session_or_latest(session_id)
             path = opened.log_path(session.id)
 
             def running() -> bool:

@@ -109,6 +109,14 @@ class Store:
         key = self._find(self._sessions, id_or_prefix, "session", "`excelfmt sessions list`")
         return Session(**self._sessions[key])
 
+    def session_or_latest(self, id_or_prefix: str | None) -> Session:
+        """The session with this id (or start of one), or without one the latest run."""
+        if id_or_prefix:
+            return self.session(id_or_prefix)
+        for session in self.sessions():
+            return session
+        raise UsageError(f"No runs are recorded in {self.folder} yet.")
+
     def sessions(self) -> Iterator[Session]:
         """Every session, newest first."""
         records = (self._sessions.get(key) for key in list(self._sessions))

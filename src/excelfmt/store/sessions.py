@@ -58,7 +58,8 @@ def begin(
         fingerprint=digest,
         sheet=sheet,
         settings=settings.describe(),
-        started_at=_now(),
+        # to the millisecond: runs started in the same second still sort newest first
+        started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
         pid=os.getpid(),
         output=_output(settings, input_path),
     )

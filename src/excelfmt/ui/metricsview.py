@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .words import count
+
 SPARK = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 60
 
@@ -34,9 +36,10 @@ def print_session(console: Console, data: dict[str, Any]) -> None:
         f"{escape(str(data['sheet']))} · {escape(str(data['api_host']))} · {data['state']}"
     )
     rate = f", {data['rows_per_s']:,.0f} rows/s" if data["rows_per_s"] else ""
-    runs = "1 run" if data["runs"] == 1 else f"{data['runs']} runs"
+    runs = count(data["runs"], "run")
     console.print(
-        f"{data['rows']:,} rows: [green]{data['ok']:,} ok[/], [red]{data['failed']:,} failed[/] "
+        f"{count(data['rows'], 'row')}: [green]{data['ok']:,} ok[/], "
+        f"[red]{data['failed']:,} failed[/] "
         f"({data['failure_share']:.1%}); {runs}, {data['duration_s']:,.1f} s{rate}"
     )
     table = Table(box=None, padding=(0, 2), show_edge=False)

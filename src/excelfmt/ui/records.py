@@ -19,6 +19,7 @@ from rich.table import Table
 
 from ..store.records import RowError, Session
 from ..store.rowerrors import STATES
+from .words import count
 
 if TYPE_CHECKING:
     from ..engine.reprocess import Reprocessed  # only a type: reprocess loads the workbook modules
@@ -199,9 +200,15 @@ def reprocess_line(result: Reprocessed) -> str:
 def _unknown(rows: Sequence[int]) -> str:
     listed = ", ".join(map(str, rows[:10])) + (", ..." if len(rows) > 10 else "")
     return (
-        f"{len(rows)} rows were in flight when the run died ({listed}): perhaps sent, "
+        f"{count(len(rows), 'row')} {'was' if len(rows) == 1 else 'were'} in flight when the "
+        f"run died ({listed}): perhaps sent, "
         "perhaps not; a resume sends them again with the same Idempotency-Key"
     )
+
+
+def _whole(value: object) -> int:
+    """A count from a JSON record, 0 if missing."""
+    return value if isinstance(value, int) else 0
 
 
 def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
@@ -228,7 +235,8 @@ def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
             head
             + (
                 f"crashed (its process {session.pid} is gone) after "
-                f"{p.get('done', 0)} rows; excelfmt run --resume {session.id} sends the rest."
+                f"{count(_whole(p.get('done')), 'row')}; excelfmt run --resume {session.id} sends "
+                "the rest."
             )
             + (f" Unknown outcome: {_unknown(unknown)}." if unknown else "")
         )
@@ -236,7 +244,9 @@ def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
     if session.finished_at:
         text += f" at {session.finished_at}"
     if "rows" in m:
-        text += f": {m['rows']} rows, {m.get('ok')} ok, {m.get('failed')} failed"
+        text += (
+            f": {count(_whole(m['rows']), 'row')}, {m.get('ok'):,} ok, {m.get('failed'):,} failed"
+        )
     if m.get("error"):
         text += f": {m['error']}"
     if m.get("stopped"):
