@@ -91,12 +91,14 @@ def test_a_run_on_a_terminal_draws_the_dashboard(api, workbook):
     panels = ("rows/s, last", "latency, 10 s", "HTTP status, failures", "policies")
     whole = [f for f in frames if all(p in "\n".join(f) for p in (*panels, "N must not"))]
     assert whole, "the dashboard never showed while the run went"
-    seen_mid_run = whole[0]
     assert run.wait(30) == 1  # rows failed
-    text = "\n".join(seen_mid_run)
-    assert "of ~600" in text and "eta" in text and "in flight 4 of 4" in text
-    assert "requires" in text and "422" in text and "█" in text
-    assert len(seen_mid_run) == 24 and max(len(line.rstrip()) for line in seen_mid_run) <= 80
+    # Any one frame may fall between an answer and the next send (a busy CI machine):
+    # what the run shows is judged over the frames it drew.
+    texts = ["\n".join(frame) for frame in whole]
+    assert any("of ~600" in text and "eta" in text for text in texts)
+    assert any("in flight 4 of 4" in text for text in texts)
+    assert any("requires" in text and "422" in text and "█" in text for text in texts)
+    assert all(len(f) == 24 and max(len(line.rstrip()) for line in f) <= 80 for f in whole)
 
 
 def read_screen(
