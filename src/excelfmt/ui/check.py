@@ -11,22 +11,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..engine.check import CheckReport
+from .words import count
 
 
 def print_check(console: Console, report: CheckReport, output: Path | None) -> None:
     where = f"{report.input.name}, sheet '{report.sheet}'"
     if report.clean:
-        console.print(f"{where}: {report.rows:,} rows checked; every one could be sent.")
+        every = "it" if report.rows == 1 else "every one"
+        console.print(f"{where}: {count(report.rows, 'row')} checked; {every} could be sent.")
         return
     console.print(
-        f"{where}: {report.rows:,} rows checked; {report.failing:,} would fail before "
+        f"{where}: {count(report.rows, 'row')} checked; {report.failing:,} would fail before "
         "anything is sent:"
     )
     kinds = Table(box=None, padding=(0, 2, 0, 2), show_header=False)
     kinds.add_column(justify="right")
     kinds.add_column()
-    for kind, count in report.kinds.most_common():
-        kinds.add_row(f"{count:,}", escape(kind))
+    for kind, rows in report.kinds.most_common():
+        kinds.add_row(f"{rows:,}", escape(kind))
     console.print(kinds)
     console.print("First problems:")
     for problem in report.first:
@@ -34,7 +36,7 @@ def print_check(console: Console, report: CheckReport, output: Path | None) -> N
     shown = len(report.first)
     total = sum(report.kinds.values())
     if output is not None:
-        console.print(f"All {total:,} problems, with each row's cells: {output}")
+        console.print(f"All {count(total, 'problem')}, with each row's cells: {output}")
     elif total > shown:
         console.print(f"{total - shown:,} more; --output problems.xlsx lists them all.")
 
