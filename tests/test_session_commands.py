@@ -83,6 +83,24 @@ def test_a_new_run_on_an_unfinished_files_mentions_it(api, workbook, cli):
     assert f"excelfmt status {new_id}" in fresh.stderr
 
 
+def test_sending_a_file_already_sent_in_full_says_so_and_sends_it_again(api, workbook, cli):
+    book = workbook(["N"], [[1], [2]])
+    first = cli("run", str(book), "--url", api.url, "--json")
+    session_id = json.loads(first.stdout)["session"]
+
+    again = cli("run", str(book), "--url", api.url)
+
+    assert again.exit_code == 0 and len(api.received) == 4
+    note = f"excelfmt: note: session {session_id} sent this very file in full on "
+    assert note in again.stderr and "(2 rows, 2 ok); sending it again" in again.stderr
+    # Unchanged requests, unchanged keys: the API can tell the second sending apart.
+    keys = [r.headers["Idempotency-Key"] for r in api.received]
+    assert sorted(keys[:2]) == sorted(keys[2:]) and len(set(keys)) == 2
+    # A changed file is another input: nothing to say.
+    changed = workbook(["N"], [[1], [3]])
+    assert "note:" not in cli("run", str(changed), "--url", api.url).stderr
+
+
 def flaky_and_strict(got: Received) -> Reply:
     """Row 2 is refused; row 3 fails once, then succeeds."""
     n = got.json["N"]

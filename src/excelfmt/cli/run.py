@@ -289,8 +289,12 @@ def _earlier_run(
     without --resume, offered on a terminal, mentioned elsewhere."""
     if not workbook.is_file():
         return None  # the run reports the missing file
+    digest = sessions.fingerprint(workbook)
     with Store(store) as opened:
-        earlier = sessions.unfinished(opened, sessions.fingerprint(workbook), sheet)
+        earlier = sessions.unfinished(opened, digest, sheet)
+        sent = None if earlier else sessions.finished(opened, digest, sheet)
+    if sent is not None and talk:
+        print(f"excelfmt: note: {_sent_before(sent)}", file=sys.stderr)
     if earlier is None:
         return None
     done = earlier.progress.get("done", earlier.summary.get("rows", 0))
@@ -309,6 +313,18 @@ def _earlier_run(
         file=sys.stderr,
     )
     return None
+
+
+def _sent_before(session: Session) -> str:
+    """What to say when this very file was sent in full before: under cron, the same
+    unchanged file every day is more often a mistake than a plan."""
+    rows, ok = session.summary.get("rows", 0), session.summary.get("ok", 0)
+    when = (session.finished_at or session.started_at)[:16].replace("T", " ")
+    return (
+        f"session {session.id} sent this very file in full on {when} UTC ({rows} rows, "
+        f"{ok} ok); sending it again (a request unchanged since then carries the same "
+        "Idempotency-Key, which an API that honours it will not apply twice)."
+    )
 
 
 def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:

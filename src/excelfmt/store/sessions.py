@@ -302,9 +302,20 @@ RESUMABLE = ("interrupted", "stopped", "crashed", "failed")
 
 def unfinished(store: Store, digest: str, sheet: str | None) -> Session | None:
     """The newest run on this very content (and sheet, if named) that did not finish."""
+    return _newest_on(store, digest, sheet, RESUMABLE)
+
+
+def finished(store: Store, digest: str, sheet: str | None) -> Session | None:
+    """The newest run on this very content (and sheet, if named) that sent every row."""
+    return _newest_on(store, digest, sheet, ("finished",))
+
+
+def _newest_on(
+    store: Store, digest: str, sheet: str | None, states: tuple[str, ...]
+) -> Session | None:
     for session in store.sessions():
         if session.fingerprint != digest or (sheet is not None and session.sheet != sheet):
             continue
-        if shown_state(store, session) in RESUMABLE:
+        if shown_state(store, session) in states:
             return session
     return None
