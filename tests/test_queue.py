@@ -249,6 +249,21 @@ def test_a_worker_that_cannot_reach_redis_says_so_once_and_exits_3():
     assert "the limit is 1 s" in lines[1]
 
 
+def test_a_worker_on_a_terminal_keeps_its_last_line_when_it_stops(redis_server):
+    from .conftest import on_a_terminal
+    from .test_dashboard import read_screen
+
+    worker, terminal = on_a_terminal("worker", "--queue", redis_server.url)
+    time.sleep(1.5)
+    worker.send_signal(signal.SIGTERM)
+    frames = read_screen(worker, terminal)
+
+    assert worker.wait(10) == 0
+    assert any(": working; 0 batches" in "\n".join(frame) for frame in frames)
+    last = "\n".join(frames[-1])
+    assert "worker " in last and ": stopped; 0 batches, 0 rows" in last
+
+
 def sent_per_second(received: list[Received]) -> Counter[int]:
     start = min(r.at for r in received)
     return Counter(int(r.at - start) for r in received)
@@ -445,6 +460,7 @@ def test_a_worker_drained_mid_batch_finishes_its_rows_in_flight_and_hands_back_t
     out, run_err = run.communicate(timeout=90)
     assert code == 0, err
     assert "draining: finishing the rows in flight" in err
+    assert ": stopped; " in err.splitlines()[-1]  # its last word: it has gone
     assert run.returncode == 0, run_err
     assert json.loads(out)["ok"] == 200
     sent = Counter(r.json["Order"] for r in api.received)

@@ -31,6 +31,8 @@ class WorkerReport:
     """The queue's URL, password masked."""
     stats: WorkerStats
     draining: bool
+    stopped: bool = False
+    """The last report: the worker has handed everything back and exits."""
 
 
 def serve(
@@ -80,7 +82,7 @@ async def _serve(
             tasks.start_soon(report_now_and_then)
             await worker.run()
             tasks.cancel_scope.cancel()
-    report(now())
+    report(WorkerReport(worker.name, masked(url), worker.stats, draining, stopped=True))
     runlog.event(logging.INFO, "worker stopped", worker=worker.name, rows=worker.stats.rows)
 
 

@@ -14,7 +14,11 @@ from ..engine.worker_service import WorkerReport
 def worker_line(report: WorkerReport) -> str:
     stats = report.stats
     elapsed = max(1.0, time.time() - stats.started)
-    state = "draining: finishing the rows in flight" if report.draining else "working"
+    state = "working"
+    if report.draining:
+        state = "draining: finishing the rows in flight"
+    if report.stopped:
+        state = "stopped"
     refused = f", {stats.refused} refused" if stats.refused else ""
     return (
         f"worker {report.name} on {report.queue}: {state}; {stats.batches:,} batches, "
@@ -29,7 +33,11 @@ def worker_reporter(console: Console, stream: TextIO) -> Callable[[WorkerReport]
         status.start()
 
         def show(report: WorkerReport) -> None:
-            status.update(worker_line(report))
+            if report.stopped:  # the spinner goes; the last line stays on the screen
+                status.stop()
+                console.print(worker_line(report), highlight=False)
+            else:
+                status.update(worker_line(report))
 
         return show
 
