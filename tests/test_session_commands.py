@@ -26,7 +26,10 @@ def test_status_tells_how_a_run_goes_from_another_terminal_and_that_it_crashed(a
     try:
         wait_for(lambda: len(api.received) >= 8)
         session_id = sessions(cli)[0]["id"]
-        wait_for(lambda: json.loads(cli("status", session_id, "--json").stdout)["progress"])
+        # The first record may be the run's start (nothing done yet): wait for rows.
+        wait_for(
+            lambda: json.loads(cli("status", session_id, "--json").stdout)["progress"].get("done")
+        )
         status = json.loads(cli("status", session_id, "--json").stdout)
         assert status["state"] == "running" and status["pid"] == run.pid
         progress = status["progress"]
