@@ -337,3 +337,15 @@ def test_errors_kept_by_an_earlier_version_are_still_there(api, workbook, cli, t
     assert listed(cli, "--session", session) == errors
     assert not (folder / "errors" / "cache.db").exists()
     assert cli("errors", "show", errors[1]["short_id"]).exit_code == 0
+
+
+def test_piped_lists_keep_each_error_on_one_line_for_grep(api, workbook, cli):
+    _, session = run_orders(api, workbook, cli)
+
+    shown = cli("errors", "list", "--session", session, env={"COLUMNS": None})
+
+    # 'Validation failed (Amount: must be a positive number; currency: unknown currency)'
+    # is longer than 80 columns with the other cells: off a terminal it is not folded.
+    lines = [line for line in shown.stdout.splitlines() if "currency: unknown currency)" in line]
+    assert len(lines) == 2 and all(" 422 " in line for line in lines), shown.stdout
+    assert max(len(line.rstrip()) for line in shown.stdout.splitlines()) > 80

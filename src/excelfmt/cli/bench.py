@@ -7,9 +7,9 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..settings.config import load_settings
+from ..ui.console import stdout_console
 from .app import reported_errors
 from .flags import (
     SENDING,
@@ -101,6 +101,6 @@ def bench_command(
                 shown[way]["per_second"] = round(getattr(report, way).per_second, 1)
             print(json.dumps(shown))
         else:
-            print_bench(Console(highlight=False), report)
+            print_bench(stdout_console(), report)
     if report.direct.errors or report.pool.errors:
         raise typer.Exit(1)

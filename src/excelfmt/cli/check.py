@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..settings.config import load_settings
+from ..ui.console import stdout_console
 from .app import reported_errors
 from .flags import (
     OUTPUT,
@@ -109,6 +109,6 @@ def check_command(
         if as_json:
             print_check_json(sys.stdout, report, output)
         else:
-            print_check(Console(highlight=False), report, output)
+            print_check(stdout_console(), report, output)
     if not report.clean:
         raise typer.Exit(1)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import UsageError
 from ..models import Category
@@ -21,6 +20,7 @@ from ..store.folder import Store
 from ..store.records import RowError
 from ..store.rowerrors import STATES, now
 from ..ui import records
+from ..ui.console import stdout_console
 from .app import reported_errors
 from .sessions import JsonOption, StoreOption
 
@@ -125,7 +125,7 @@ def list_errors(
                 _print_json_array(map(error_json, islice(found, limit) if limit else found))
                 return
             shown = list(found if show_all else islice(found, limit or PAGE))
-            records.print_errors(Console(highlight=False), shown)
+            records.print_errors(stdout_console(), shown)
             more = 0 if show_all else opened.count_errors(session_id, **chosen) - len(shown)
         if more:
             print(
@@ -143,7 +143,7 @@ def show_error(error_id: ErrorId, store: StoreOption = None, as_json: JsonOption
         if as_json:
             print(json.dumps(error_json(error), ensure_ascii=False))
         else:
-            records.print_error(Console(highlight=False), error)
+            records.print_error(stdout_console(), error)
 
 
 @errors_app.command("summary")
@@ -166,7 +166,7 @@ def summarize_errors(
                 )
             )
         else:
-            records.print_error_summary(Console(highlight=False), table)
+            records.print_error_summary(stdout_console(), table)
 
 
 @errors_app.command("clear")

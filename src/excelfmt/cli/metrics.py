@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import UsageError
 from ..metrics.digest import api_host, hosts_json, session_json
@@ -21,6 +20,7 @@ from ..store.folder import Store
 from ..store.records import Session
 from ..store.timeseries import read_timeseries
 from ..ui import metricsview
+from ..ui.console import stdout_console
 from ..ui.report import render_report
 from .app import reported_errors
 from .flags import LatestSession
@@ -55,7 +55,7 @@ def metrics_command(
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
     else:
-        show(Console(highlight=False), data)
+        show(stdout_console(), data)
 
 
 def session_metrics(store: Store, session_id: str | None) -> dict[str, JSONValue]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..settings.config import merged_values
+from ..ui.console import stdout_console
 from .app import reported_errors
 from .flags import ConfigFile, Queue, given_settings
 
@@ -57,4 +57,4 @@ def queue_status_command(
         if as_json:
             print(json.dumps({"queue": masked(url), **asdict(status)}))
         else:
-            print_queue_status(Console(highlight=False), status, masked(url))
+            print_queue_status(stdout_console(), status, masked(url))

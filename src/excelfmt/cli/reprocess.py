@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from ..errors import ExitCode, UsageError
 from ..models import JSONValue
@@ -18,6 +17,7 @@ from ..settings.options import parse_header
 from ..store.folder import Store
 from ..store.records import RowError
 from ..ui import records
+from ..ui.console import stdout_console
 from .app import reported_errors
 from .errors import CategoryOption, category_named, chosen_errors, error_json
 from .sessions import JsonOption, StoreOption
@@ -151,7 +151,7 @@ def reprocess_command(
                         )
             from ..engine.reprocess import reprocess
 
-            console = Console(highlight=False)
+            console = stdout_console()
             with records.reprocess_progress(console, len(chosen), not as_json) as progress:
                 result = reprocess(opened, chosen, corrections, headers=headers, progress=progress)
     if as_json:

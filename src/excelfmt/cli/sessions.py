@@ -18,6 +18,7 @@ from ..store import runlog, sessions
 from ..store.folder import Store
 from ..store.records import SHORT_ID, Session
 from ..ui import records
+from ..ui.console import stdout_console
 from ..ui.dashboard import Board, watch
 from .app import reported_errors
 from .flags import LatestSession
@@ -48,7 +49,7 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
         if as_json:
             print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
         else:
-            records.print_sessions(Console(highlight=False), found)
+            records.print_sessions(stdout_console(), found)
 
 
 def _shown(session_id: str | None, store: Path | None) -> tuple[Session, list[int]]:
@@ -74,7 +75,7 @@ def show_session(
         if as_json:
             print(json.dumps({**asdict(session), "unknown_outcome": unknown}, ensure_ascii=False))
         else:
-            records.print_session(Console(highlight=False), session, unknown)
+            records.print_session(stdout_console(), session, unknown)
 
 
 @sessions_app.command("prune")
