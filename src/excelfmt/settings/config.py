@@ -97,6 +97,12 @@ def plain_terminal(env: Mapping[str, str] | None = None) -> bool:
     return env.get("TERM", "") == "dumb"
 
 
+def columns_asked(env: Mapping[str, str] | None = None) -> bool:
+    """Whether COLUMNS sets the width of what is printed (rich reads the number itself)."""
+    env = os.environ if env is None else env
+    return bool(env.get("COLUMNS"))
+
+
 def default_output(input_path: Path) -> Path:
     """Where a run writes its results unless told: beside the input."""
     return input_path.with_name(f"{input_path.stem}.results.xlsx")

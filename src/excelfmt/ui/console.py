@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 from rich.console import Console
+
+from ..settings.config import columns_asked
 
 UNWRAPPED = 10_000
 """Columns off a terminal: as many as a line needs."""
@@ -15,6 +15,6 @@ def stdout_console() -> Console:
     file or a cron mail should not get a message folded in three at 80 columns (COLUMNS,
     when set, still decides)."""
     console = Console(highlight=False)
-    if not console.is_terminal and not os.environ.get("COLUMNS"):
+    if not console.is_terminal and not columns_asked():
         return Console(highlight=False, width=UNWRAPPED)
     return console
