@@ -7,9 +7,9 @@
 Starts the local APIs (benchmarks/server.py: 0 ms and 50 ms; `--server aiohttp` for the
 aiohttp app the earlier figures used), measures raw aiohttp (the Python ceiling), plain
 httpx.AsyncClient (which collapses under concurrency, encode/httpx#3215) and httpx over
-aiohttp's pool at the same concurrency, then runs the
-real `excelfmt run` command on generated workbooks of N rows, taking each of its two
-processes' own peak RSS from its JSON summary. Every client runs in its own process. Prints a Markdown table for
+aiohttp's pool at the same concurrency, then runs the real `excelfmt run` command on
+generated workbooks of N rows, taking each of its two processes' own peak RSS from its
+JSON summary. Every client runs in its own process. Prints a Markdown table for
 docs/performance.md and writes the raw figures to benchmarks/results/.
 """
 

@@ -466,3 +466,48 @@ def test_a_worker_drained_mid_batch_finishes_its_rows_in_flight_and_hands_back_t
     sent = Counter(r.json["Order"] for r in api.received)
     assert set(sent) == {f"A-{i}" for i in range(200)}
     assert max(sent.values()) == 1  # in flight finished and pushed; the rest went elsewhere
+
+
+def test_a_queued_runs_dashboard_is_seen_from_another_host(api, workbook, redis_server, tmp_path):
+    from .conftest import on_a_terminal
+    from .test_dashboard import read_screen
+
+    def respond(got: Received) -> Reply:  # every tenth row refused, in words quoting it
+        if got.json["Amount"] % 10 == 0:
+            return Reply(422, {"message": f"{got.json['Order']} is closed"}, delay=0.02)
+        return Reply(201, {"ok": True}, delay=0.02)
+
+    api.respond = respond
+    run = start_run(
+        str(orders(workbook, 1200)), "--url", api.url, "--queue", redis_server.url,
+        "--batch-rows", "50", "--concurrency", "8", "--min-concurrency", "8",
+    )  # fmt: skip
+    assert run.stderr is not None
+    first = run.stderr.readline()  # "excelfmt: session ID: sending orders.xlsx, ..."
+    session = first.split("session ")[1].split(":")[0]
+    elsewhere = {"EXCELFMT_HOME": str(tmp_path / "another-host")}  # no record of the run
+    wait_for_requests(api, 100)
+
+    watcher, terminal = on_a_terminal(
+        "status", session[:6], "--queue", redis_server.url, "--watch", env=elsewhere
+    )
+    frames = read_screen(watcher, terminal)
+
+    _, run_err = run.communicate(timeout=60)
+    assert watcher.wait(10) == 0 and run.returncode == 1, run_err
+    shown = ["\n".join(frame) for frame in frames]
+    running = [text for text in shown if "eta" in text and "policies" in text]
+    assert running, shown[-1]
+    assert any("input.xlsx · sheet" in text and "of ~1,200" in text for text in running)
+    assert any(" is closed" in text for text in running)  # top errors, while it runs
+    assert "1,200 of ~1,200 (100%)" in shown[-1] and " done" in shown[-1]
+    assert "120 failed" in shown[-1] and " is closed" not in shown[-1]
+    # What stays in Redis for a day quotes no row.
+    from excelfmt.broker import keys
+
+    note = redis_server.client().hgetall(keys.progress(session))
+    assert "board" in note and "A-" not in "".join(note.values())
+
+    # Off a terminal, the note's line each second until the run is done.
+    lines = run_subprocess("status", session, "--queue", redis_server.url, "--watch").stdout
+    assert lines.splitlines()[-1].startswith(f"{session}  done: 1,200 rows answered, 120 failed")

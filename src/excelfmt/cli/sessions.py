@@ -6,7 +6,7 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -139,7 +139,10 @@ def status_command(
                     "status --queue needs the run's session id; `excelfmt queue status` "
                     "lists the latest runs."
                 )
-            _queued_status(session_id, queue, as_json)
+            if watch:
+                _queued_watch(session_id, queue)
+            else:
+                _queued_status(session_id, queue, as_json)
             return
         if watch:
             _watch(session_id, store)
@@ -195,15 +198,55 @@ def _watch(session_id: str | None, store: Path | None) -> None:
 
 
 def _queued_status(session_id: str, queue: str, as_json: bool) -> None:
-    from ..engine.queue_status import run_progress
-    from ..errors import UsageError
     from ..ui.queue import run_line
+
+    found = _queued_note(session_id, queue)
+    print(json.dumps(found) if as_json else run_line(found))
+
+
+def _queued_note(session_id: str, queue: str) -> dict[str, Any]:
+    """A queued run's progress note in Redis; a UsageError when there is none."""
+    from ..engine.queue_status import run_progress
     from .queue import tell
 
     found = run_progress(queue, session_id, tell)
     if found is None:
         raise UsageError(f"No run {session_id!r} in the queue's recent runs (or several match).")
-    print(json.dumps(found) if as_json else run_line(found))
+    return found
+
+
+def _queued_watch(session_id: str, queue: str) -> None:
+    """The dashboard of a queued run, on any host: from the board its note carries."""
+    from ..ui.queue import run_line
+
+    console = Console(highlight=False)
+    note = _queued_note(session_id, queue)
+    last: dict[str, Any] = {}  # the last board the run published: its final frame
+
+    def going() -> bool:
+        note.update(_queued_note(note["session"], queue))
+        return bool(note["state"] == "running")
+
+    def read() -> Board | None:
+        if note.get("board"):
+            last.update(json.loads(note["board"]))
+        found = sessions.board_of({"board": last}) if last else None
+        if found is None:
+            return None
+        return Board(last["title"], *found, last.get("estimated_rows"), note["state"])
+
+    try:
+        if console.is_terminal and not plain_terminal():
+            watch(console, read, going)
+            return
+        while True:  # off a terminal: the note's line, once a second
+            ended = not going()
+            print(run_line(note), flush=True)
+            if ended:
+                return
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
 
 
 def logs_command(

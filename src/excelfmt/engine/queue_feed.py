@@ -40,9 +40,9 @@ from .pool import Deliver, take_jobs
 OUTSTANDING_BATCHES = 32
 """Batches of one run in Redis at a time: memory there and here stays flat."""
 PUBLISH_EVERY = 1.0
+"""Seconds between the run's progress notes in Redis (`excelfmt status ID` on any host)."""
 WORKERS_EVERY = 5.0
 """Seconds between looks at the workers' heartbeats (a SCAN of Redis's keys)."""
-"""Seconds between the run's progress notes in Redis (`excelfmt status ID` on any host)."""
 CHECK_EVERY = 2.0
 """Seconds between looks for batches that left the queue with rows unanswered."""
 POLL = 0.02
@@ -120,6 +120,9 @@ class QueueFeed:
         self.workers: tuple[tuple[str, float], ...] = ()
         """The queue's live workers, (host:pid, rows/s), as last looked at."""
         self._workers_seen = -WORKERS_EVERY
+        self.board: Callable[[bool], dict[str, Any]] | None = None
+        """The run's dashboard as JSON, set by the runner, for `status ID --queue URL
+        --watch` on any host; called with True for the note that outlives the run."""
 
     @property
     def in_flight(self) -> int:
@@ -179,11 +182,15 @@ class QueueFeed:
             "batches": len(self._pending),
             "updated": round(time.time(), 3),
         }
+        if self.board is not None and state in ("running", "done"):
+            note["board"] = json.dumps(self.board(state == "done"))
         key = keys.progress(self._session)
 
         async def write() -> None:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hset(key, mapping=cast(Any, note))
+                if "board" not in note:
+                    pipe.hdel(key, "board")
                 pipe.expire(key, keys.SESSION_TTL)
                 pipe.zadd(keys.SESSIONS, {self._session: time.time()})
                 await pipe.execute()

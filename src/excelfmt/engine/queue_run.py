@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 
 import anyio
 
@@ -19,10 +20,15 @@ from ..broker.connection import Outage, client, require_queue_extra
 from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import Clock
 from ..errors import UsageError
+from ..metrics.counters import Metrics
+from ..models import JSONValue
+from ..policies.resilience import LiveState
 from ..redaction import SENSITIVE_HEADERS
 from ..settings.config import Settings
 from ..settings.options import parse_header
+from ..store import sessions
 from .dispatch import Dispatcher, Pace
+from .events import RunInfo
 from .pool import Deliver
 from .queue_feed import QueueFeed
 from .queue_worker import OwnSession, QueueWorker, WorkerOptions
@@ -55,6 +61,22 @@ class QueueRun:
         self.pace = SharedPace(self._redis, rate_key, settings.rate, settings.burst, outage)
         self.worker: QueueWorker | None = None
         self._local_done = anyio.Event()
+
+    def board(
+        self, info: RunInfo, metrics: Metrics, live: LiveState, final: bool
+    ) -> dict[str, JSONValue]:
+        """The run's dashboard as its progress note in Redis carries it to any host, the
+        figures as of now. `final`: that note outlives the run by a day, so the top error
+        messages (which may quote rows) stay out of it."""
+        snapshot = metrics.snapshot(self._clock())
+        if final and snapshot.recent is not None:
+            snapshot = replace(snapshot, recent=replace(snapshot.recent, messages=()))
+        title = f"{info.input.name} · sheet {info.sheet} · session {self.session}"
+        return {
+            "title": title,
+            "estimated_rows": info.estimated_rows,
+            **sessions.board_record(snapshot, live),
+        }
 
     @property
     def shared_pace(self) -> Pace | None:

@@ -250,9 +250,11 @@ async def _run(
         while True:
             now = clock()
             live = policies.live(now)
-            if queued:  # the queue's side of things, for the dashboard
+            snapshot = metrics.snapshot(now)
+            if queued:  # the queue's side of things, for the dashboard, here and elsewhere
                 feed = cast("QueueFeed", pool)
                 live = replace(live, batches=feed.batches, workers=feed.workers)
+                feed.board = partial(queued.board, info, metrics, live)
             timeline.sample(
                 now,
                 limit=live.limit,
@@ -261,7 +263,7 @@ async def _run(
                 pauses=live.pauses,
                 paused_for=live.paused_for,
             )
-            observer.progressed(metrics.snapshot(now), live)
+            observer.progressed(snapshot, live)
             if live.breaker != breaker:
                 level = logging.INFO if live.breaker == "closed" else logging.WARNING
                 runlog.event(level, f"circuit breaker {live.breaker}", was=breaker)

@@ -207,12 +207,7 @@ class ProgressRecorder:
             "throttled": live.throttled,
             "updated_at": _now(),
             # All of it, for `status --watch` to draw the run's dashboard from here.
-            "board": {
-                "snapshot": {
-                    name: value for name, value in asdict(snapshot).items() if name != "closed"
-                },
-                "live": asdict(live),
-            },
+            "board": board_record(snapshot, live),
         }
         self._store.save(self._session)
 
@@ -225,6 +220,14 @@ class ProgressRecorder:
     def finished(self, summary: RunSummary) -> None:
         if self._live is not None:  # the last second, for a dashboard watching the end
             self._save(summary.metrics, self._live)
+
+
+def board_record(snapshot: Snapshot, live: LiveState) -> dict[str, JSONValue]:
+    """What a dashboard needs of a run's moment, as JSON (`board_of` reads it back)."""
+    return {
+        "snapshot": {name: value for name, value in asdict(snapshot).items() if name != "closed"},
+        "live": asdict(live),
+    }
 
 
 def board_of(progress: dict[str, JSONValue]) -> tuple[Snapshot, LiveState] | None:
