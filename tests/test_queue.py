@@ -259,7 +259,10 @@ def test_a_worker_on_a_terminal_keeps_its_last_line_when_it_stops(redis_server):
     frames = read_screen(worker, terminal)
 
     assert worker.wait(10) == 0
-    assert any(": working; 0 batches" in "\n".join(frame) for frame in frames)
+    lines = [line.rstrip() for frame in frames for line in frame]
+    # The queue is named once; the line kept up to date fits 80 columns, unwrapped.
+    assert any(f"takes batches from {redis_server.url};" in line for line in lines)
+    assert any(": working; 0 batches" in line and line.endswith("rows/s") for line in lines)
     last = "\n".join(frames[-1])
     assert "worker " in last and ": stopped; 0 batches, 0 rows" in last
 
