@@ -17,13 +17,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
-import socket
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import anyio
 
@@ -36,13 +33,12 @@ from ..settings.config import Settings
 from ..store import runlog
 from .dispatch import replayed
 from .pool import Deliver, take_jobs
+from .queue_note import RunNote
 
 OUTSTANDING_BATCHES = 32
 """Batches of one run in Redis at a time: memory there and here stays flat."""
 PUBLISH_EVERY = 1.0
 """Seconds between the run's progress notes in Redis (`excelfmt status ID` on any host)."""
-WORKERS_EVERY = 5.0
-"""Seconds between looks at the workers' heartbeats (a SCAN of Redis's keys)."""
 CHECK_EVERY = 2.0
 """Seconds between looks for batches that left the queue with rows unanswered."""
 POLL = 0.02
@@ -117,12 +113,7 @@ class QueueFeed:
         self.unsettled: dict[int, int] = {}
         """Rows in the queue and not yet answered: seq -> number."""
         self.feed_error: Exception | None = None
-        self.workers: tuple[tuple[str, float], ...] = ()
-        """The queue's live workers, (host:pid, rows/s), as last looked at."""
-        self._workers_seen = -WORKERS_EVERY
-        self.board: Callable[[bool], dict[str, Any]] | None = None
-        """The run's dashboard as JSON, set by the runner, for `status ID --queue URL
-        --watch` on any host; called with True for the note that outlives the run."""
+        self.note = RunNote(self._redis, session, self._outage, clock)
 
     @property
     def in_flight(self) -> int:
@@ -172,42 +163,13 @@ class QueueFeed:
 
     async def _publish(self, state: str) -> None:
         """The run's progress, for `excelfmt status ID --queue` and `queue status`."""
-        note = {
-            "state": state,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
+        figures = {
             "answered": self._answered,
             "failed": self._failed,
             "in_queue": len(self.unsettled),
             "batches": len(self._pending),
-            "updated": round(time.time(), 3),
         }
-        if self.board is not None and state in ("running", "done"):
-            note["board"] = json.dumps(self.board(state == "done"))
-        key = keys.progress(self._session)
-
-        async def write() -> None:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hset(key, mapping=cast(Any, note))
-                if "board" not in note:
-                    pipe.hdel(key, "board")
-                pipe.expire(key, keys.SESSION_TTL)
-                pipe.zadd(keys.SESSIONS, {self._session: time.time()})
-                await pipe.execute()
-
-        await self._outage.call(write)
-        if self._clock() - self._workers_seen >= WORKERS_EVERY:
-            self._workers_seen = self._clock()
-            self.workers = await self._outage.call(self._live_workers)
-
-    async def _live_workers(self) -> tuple[tuple[str, float], ...]:
-        """Who works on the queue, for the dashboard (their heartbeats)."""
-        found = []
-        async for key in self._redis.scan_iter(keys.workers_pattern()):
-            beat = cast(dict[str, str], await self._redis.hgetall(key))  # a decoding client
-            if beat:
-                found.append((f"{beat['host']}:{beat['pid']}", float(beat["rows_per_s"])))
-        return tuple(sorted(found))
+        await self.note.publish(state, figures)
 
     async def _forget_session(self) -> None:
         """All rows answered: the session's keys go (its outcomes list, done sets); its
@@ -218,7 +180,6 @@ class QueueFeed:
         if found:
             await self._redis.delete(*found)
         await self._publish("done")
-        await self._redis.expire(progress, 24 * 3600)
 
     async def _adopt(self) -> None:
         """A resumed run takes over its batches still in the queue and first collects the

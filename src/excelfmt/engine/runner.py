@@ -253,8 +253,8 @@ async def _run(
             snapshot = metrics.snapshot(now)
             if queued:  # the queue's side of things, for the dashboard, here and elsewhere
                 feed = cast("QueueFeed", pool)
-                live = replace(live, batches=feed.batches, workers=feed.workers)
-                feed.board = partial(queued.board, info, metrics, live)
+                live = replace(live, batches=feed.batches, workers=feed.note.workers)
+                feed.note.board = partial(queued.board, info, metrics, live)
             timeline.sample(
                 now,
                 limit=live.limit,
