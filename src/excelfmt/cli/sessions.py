@@ -224,7 +224,9 @@ def _queued_watch(session_id: str, queue: str) -> None:
     last: dict[str, Any] = {}  # the last board the run published: its final frame
 
     def going() -> bool:
-        note.update(_queued_note(note["session"], queue))
+        latest = _queued_note(note["session"], queue)
+        note.clear()  # a note without a board (a stopped run) has none
+        note.update(latest)
         return bool(note["state"] == "running")
 
     def read() -> Board | None:
