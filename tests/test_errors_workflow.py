@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import load_workbook
+from openpyxl.cell.cell import Cell
 
 from .apiserver import Received, Reply
 
@@ -349,3 +350,40 @@ def test_piped_lists_keep_each_error_on_one_line_for_grep(api, workbook, cli):
     lines = [line for line in shown.stdout.splitlines() if "currency: unknown currency)" in line]
     assert len(lines) == 2 and all(" 422 " in line for line in lines), shown.stdout
     assert max(len(line.rstrip()) for line in shown.stdout.splitlines()) > 80
+
+
+def test_dates_in_the_fix_workbook_are_dates_and_come_back_as_sent(api, workbook, cli, tmp_path):
+    from datetime import date, datetime
+
+    book = workbook(
+        ["Order", "Due", "Seen", "Note"],
+        [
+            ["A-1", date(2024, 11, 14), datetime(2024, 11, 14, 10, 30), "2024-02-30"],
+            ["A-2", date(2024, 12, 1), datetime(2024, 12, 1, 8, 0), "ok"],
+        ],
+    )
+    api.respond = lambda got: Reply(422 if got.json["Order"] == "A-1" else 201, {"m": "no"})
+    first = cli("run", str(book), "--url", api.url, "--json")
+    session = json.loads(first.stdout)["session"]
+    sent_first = next(r for r in api.received if r.json["Order"] == "A-1")
+    assert (
+        sent_first.json["Due"] == "2024-11-14" and sent_first.json["Seen"] == "2024-11-14T10:30:00"
+    )
+
+    fix = tmp_path / "fix.xlsx"
+    assert cli("errors", "export", "--session", session, "-o", str(fix)).exit_code == 0
+    sheet = load_workbook(fix)["Errors"]
+    due, seen, note = (sheet[f"{column}2"] for column in "CDE")  # after error id, Order
+    assert isinstance(due, Cell) and isinstance(seen, Cell) and isinstance(note, Cell)
+    assert due.is_date and due.number_format == "yyyy-mm-dd"
+    assert seen.is_date and seen.number_format == "yyyy-mm-dd hh:mm:ss"
+    assert note.value == "2024-02-30" and not note.is_date  # looks like one, is not
+
+    # Sent again untouched: the same request, so the same Idempotency-Key.
+    api.received.clear()
+    api.respond = lambda got: Reply(201, {})
+    again = cli("reprocess", "--session", session, "--from", str(fix), "--json")
+    assert again.exit_code == 0, again.output
+    [resent] = api.received
+    assert resent.json == sent_first.json
+    assert resent.headers["Idempotency-Key"] == sent_first.headers["Idempotency-Key"]

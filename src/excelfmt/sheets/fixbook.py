@@ -8,8 +8,10 @@ cells back, by error id; the extra columns are ignored, so people may add notes.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,25 @@ from .reader import OpenSheet
 SHEET = "Errors"
 ID_COLUMN = "error id"
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+REFUSED = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
+"""How a cell the API refused stands out."""
+# The store keeps a date cell as the ISO text the request carried. Written back as a date
+# in these formats, it reads back as exactly that text (a date-only format gives a date,
+# not a datetime), and Excel shows a date a person can sort, filter and retype.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}")
+_DATE_FORMATS = {_DATE: "yyyy-mm-dd", _DATETIME: "yyyy-mm-dd hh:mm:ss"}
+
+
+def _as_date(value: str) -> tuple[datetime, str] | None:
+    """A stored ISO date or date and time, as a datetime and the format that shows it."""
+    for pattern, shown in _DATE_FORMATS.items():
+        if pattern.fullmatch(value):
+            try:
+                return datetime.fromisoformat(value), shown
+            except ValueError:  # 2024-02-30: text that only looks like a date
+                return None
+    return None
 
 
 def _extra_columns(columns: Sequence[str]) -> tuple[str, str, str]:
@@ -53,12 +74,15 @@ def write(errors: Sequence[RowError], path: Path) -> int:
         bold = book.add_format(
             {"bold": True, "font_color": "#FFFFFF", "bg_color": "#305496", "bottom": 1}
         )
-        refused = book.add_format({"bg_color": "#FFC7CE", "font_color": "#9C0006"})
+        refused = book.add_format(REFUSED)
         message = book.add_format({"font_color": "#9C0006", "text_wrap": False})
         quoted = book.add_format({"quote_prefix": True})
-        quoted_refused = book.add_format(
-            {"quote_prefix": True, "bg_color": "#FFC7CE", "font_color": "#9C0006"}
-        )
+        quoted_refused = book.add_format({"quote_prefix": True, **REFUSED})
+        dates = {
+            (shown, bad): book.add_format({"num_format": shown, **(REFUSED if bad else {})})
+            for shown in _DATE_FORMATS.values()
+            for bad in (False, True)
+        }
         widths = [len(name) + 2 for name in header]
         sheet.write_row(0, 0, header, bold)
         for index, error in enumerate(errors, start=1):
@@ -75,6 +99,8 @@ def write(errors: Sequence[RowError], path: Path) -> int:
                     sheet.write_string(index, column, value, quoted_refused if is_bad else quoted)
                 elif column > len(columns):
                     sheet.write_string(index, column, str(value), message)
+                elif isinstance(value, str) and (when := _as_date(value)):
+                    sheet.write_datetime(index, column, when[0], dates[when[1], is_bad])
                 elif isinstance(value, str):
                     sheet.write_string(index, column, value, refused if is_bad else None)
                 elif value is None:
