@@ -482,7 +482,7 @@ def test_a_queued_runs_dashboard_is_seen_from_another_host(api, workbook, redis_
 
     api.respond = respond
     run = start_run(
-        str(orders(workbook, 1200)), "--url", api.url, "--queue", redis_server.url,
+        str(orders(workbook, 2000)), "--url", api.url, "--queue", redis_server.url,
         "--batch-rows", "50", "--concurrency", "8", "--min-concurrency", "8",
     )  # fmt: skip
     assert run.stderr is not None
@@ -501,10 +501,10 @@ def test_a_queued_runs_dashboard_is_seen_from_another_host(api, workbook, redis_
     shown = ["\n".join(frame) for frame in frames]
     running = [text for text in shown if "eta" in text and "policies" in text]
     assert running, shown[-1]
-    assert any("input.xlsx · sheet" in text and "of ~1,200" in text for text in running)
+    assert any("input.xlsx · sheet" in text and "of ~2,000" in text for text in running)
     assert any(" is closed" in text for text in running)  # top errors, while it runs
-    assert "1,200 of ~1,200 (100%)" in shown[-1] and " done" in shown[-1]
-    assert "120 failed" in shown[-1] and " is closed" not in shown[-1]
+    assert "2,000 of ~2,000 (100%)" in shown[-1] and " done" in shown[-1]
+    assert "200 failed" in shown[-1] and " is closed" not in shown[-1]
     # What stays in Redis for a day quotes no row.
     from excelfmt.broker import keys
 
@@ -513,4 +513,4 @@ def test_a_queued_runs_dashboard_is_seen_from_another_host(api, workbook, redis_
 
     # Off a terminal, the note's line each second until the run is done.
     lines = run_subprocess("status", session, "--queue", redis_server.url, "--watch").stdout
-    assert lines.splitlines()[-1].startswith(f"{session}  done: 1,200 rows answered, 120 failed")
+    assert lines.splitlines()[-1].startswith(f"{session}  done: 2,000 rows answered, 200 failed")
