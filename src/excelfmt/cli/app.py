@@ -16,11 +16,13 @@ import typer
 
 from .._version import __version__
 from ..errors import ExcelfmtError, ExitCode
+from .commands import LazyCommands
 
 BUG_EXIT_CODE = 70  # EX_SOFTWARE: not a user's mistake, not a row's failure
 CLOSED_PIPE_EXIT_CODE = 141  # 128 + SIGPIPE: what a shell shows for git or grep piped into head
 
 app = typer.Typer(
+    cls=LazyCommands,
     name="excelfmt",
     help="Send every row of an Excel workbook to an HTTP API, fast and politely, "
     "and account for every row.",

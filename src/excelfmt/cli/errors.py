@@ -15,14 +15,13 @@ import typer
 
 from ..errors import UsageError
 from ..models import Category
-from ..settings.config import store_folder
+from ..settings.environment import store_folder
 from ..store.folder import Store
-from ..store.records import RowError
-from ..store.rowerrors import STATES, now
+from ..store.records import STATES, RowError, now
 from ..ui import records
 from ..ui.console import stdout_console
 from .app import reported_errors
-from .sessions import JsonOption, StoreOption
+from .arguments import JsonOption, StoreOption
 
 if TYPE_CHECKING:
     pass

@@ -4,7 +4,7 @@ that takes settings (run, check): one name everywhere."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -18,7 +18,7 @@ SCALE = "Scale-out (queue extra)"
 
 
 def setting_option(
-    name: str, panel: str, meaning: str | None = None, **extra: object
+    name: str, panel: str, meaning: str | None = None, **extra: Any
 ) -> typer.models.OptionInfo:
     """The flag of setting `name`; `meaning` says what it does for this command when that
     is not the setting's general help. typer cannot show the default itself: every flag
@@ -30,7 +30,7 @@ def setting_option(
         help=f"{escape(meaning or option.help)} \\[env: {option.env}]{default}",
         rich_help_panel=panel,
         show_default=False,
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -74,13 +74,5 @@ ConfigFile = Annotated[
         rich_help_panel=OUTPUT,
         show_default=False,
         help="Settings file (default: ./excelfmt.toml when it exists).",
-    ),
-]
-LatestSession = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="ID",
-        show_default=False,
-        help="A session id, or any unique start of one (default: the latest run).",
     ),
 ]

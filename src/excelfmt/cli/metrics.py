@@ -13,8 +13,8 @@ import typer
 from ..errors import UsageError
 from ..metrics.digest import api_host, hosts_json, session_json
 from ..models import JSONValue
-from ..settings.config import store_folder
 from ..settings.converters import as_duration
+from ..settings.environment import store_folder
 from ..store import sessions
 from ..store.folder import Store
 from ..store.records import Session
@@ -23,8 +23,7 @@ from ..ui import metricsview
 from ..ui.console import stdout_console
 from ..ui.report import render_report
 from .app import reported_errors
-from .flags import LatestSession
-from .sessions import JsonOption, StoreOption
+from .arguments import JsonOption, LatestSession, StoreOption
 
 
 def metrics_command(

@@ -12,15 +12,15 @@ import typer
 
 from ..errors import ExitCode, UsageError
 from ..models import JSONValue
-from ..settings.config import store_folder
+from ..settings.environment import store_folder
 from ..settings.options import parse_header
 from ..store.folder import Store
 from ..store.records import RowError
 from ..ui import records
 from ..ui.console import stdout_console
 from .app import reported_errors
+from .arguments import JsonOption, StoreOption
 from .errors import CategoryOption, category_named, chosen_errors, error_json
-from .sessions import JsonOption, StoreOption
 
 if TYPE_CHECKING:
     from ..engine.reprocess import Reprocessed

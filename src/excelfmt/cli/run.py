@@ -14,14 +14,8 @@ from ..engine import preview, runner
 from ..engine.events import Observer
 from ..engine.notify import notify
 from ..errors import UsageError
-from ..settings.config import (
-    Settings,
-    changed_settings,
-    load_settings,
-    merged_values,
-    plain_terminal,
-    store_folder,
-)
+from ..settings.config import Settings, changed_settings, load_settings, merged_values
+from ..settings.environment import plain_terminal, store_folder
 from ..store import sessions
 from ..store.folder import Store
 from ..store.records import Session

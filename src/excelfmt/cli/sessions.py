@@ -6,37 +6,25 @@ import json
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 
 from ..errors import UsageError
-from ..settings.config import plain_terminal, store_folder
-from ..settings.converters import as_duration
+from ..settings.environment import plain_terminal, store_folder
 from ..store import runlog, sessions
 from ..store.folder import Store
 from ..store.records import SHORT_ID, Session
-from ..ui import records
-from ..ui.console import stdout_console
-from ..ui.dashboard import Board, watch
+from ..ui.lines import log_line, status_line
 from .app import reported_errors
-from .flags import LatestSession
+from .arguments import JsonOption, LatestSession, StoreOption
+
+if TYPE_CHECKING:
+    from ..ui.dashboard import Board
 
 sessions_app = typer.Typer(
     help="The record of past runs: one session per run.", no_args_is_help=True
 )
-
-StoreOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--store",
-        metavar="DIR",
-        show_default=False,
-        help="The store's folder (default: $EXCELFMT_HOME, else the user data folder).",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 @sessions_app.command("list")
@@ -49,6 +37,9 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
         if as_json:
             print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
         else:
+            from ..ui import records  # rich's tables: only for the table
+            from ..ui.console import stdout_console
+
             records.print_sessions(stdout_console(), found)
 
 
@@ -75,6 +66,9 @@ def show_session(
         if as_json:
             print(json.dumps({**asdict(session), "unknown_outcome": unknown}, ensure_ascii=False))
         else:
+            from ..ui import records
+            from ..ui.console import stdout_console
+
             records.print_session(stdout_console(), session, unknown)
 
 
@@ -97,6 +91,8 @@ def prune_sessions(
     """Delete old sessions with their journals, logs and errors (a run going is kept)."""
     with reported_errors():
         try:
+            from ..settings.converters import as_duration
+
             seconds = as_duration(0, allow_minimum=True)(older_than)
         except ValueError as exc:
             raise UsageError(f"--older-than: {exc}.") from None
@@ -154,11 +150,15 @@ def status_command(
             figures = {"progress": session.progress, "summary": session.summary}
             print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
         else:
-            print(records.status_line(session, unknown))
+            print(status_line(session, unknown))
 
 
 def _watch(session_id: str | None, store: Path | None) -> None:
     """The dashboard of a run going on in another process, from its session record."""
+    from rich.console import Console
+
+    from ..ui.dashboard import Board, watch  # the dashboard's modules: only to watch
+
     console = Console(highlight=False)
     with Store(store_folder(store)) as opened:
         found = opened.session_or_latest(session_id)
@@ -189,7 +189,7 @@ def _watch(session_id: str | None, store: Path | None) -> None:
             while True:  # off a terminal: the status line, once a second
                 ended = not going()
                 session, unknown = _shown(found.id, store)
-                print(records.status_line(session, unknown), flush=True)
+                print(status_line(session, unknown), flush=True)
                 if ended:
                     return
                 time.sleep(1.0)
@@ -217,6 +217,9 @@ def _queued_note(session_id: str, queue: str) -> dict[str, Any]:
 
 def _queued_watch(session_id: str, queue: str) -> None:
     """The dashboard of a queued run, on any host: from the board its note carries."""
+    from rich.console import Console
+
+    from ..ui.dashboard import Board, watch
     from ..ui.queue import run_line
 
     console = Console(highlight=False)
@@ -289,5 +292,5 @@ def logs_command(
                 else runlog.read(path, level, row)
             )
             for line in lines:
-                text = json.dumps(line, ensure_ascii=False) if as_json else records.log_line(line)
+                text = json.dumps(line, ensure_ascii=False) if as_json else log_line(line)
                 print(text, flush=follow)

@@ -31,8 +31,8 @@ from ..sheets.coltypes import ColumnTypes
 from ..sheets.export import export_results, session_output
 from ..store import runlog
 from ..store.folder import Store
-from ..store.records import RowError, Session
-from ..store.rowerrors import as_cells, describe_request, needs_a_person, now
+from ..store.records import RowError, Session, now
+from ..store.rowerrors import as_cells, describe_request, needs_a_person
 from .dispatch import Pace, dispatcher_for
 from .pool import Deliver, Pool
 

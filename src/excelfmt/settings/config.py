@@ -1,16 +1,14 @@
 """Settings: one frozen value, merged and validated once at the edge.
 
 Precedence, lowest first: defaults < excelfmt.toml < EXCELFMT_* environment < flags.
-This is the only module that reads the environment (for settings and for the secrets
-they name); everything downstream gets a `Settings`.
+The environment (settings and the secrets they name) comes from environment.py, the only
+module that reads it; everything downstream gets a `Settings`.
 """
 
 from __future__ import annotations
 
 import difflib
-import os
 import tomllib
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,14 +17,13 @@ from ..errors import UsageError
 from ..models import JSONValue
 from ..redaction import MASK
 from .credentials import read_credentials
+from .environment import store_folder, variables
 from .options import OPTIONS, OPTIONS_BY_NAME, Option, parse_header
 from .value import Settings
 
 __all__ = ["Settings", "load_settings", "recorded_settings"]
 
 CONFIG_FILE_NAME = "excelfmt.toml"
-# The stdlib's NO_PROXY matcher; typeshed does not list it, CPython has had it since 3.x.
-_proxy_bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
 
 
 def _convert(option: Option, value: object, source: str) -> object:
@@ -82,7 +79,7 @@ def _environment_proxy(env: Mapping[str, str], url: str) -> str | None:
     host = parts.hostname or ""
     no_proxy = env.get("no_proxy") or env.get("NO_PROXY") or ""
     # A host that is itself a {placeholder} cannot be matched against NO_PROXY.
-    if "{" not in host and no_proxy and _proxy_bypass(host, {"no": no_proxy}):
+    if "{" not in host and no_proxy and _proxy_bypass(host, no_proxy):
         return None
     try:
         return OPTIONS_BY_NAME["proxy"].convert(proxy)  # type: ignore[return-value]
@@ -90,34 +87,17 @@ def _environment_proxy(env: Mapping[str, str], url: str) -> str | None:
         raise UsageError(f"The proxy in the environment (HTTPS_PROXY, HTTP_PROXY) {exc}.") from None
 
 
-def plain_terminal(env: Mapping[str, str] | None = None) -> bool:
-    """Whether the terminal asks for plain text (TERM=dumb: an editor's shell, a CI
-    log): no live view that moves the cursor. NO_COLOR is rich's own business."""
-    env = os.environ if env is None else env
-    return env.get("TERM", "") == "dumb"
+def _proxy_bypass(host: str, no_proxy: str) -> bool:
+    """The stdlib's NO_PROXY matcher, imported only when a proxy is set (urllib.request
+    takes a tenth of `excelfmt status`'s start). typeshed does not list it."""
+    from urllib.request import proxy_bypass_environment  # type: ignore[attr-defined]
 
-
-def columns_asked(env: Mapping[str, str] | None = None) -> bool:
-    """Whether COLUMNS sets the width of what is printed (rich reads the number itself)."""
-    env = os.environ if env is None else env
-    return bool(env.get("COLUMNS"))
+    return bool(proxy_bypass_environment(host, {"no": no_proxy}))
 
 
 def default_output(input_path: Path) -> Path:
     """Where a run writes its results unless told: beside the input."""
     return input_path.with_name(f"{input_path.stem}.results.xlsx")
-
-
-def store_folder(given: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """Where the store lives: `given` (--store), else $EXCELFMT_HOME, else the user data folder."""
-    env = os.environ if env is None else env
-    if given is not None:
-        return given
-    if env.get("EXCELFMT_HOME"):
-        return Path(env["EXCELFMT_HOME"]).expanduser()
-    from platformdirs import user_data_path
-
-    return user_data_path("excelfmt", appauthor=False)
 
 
 def load_settings(
@@ -136,7 +116,7 @@ def load_settings(
     now replace recorded ones of the same name, and secrets come from the environment
     variables the settings name, as the first time.
     """
-    env = os.environ if env is None else env
+    env = variables() if env is None else env
     base = _defaults() if recorded is None else _recorded_values(recorded)
     values = merged_values(flags, config_file=config_file, env=env, cwd=cwd, base=base)
     if recorded is not None:
@@ -160,7 +140,7 @@ def merged_values(
 ) -> dict[str, object]:
     """Each setting's value, converted, from `base` (the defaults) < the config file <
     the environment < flags; not yet checked as a whole, secrets not read."""
-    env = os.environ if env is None else env
+    env = variables() if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
     values = dict(_defaults() if base is None else base)
     path = config_file or (cwd / CONFIG_FILE_NAME)
@@ -191,7 +171,7 @@ def recorded_settings(
     be given again in `headers` ("Name: value"), which replace recorded headers of the
     same name.
     """
-    env = os.environ if env is None else env
+    env = variables() if env is None else env
     values = _recorded_values(recorded)
     _unmask(values, values, headers, env)
     return _settled(values, env)

@@ -18,12 +18,12 @@ behind the same small interface.
 from __future__ import annotations
 
 import contextlib
-import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import diskcache
 
@@ -33,7 +33,9 @@ from .journal import Journal
 from .locks import is_locked, session_lock
 from .private import owner_only
 from .records import SESSION_ID_BYTES, SHORT_ID, RowError, Session
-from .responsecache import Responses
+
+if TYPE_CHECKING:
+    from .responsecache import Responses
 
 
 class Store:
@@ -78,6 +80,8 @@ class Store:
 
     def responses(self) -> Responses:
         """The response cache (--cache-ttl); close it when done."""
+        from .responsecache import Responses  # only runs with a cache load anyio for it
+
         return Responses(self.folder / "responses")
 
     def log_path(self, session_id: str) -> Path:
@@ -96,6 +100,8 @@ class Store:
         return is_locked(self.folder / "locks", session_id)
 
     def new_session_id(self) -> str:
+        import secrets  # only a run makes sessions; reading them needs no random source
+
         while True:
             session_id = secrets.token_hex(SESSION_ID_BYTES)
             if session_id not in self._sessions:

@@ -13,8 +13,6 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from ..errors import UsageError
 
 
@@ -28,6 +26,8 @@ def session_lock(folder: Path, session_id: str) -> Iterator[None]:
 
     `folder` holds the lock files, `<session id>.lock` and `.pid` each.
     """
+    from filelock import FileLock, Timeout  # here: reading the store needs no lock
+
     folder.mkdir(mode=0o700, exist_ok=True)
     lock_path, pid_path = _paths(folder, session_id)
     lock = FileLock(lock_path)
@@ -57,6 +57,8 @@ def is_locked(folder: Path, session_id: str) -> bool:
     lock_path, _ = _paths(folder, session_id)
     if not lock_path.exists():
         return False
+    from filelock import FileLock, Timeout
+
     lock = FileLock(lock_path)
     try:
         lock.acquire(timeout=0)

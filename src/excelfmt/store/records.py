@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from ..models import JSONValue
 
@@ -17,6 +18,13 @@ ERROR_ID_DIGITS = 16
 """Error ids are hashes of session and row: the same row's error always has the same id,
 so recording it twice (a resume replaying it) is harmless. People see the first 8 digits."""
 SHORT_ID = 8
+STATES = ("open", "resolved", "reprocessed")
+"""What becomes of a row that needs a person: waiting, closed by hand, or sent again."""
+
+
+def now() -> str:
+    """The time of a change to an error, as the store keeps it."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass

@@ -10,23 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from ..calls.responses import field_errors
 from ..calls.template import RowProblem, json_value
 from ..models import Category, CellValue, Job, JSONValue, Outcome, Row
 from ..redaction import Redactor
-from .records import RowError, error_id
+from .records import RowError, error_id, now
 
 NEEDS_A_PERSON = frozenset(
     {Category.REQUIRES_USER_ACTION, Category.AUTH_ERROR, Category.UNKNOWN_ERROR}
 )
-STATES = ("open", "resolved", "reprocessed")
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def needs_a_person(category: Category | str | None) -> bool:

@@ -17,19 +17,22 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode, UsageError
-from ..metrics.counters import Snapshot
-from ..metrics.summary import RunSummary
-from ..metrics.timeline import Recent
 from ..models import JSONValue
-from ..policies.resilience import LiveState
-from ..settings.config import Settings, default_output
 from . import runlog
 from .folder import Store
-from .journal import Journal
 from .records import Session
+
+if TYPE_CHECKING:
+    # Only a run (and `status --watch`) needs these at run time; `status` and
+    # `sessions list` import this module too, and start faster without them.
+    from ..metrics.counters import Snapshot
+    from ..metrics.summary import RunSummary
+    from ..policies.resilience import LiveState
+    from ..settings.config import Settings
+    from .journal import Journal
 
 Clock = Callable[[], float]
 PROGRESS_EVERY = 1.0
@@ -68,6 +71,8 @@ def begin(
 
 
 def _output(settings: Settings, input_path: Path) -> str:
+    from ..settings.config import default_output
+
     return str((settings.output or default_output(input_path)).resolve())
 
 
@@ -233,6 +238,10 @@ def board_record(snapshot: Snapshot, live: LiveState) -> dict[str, JSONValue]:
 def board_of(progress: dict[str, JSONValue]) -> tuple[Snapshot, LiveState] | None:
     """A run's last snapshot and policies as its ProgressRecorder saved them; None for a
     run recorded before sessions kept them."""
+    from ..metrics.counters import Snapshot
+    from ..metrics.timeline import Recent
+    from ..policies.resilience import LiveState
+
     board: Any = progress.get("board")  # JSON as saved above
     if not isinstance(board, dict):
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from ..settings.config import columns_asked
+from ..settings.environment import columns_asked
 
 UNWRAPPED = 10_000
 """Columns off a terminal: as many as a line needs."""

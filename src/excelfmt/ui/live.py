@@ -25,7 +25,7 @@ from ..models import Job
 from ..policies.resilience import LiveState
 from ..policies.retry import RETRYABLE
 from ..redaction import Redactor
-from ..settings.config import store_folder
+from ..settings.environment import store_folder
 from ..store.rowerrors import NEEDS_A_PERSON, describe_request
 from .words import count
 

@@ -1,0 +1,133 @@
+"""What each command imports: start-up held by a list, not by a stopwatch.
+
+A command that loads what it does not use starts slower for every cron job and every
+person at a shell (`excelfmt status` took 0.6 s when every command loaded the engine).
+These tests run the real command in a fresh interpreter and look at `sys.modules`;
+benchmarks/startup.py measures the time itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .apiserver import ApiServer
+
+HEAVY = ("httpx", "aiohttp", "anyio", "openpyxl", "xlsxwriter", "bullmq", "redis", "tenacity")
+"""Third-party packages only sending (or a workbook, or the queue) needs."""
+
+PROBE = """
+import json, sys
+sys.argv = ["excelfmt", *sys.argv[1:]]
+from excelfmt.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+finally:
+    sys.stdout.flush()
+    sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n")
+"""
+
+
+def modules_of(*args: str) -> set[str]:
+    """The modules loaded by `excelfmt ARGS` in a fresh interpreter (its own env, the
+    test's store)."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=60
+    )
+    line = next(li for li in done.stderr.splitlines() if li.startswith("MODULES "))
+    return set(json.loads(line.removeprefix("MODULES ")))
+
+
+def packages(modules: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}
+
+
+def ours(modules: set[str]) -> set[str]:
+    """excelfmt's own modules, without the package prefix: {"cli.app", "store.folder"}."""
+    return {name.removeprefix("excelfmt.") for name in modules if name.startswith("excelfmt.")}
+
+
+@pytest.fixture(scope="module")
+def recorded_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store with one finished run whose rows all need a person."""
+    from openpyxl import Workbook
+
+    home = tmp_path_factory.mktemp("store")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["N"])
+    for n in range(5):
+        sheet.append([n])
+    book.save(home / "in.xlsx")
+    server = ApiServer().start()
+    try:
+        run = ["run", str(home / "in.xlsx"), "--url", server.url, "--quiet"]
+        done = subprocess.run(
+            [sys.executable, "-m", "excelfmt", *run, "--status-rule", "201=REQUIRES_USER_ACTION"],
+            env={"EXCELFMT_HOME": str(home / "home"), "PATH": "/usr/bin:/bin"},
+            timeout=60,
+        )
+        assert done.returncode == 1  # every row needs a person: the store keeps them
+    finally:
+        server.stop()
+    return home / "home"
+
+
+def test_version_and_help_load_no_engine_and_no_network_or_workbook_library():
+    for args in (["--version"], ["--help"]):
+        loaded = modules_of(*args)
+        assert not packages(loaded) & {*HEAVY, "rich", "pydantic", "diskcache", "filelock"}
+        # The command line's frame and nothing of what the commands do.
+        assert ours(loaded) <= {"_version", "errors", "cli", "cli.app", "cli.commands"}
+
+
+def test_status_loads_only_the_store_it_reads(recorded_store, monkeypatch):
+    monkeypatch.setenv("EXCELFMT_HOME", str(recorded_store))
+    loaded = modules_of("status")
+    assert not packages(loaded) & {*HEAVY, "rich", "pydantic"}
+    mine = ours(loaded)
+    # Plain data, the session arguments, the environment's store folder, the store, and
+    # the plain line it prints: not the settings table, not a policy, not the engine.
+    assert {"store.folder", "store.sessions", "ui.lines"} <= mine
+    assert not {m for m in mine if m.split(".")[0] in ("engine", "policies", "calls", "sheets")}
+    assert not mine & {"settings.options", "settings.config", "metrics.counters", "ui.dashboard"}
+
+
+def test_the_store_tables_load_rich_but_nothing_that_sends(recorded_store, monkeypatch):
+    monkeypatch.setenv("EXCELFMT_HOME", str(recorded_store))
+    for args in (["sessions", "list"], ["errors", "list"]):
+        loaded = modules_of(*args)
+        assert "rich.table" in loaded and "rich.live" not in loaded
+        assert not packages(loaded) & {*HEAVY, "pydantic"}
+        mine = ours(loaded)
+        assert not {m for m in mine if m.split(".")[0] in ("engine", "policies", "calls", "sheets")}
+        assert "settings.options" not in mine
+
+
+def test_import_excelfmt_loads_its_names_only_when_used():
+    code = (
+        "import sys, excelfmt; before = set(sys.modules); excelfmt.run; "
+        "print(sorted({m.split('.')[0] for m in before}), 'excelfmt.engine.runner' in before, "
+        "'excelfmt.engine.runner' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded_before, runner_before, runner_after = out.stdout.rsplit(" ", 2)
+    assert runner_before == "False" and runner_after.strip() == "True"
+    assert not set(eval(loaded_before)) & {*HEAVY, "rich", "typer"}
+
+
+def test_each_command_summary_is_the_first_paragraph_of_its_own_help():
+    from excelfmt.cli.commands import COMMANDS, build
+
+    for name, entry in COMMANDS.items():
+        command = build(name)
+        first = " ".join((command.help or "").split("\n\n")[0].split())
+        assert entry.summary == first, name
+        assert command.name == name
