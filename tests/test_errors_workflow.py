@@ -53,6 +53,15 @@ def listed(cli: Any, *args: str) -> list[dict[str, Any]]:
     return found
 
 
+def results_rows(path: Path) -> list[tuple[Any, ...]]:
+    """The Results sheet's rows; the file closed again (read-only workbooks keep it open)."""
+    book = load_workbook(path, read_only=True)
+    try:
+        return list(book["Results"].iter_rows(values_only=True))
+    finally:
+        book.close()
+
+
 def test_failed_rows_are_kept_with_their_cells_request_and_field_errors(api, workbook, cli):
     _, session = run_orders(api, workbook, cli)
     errors = listed(cli, "--session", session)
@@ -114,8 +123,7 @@ def test_the_whole_fix_loop_export_edit_reprocess_leaves_nothing_open(api, workb
     assert listed(cli, "--session", session) == []
 
     # The results workbook now shows every row ok, with the values that were sent.
-    results = load_workbook(book.with_name("input.results.xlsx"), read_only=True)["Results"]
-    rows = list(results.iter_rows(values_only=True))
+    rows = results_rows(book.with_name("input.results.xlsx"))
     assert [r[3] for r in rows[1:]] == ["ok"] * 5
     assert rows[2][:3] == ("A-2", 5, "EUR")
     shown = json.loads(cli("sessions", "show", session, "--json").stdout)
@@ -183,7 +191,7 @@ def test_export_renders_the_results_again_from_the_journal(api, workbook, cli, t
     result = cli("export", session, "-o", str(again))
     assert result.exit_code == 0, result.output
     assert "5 rows, 2 ok, 3 failed" in result.stdout
-    rows = list(load_workbook(again, read_only=True)["Results"].iter_rows(values_only=True))
+    rows = results_rows(again)
     refused = "REQUIRES_USER_ACTION"
     assert [r[3] for r in rows[1:]] == ["ok", refused, refused, "ok", refused]
     jsonl = tmp_path / "again.jsonl"
@@ -249,7 +257,7 @@ def test_reprocess_from_another_folder_updates_the_runs_own_results_file(
     monkeypatch.chdir(elsewhere)
     fixed = cli("reprocess", error["short_id"], "--set", "Amount=5", "--json")
     assert json.loads(fixed.stdout)["output"] == str(tmp_path / "out.xlsx")
-    rows = list(load_workbook(tmp_path / "out.xlsx", read_only=True)["Results"].values)
+    rows = results_rows(tmp_path / "out.xlsx")
     assert rows[2][3] == "ok" and not list(elsewhere.iterdir())
 
 
