@@ -1,16 +1,22 @@
-"""client.Sender builds each request itself, faster than httpx does from `content=`; what
-goes on the wire must be what httpx would have sent."""
+"""The senders: aiohttp's pool straight (a run's default) and client.Sender over an httpx
+transport, which builds each request itself, faster than httpx does from `content=`.
+What goes on the wire must be what httpx would have sent; what comes back, and how a
+request that got no answer fails, must not depend on which sender met it."""
 
 from __future__ import annotations
+
+import json
 
 import anyio
 import httpx
 import pytest
 
-from excelfmt.calls.client import Sender
+from excelfmt.calls.classify import classify_exception, describe_exception
+from excelfmt.calls.client import MAX_BODY_BYTES, Reply, Sender, open_sender
 from excelfmt.models import Job, Row
 from excelfmt.settings.config import load_settings
 from tests.apiserver import ApiServer
+from tests.apiserver import Reply as Answer
 
 URL = "http://127.0.0.1:8080/orders?batch=1"
 HEADERS = (
@@ -22,8 +28,7 @@ HEADERS = (
 
 
 def sender() -> Sender:
-    settings = load_settings({"url": URL, "timeout": 7}, env={})
-    return Sender(settings, transport=httpx.MockTransport(lambda r: httpx.Response(201)))
+    return Sender(httpx.MockTransport(lambda r: httpx.Response(201)), timeout=7)
 
 
 def as_httpx_builds_it(job: Job) -> httpx.Request:
@@ -72,7 +77,7 @@ def test_the_api_receives_the_body_and_headers_over_the_default_transport(
     job = Job(Row(0, 2, {}), "POST", f"{api.url}/orders", HEADERS, body)
 
     async def send() -> int:
-        async with Sender(settings) as opened:
+        async with open_sender(settings) as opened:
             return (await opened.send(job)).status
 
     assert anyio.run(send) == 201
@@ -82,3 +87,82 @@ def test_the_api_receives_the_body_and_headers_over_the_default_transport(
     assert received.headers["Host"] == f"127.0.0.1:{api.port}"
     assert received.headers.getall("Host") == [f"127.0.0.1:{api.port}"]
     assert received.headers["Idempotency-Key"] == HEADERS[3][1]
+
+
+def reply_over_both(api: ApiServer, job: Job) -> tuple[Reply, Reply]:
+    """What the default sender and an httpx transport over the same pool bring back."""
+    from httpx_aiohttp import AiohttpTransport
+
+    settings = load_settings({"url": api.url, "timeout": 2}, env={})
+
+    async def send(transport: httpx.AsyncBaseTransport | None) -> Reply:
+        async with open_sender(settings, transport) as opened:
+            return await opened.send(job)
+
+    return anyio.run(send, None), anyio.run(send, AiohttpTransport())
+
+
+def test_both_senders_read_the_same_reply(api: ApiServer) -> None:
+    import gzip
+
+    body = json.dumps({"detail": "no customer 1"}).encode()
+    api.respond = lambda got: Answer(
+        404, gzip.compress(body), {"Content-Encoding": "gzip", "X-Seen": "yes"}
+    )
+    job = Job(Row(0, 2, {}), "POST", f"{api.url}/orders", HEADERS, b"{}")
+    direct, over_httpx = reply_over_both(api, job)
+    assert direct.status == over_httpx.status == 404
+    assert direct.body == over_httpx.body == body  # decompressed by both
+    assert direct.headers["x-seen"] == over_httpx.headers["x-seen"] == "yes"
+    assert direct.reason == over_httpx.reason == "Not Found"
+    assert [r.headers["Idempotency-Key"] for r in api.received] == [HEADERS[3][1]] * 2
+
+
+def test_a_huge_answer_is_read_only_up_to_the_limit(api: ApiServer) -> None:
+    api.respond = lambda got: Answer(200, b"x" * (MAX_BODY_BYTES + 300_000))
+    job = Job(Row(0, 2, {}), "GET", f"{api.url}/big", (), None)
+    direct, over_httpx = reply_over_both(api, job)
+    assert len(direct.body) == len(over_httpx.body) == MAX_BODY_BYTES
+
+
+@pytest.mark.parametrize(
+    ("answer", "words"),
+    [
+        pytest.param(Answer(reset=True), "connection to the API failed", id="reset"),
+        pytest.param(Answer(delay=3), "did not answer in time", id="timeout"),
+    ],
+)
+def test_no_answer_fails_as_a_network_error_with_a_sentence(
+    api: ApiServer, answer: Answer, words: str
+) -> None:
+    api.respond = lambda got: answer
+    settings = load_settings({"url": api.url, "timeout": 0.5}, env={})
+    job = Job(Row(0, 2, {}), "POST", f"{api.url}/orders", HEADERS, b"{}")
+
+    async def send() -> BaseException:
+        async with open_sender(settings) as opened:
+            with pytest.raises(httpx.TransportError) as raised:
+                await opened.send(job)
+            return raised.value
+
+    failure = anyio.run(send)
+    assert classify_exception(failure).value == "NETWORK_ERROR"
+    assert words in describe_exception(failure)
+
+
+def test_a_refused_connection_says_it_could_not_connect() -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings = load_settings({"url": f"http://127.0.0.1:{port}"}, env={})
+    job = Job(Row(0, 2, {}), "POST", f"http://127.0.0.1:{port}/orders", HEADERS, b"{}")
+
+    async def send() -> BaseException:
+        async with open_sender(settings) as opened:
+            with pytest.raises(httpx.ConnectError) as raised:
+                await opened.send(job)
+            return raised.value
+
+    assert "Could not connect to the API" in describe_exception(anyio.run(send))

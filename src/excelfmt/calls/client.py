@@ -1,25 +1,29 @@
-"""Send a Job as an httpx.Request through one shared transport and bring back a Reply.
+"""What sending a Job brings back (Reply), and the sender a run uses.
 
-The code speaks httpx (Request, Response, AsyncBaseTransport), but the default transport
-is aiohttp's connection pool (httpx-aiohttp): httpx's own async pool collapses under
-concurrency (encode/httpx#3215), measured in docs/performance.md. Requests go straight
-to the transport: AsyncClient's per-request work (merging defaults, cookies, auth and
-redirect hooks) buys nothing for a batch of independent API calls and cost a fifth of
-the CPU per row. Tests pass httpx.MockTransport or any other transport instead.
+A run sends through aiohttp's connection pool directly (aiosender.py): httpx's own async
+pool collapses under concurrency (encode/httpx#3215), and the httpx Request and Response
+around each row cost a third of what aiohttp itself does (docs/performance.md). A caller
+that passes an httpx transport (the tests' MockTransport, a caller's own) gets `Sender`,
+which sends httpx.Requests straight to it: AsyncClient's per-request work (merging
+defaults, cookies, auth and redirect hooks) buys nothing for a batch of independent API
+calls.
 """
 
 from __future__ import annotations
 
-import ssl
 import time
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import httpx
 
 from ..models import Job
 from ..settings.config import Settings
+
+if TYPE_CHECKING:
+    from .aiosender import AiohttpSender
 
 MAX_BODY_BYTES = 1 << 20
 """Bytes of a response body kept; the rest is not read (a results cell holds 32k)."""
@@ -42,43 +46,35 @@ class Reply:
     latency: float
 
 
-def default_transport(settings: Settings) -> httpx.AsyncBaseTransport:
-    """aiohttp's pool: keep-alive, as many connections as requests may be in flight."""
-    from httpx_aiohttp import AiohttpTransport
+def open_sender(
+    settings: Settings,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock = time.monotonic,
+) -> Sender | AiohttpSender:
+    """The sender for these settings: aiohttp's pool, or `transport` when one is given.
+    Use it as an async context manager."""
+    if transport is None:
+        from .aiosender import AiohttpSender
 
-    verify: ssl.SSLContext | bool = True
-    if settings.ca_bundle is not None:
-        verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
-    elif _plain_http(settings):
-        # No TLS will be spoken: skip loading the system's CA certificates (~0.1 s).
-        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    limits = httpx.Limits(
-        max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
-    )
-    proxy = httpx.Proxy(settings.proxy) if settings.proxy else None
-    transport: httpx.AsyncBaseTransport = AiohttpTransport(
-        verify=verify, trust_env=True, limits=limits, proxy=proxy
-    )
-    return transport
+        return AiohttpSender(settings, clock)
+    return Sender(transport, timeout=settings.timeout, clock=clock)
 
 
-def _plain_http(settings: Settings) -> bool:
+def plain_http(settings: Settings) -> bool:
+    """Whether the run speaks no TLS: plain http:// and no https:// proxy."""
     return settings.url.lower().startswith("http://") and not (
         settings.proxy or ""
     ).lower().startswith("https://")
 
 
 class Sender:
-    """Sends jobs through one transport; an async context manager that closes it."""
+    """Sends jobs through one httpx transport; an async context manager that closes it."""
 
     def __init__(
-        self,
-        settings: Settings,
-        transport: httpx.AsyncBaseTransport | None = None,
-        clock: Clock = time.monotonic,
+        self, transport: httpx.AsyncBaseTransport, *, timeout: float, clock: Clock = time.monotonic
     ) -> None:
-        self._transport = transport or default_transport(settings)
-        self._extensions = {"timeout": httpx.Timeout(settings.timeout).as_dict()}
+        self._transport = transport
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         self._clock = clock
         self._last_url: tuple[str, httpx.URL] = ("", httpx.URL())
 

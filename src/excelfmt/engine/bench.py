@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import anyio
 import httpx
 
-from ..calls.client import Clock, default_transport
+from ..calls.client import Clock
 from ..calls.jobs import Planner
 from ..calls.oauth2 import sending
 from ..errors import UsageError
@@ -121,7 +121,7 @@ async def _direct(
     errors = 0
     redactor = settings.redactor()
     async with sending(
-        settings, transport or default_transport(settings), clock, redactor.learn
+        settings, transport, clock, redactor.learn
     ) as sender:
         started = clock()
         for job in jobs:
@@ -154,7 +154,7 @@ async def _pooled(
     redactor = settings.redactor()
     policies = Policies.from_settings(settings)
     async with sending(
-        settings, transport or default_transport(settings), clock, redactor.learn
+        settings, transport, clock, redactor.learn
     ) as sender:
         dispatcher = dispatcher_for(settings, sender, policies, time.monotonic, redactor=redactor)
         started = clock()

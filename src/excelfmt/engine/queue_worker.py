@@ -31,7 +31,7 @@ from ..broker import keys
 from ..broker.batches import Batch, BatchRefused, outcome_record, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
-from ..calls.client import Clock, default_transport
+from ..calls.client import Clock
 from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError
 from ..models import Outcome
@@ -317,10 +317,9 @@ class QueueWorker:
             return made
         settings = self._settings_for(batch)
         closer = AsyncExitStack()
-        transport = self._transport or default_transport(settings)
         redactor = settings.redactor()
         sender = await closer.enter_async_context(
-            sending(settings, transport, self._clock, redactor.learn)
+            sending(settings, self._transport, self._clock, redactor.learn)
         )
         policies = Policies.from_settings(settings)
         rate_key = settings.rate_key or keys.default_rate_key(settings.url)

@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 import httpx
 
-from ..calls.client import Clock, default_transport
+from ..calls.client import Clock
 from ..calls.jobs import Planner
 from ..calls.oauth2 import sending
 from ..calls.responses import field_errors
@@ -141,7 +141,7 @@ def reprocess(
                     progress(len(result.errors), len(jobs))
 
             result.stopped = anyio.run(
-                _send_all, settings, jobs, deliver, transport or default_transport(settings), clock
+                _send_all, settings, jobs, deliver, transport, clock
             )
         finally:
             journal.close()
@@ -226,7 +226,7 @@ async def _send_all(
     settings: Settings,
     jobs: Sequence[Job],
     deliver: Deliver,
-    transport: httpx.AsyncBaseTransport,
+    transport: httpx.AsyncBaseTransport | None,
     clock: Clock,
 ) -> str | None:
     """Send `jobs` through the run's engine; the reason it stopped early, if it did."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 import anyio
 import httpx
 
-from ..calls.client import Clock, default_transport
+from ..calls.client import Clock
 from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError, UsageError
 from ..metrics.counters import Metrics
@@ -97,9 +97,7 @@ def run(
         session_id = (previous.id if previous else store.new_session_id()) if store else None
         errors_to = (store.folder, session_id) if store and session_id else None
         sheet = held.enter_context(SheetProcess(settings, input_path, output, replay, errors_to))
-        # The child opens the workbook while this process sets up its HTTP side and
-        # reads the input's fingerprint.
-        transport = transport or default_transport(settings)
+        # The child opens the workbook while this process reads the input's fingerprint.
         digest = sessions.fingerprint(input_path) if store else ""
         found = sheet.wait_ready()
         estimated = found.estimated_rows
@@ -193,7 +191,7 @@ async def _run(
     sheet: SheetProcess,
     journal: Journal | None,
     observer: Observer,
-    transport: httpx.AsyncBaseTransport,
+    transport: httpx.AsyncBaseTransport | None,
     cache: ResponseCache | None,
     clock: Clock,
     handle_signals: bool,
