@@ -23,8 +23,9 @@ lint: $(STAMP)  ## ruff and mypy, as CI runs them
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## throughput and memory against raw aiohttp and plain httpx (see docs/performance.md)
-	$(BIN)/python benchmarks/throughput.py
+bench: $(STAMP)  ## CPU per row, rows/s and start-up, each beside its ceiling (docs/performance.md)
+	$(BIN)/python benchmarks/cpu.py
+	$(BIN)/python benchmarks/startup.py
 
 docs: $(STAMP)  ## regenerate docs/configuration.md from the settings table
 	$(BIN)/python -m excelfmt.settings.reference > docs/configuration.md

@@ -1,6 +1,6 @@
 """How long commands take to start, against a bare `python -c pass` measured in the same run.
 
-    python benchmarks/startup.py [--runs 21]
+    python benchmarks/startup.py [--runs 21] [--src /tmp/old/src]
 
 Runs each command `--runs` times, interleaved round by round (a busy second then hits
 every command alike, not one), and takes the median wall time. The store is a small one
@@ -86,10 +86,12 @@ def median_times(
     return {name: statistics.median(found) for name, found in times.items()}
 
 
-def measure(runs: int) -> dict[str, dict[str, float]]:
+def measure(runs: int, src: str | None = None) -> dict[str, dict[str, float]]:
     excelfmt = str(Path(sys.executable).with_name("excelfmt"))
     with tempfile.TemporaryDirectory() as folder:
         env = small_store(Path(folder))
+        if src:  # another checkout's code, with this environment's packages
+            env["PYTHONPATH"] = src
         commands = {"python -c pass": [sys.executable, "-c", "pass"]}
         commands |= {name: [excelfmt, *name.split()] for name in CEILINGS}
         medians = median_times(commands, runs, env)
@@ -120,8 +122,9 @@ def table(figures: dict[str, dict[str, float]]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--src", help="a checkout's src folder to run instead of this one")
     args = parser.parse_args()
-    figures = measure(args.runs)
+    figures = measure(args.runs, args.src)
     print(json.dumps(figures, indent=2))
     print(table(figures))
 
