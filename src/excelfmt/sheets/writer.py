@@ -23,10 +23,11 @@ from .reorder import Reorder
 
 RESULT_COLUMNS = ("status", "http_status", "message")
 CELL_LIMIT = 32_767  # Excel's maximum characters in a cell
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+"""A text cell starting with one of these is given Excel's quote prefix: it stays text."""
 WIDTH_SAMPLE = 1000  # rows looked at to size the columns
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _SECTION = object()  # marks a title row in the Summary sheet
-_NUMERIC = (int, float)
+_RESULTS_PART = "xl/worksheets/sheet1.xml"
 
 
 class ResultsWriter(Protocol):
@@ -112,24 +113,33 @@ class JsonlResults:
 class XlsxResults:
     """The input columns plus status, HTTP status, message and response, formatted.
 
-    Written with XlsxWriter in constant-memory mode: rows go to disk as they come, in
-    order, about three times faster than openpyxl's write-only mode (docs/performance.md).
+    XlsxWriter makes the workbook (constant-memory mode: about three times faster than
+    openpyxl's write-only mode, docs/performance.md); the data rows are written as XML
+    by rowxml.RowWriter as they come, in order, and spliced into it at the end.
     """
 
     def __init__(self, path: Path, columns: Sequence[str], capture: Sequence[str]) -> None:
         import xlsxwriter
+
+        from .rowxml import RowWriter
 
         self.path = path
         self._inputs = list(columns)
         self._capture = list(capture)
         response_columns = [f"response.{p}" for p in capture] if capture else ["response"]
         self._header = [*columns, *RESULT_COLUMNS, *response_columns]
-        self._status_column = len(columns)
+        width = len(self._header)
+        status = len(columns)
+        self._roles = {
+            False: tuple("" if c != status else "status_ok" for c in range(width)),
+            True: tuple("bad" if c != status else "status_bad" for c in range(width)),
+        }
         self._widths = [len(name) + 2 for name in self._header]
         self._order = Reorder()
         self._rows = 0
         self._tmp = _temporary_beside(path, "wb")
         self._tmp.close()
+        self._data = _temporary_beside(path, "wb")  # the data rows' XML, until the splice
         self._book = xlsxwriter.Workbook(
             self._tmp.name,
             {
@@ -146,14 +156,15 @@ class XlsxResults:
         header = self._formats.get("header")
         for column, name in enumerate(self._header):
             self._sheet.write_string(0, column, name, header)
+        self._row_xml = RowWriter(self._data, width, self._formats.number)
 
     def add(self, outcomes: Sequence[Outcome]) -> None:
         self._write(self._order.push(outcomes))
 
     def _write(self, outcomes: Sequence[Outcome]) -> None:
+        rows: list[tuple[int, list[Any], tuple[str, ...]]] = []
         for outcome in outcomes:
             self._rows += 1
-            failed = not outcome.ok
             values: list[Any] = [outcome.row.values.get(c) for c in self._inputs]
             values += [outcome.status, outcome.http_status, outcome.message]
             if self._capture:
@@ -163,47 +174,42 @@ class XlsxResults:
                 values += [_captured_value(captured.get(path)) for path in self._capture]
             else:
                 values.append(_response_text(outcome.response))
-            for column, value in enumerate(values):
-                role = "status_bad" if failed else "status_ok"
-                if column != self._status_column:
-                    role = "bad" if failed else ""
-                self._cell(self._rows, column, value, role)
-
-    def _cell(self, row: int, column: int, value: Any, role: str) -> None:
-        sheet, formats = self._sheet, self._formats
-        if value is None:
-            if role:
-                sheet.write_blank(row, column, None, formats.get(role))
-            return
-        if isinstance(value, str):
-            if len(value) > CELL_LIMIT:
-                value = value[: CELL_LIMIT - 1] + "…"
-            # Never a formula, and marked so it stays text when edited in Excel.
-            guard = value.startswith(_FORMULA_TRIGGERS)
-            sheet.write_string(row, column, value, formats.get(role, quote=guard))
-        elif isinstance(value, bool):
-            sheet.write_boolean(row, column, value, formats.get(role))
-        elif isinstance(value, _NUMERIC):
-            sheet.write_number(row, column, value, formats.get(role))
-        elif isinstance(value, datetime | date | time | timedelta):
-            kind = type(value).__name__
-            sheet.write_datetime(row, column, value, formats.get(role, kind=kind))
-        else:
-            sheet.write_string(row, column, str(value)[:CELL_LIMIT], formats.get(role))
-        if row <= WIDTH_SAMPLE:
-            self._widths[column] = max(self._widths[column], _display_width(value))
+            rows.append((self._rows + 1, values, self._roles[not outcome.ok]))
+            if self._rows <= WIDTH_SAMPLE:
+                for column, value in enumerate(values):
+                    if value is not None:
+                        width = _display_width(value)
+                        self._widths[column] = max(self._widths[column], width)
+        self._row_xml.write(rows)
 
     def finish(self, summary: RunSummary) -> None:
         self._write(self._order.drain())
+        self._data.close()
         for column, width in enumerate(self._widths):
             self._sheet.set_column(column, column, min(max(width + 1, 8), 60))
-        self._sheet.autofilter(0, 0, self._rows, len(self._header) - 1)
+        last = len(self._header) - 1
+        self._sheet.autofilter(0, 0, self._rows, last)
         self._write_summary(summary)
         self._book.close()
-        os.replace(self._tmp.name, self.path)
+        from xlsxwriter.utility import xl_col_to_name
+
+        from .rowxml import splice
+
+        whole = _temporary_beside(self.path, "wb")
+        whole.close()
+        try:
+            dimension = f"A1:{xl_col_to_name(last)}{self._rows + 1}"
+            splice(Path(self._tmp.name), _RESULTS_PART, Path(self._data.name), dimension,
+                   Path(whole.name))  # fmt: skip
+            os.replace(whole.name, self.path)
+        finally:
+            for part in (self._tmp.name, self._data.name, whole.name):
+                Path(part).unlink(missing_ok=True)
 
     def discard(self) -> None:
-        Path(self._tmp.name).unlink(missing_ok=True)
+        self._data.close()
+        for part in (self._tmp.name, self._data.name):
+            Path(part).unlink(missing_ok=True)
 
     def _write_summary(self, summary: RunSummary) -> None:
         sheet = self._book.add_worksheet("Summary")
@@ -236,7 +242,7 @@ class XlsxResults:
                     index,
                     1,
                     shown,
-                    self._formats.get("", quote=shown.startswith(_FORMULA_TRIGGERS)),
+                    self._formats.get("", quote=shown.startswith(FORMULA_TRIGGERS)),
                 )
             elif shown is not None:
                 sheet.write(index, 1, shown)
@@ -271,6 +277,13 @@ class _Formats:
     def __init__(self, book: Any) -> None:
         self._book = book
         self._made: dict[tuple[str, str, bool], Any] = {}
+
+    def number(self, role: str, kind: str, quote: bool) -> int | None:
+        """The style number in styles.xml of a cell with this role, or None for none.
+        XlsxWriter numbers a format the first time a cell of it is written; here the
+        cells are written by rowxml, so it is asked the same way."""
+        made = self.get(role, kind=kind, quote=quote)
+        return None if made is None else int(made._get_xf_index())
 
     def get(self, role: str, *, kind: str = "", quote: bool = False) -> Any:
         key = (role, kind, quote)
