@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterable, Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import httpx
 
@@ -24,6 +24,9 @@ from ..settings.config import Settings
 
 if TYPE_CHECKING:
     from .aiosender import AiohttpSender
+
+PlainSender: TypeAlias = "Sender | AiohttpSender"
+"""A sender without OAuth2: aiohttp's pool or a given httpx transport."""
 
 MAX_BODY_BYTES = 1 << 20
 """Bytes of a response body kept; the rest is not read (a results cell holds 32k)."""
@@ -50,9 +53,10 @@ def open_sender(
     settings: Settings,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.monotonic,
-) -> Sender | AiohttpSender:
+) -> PlainSender:
     """The sender for these settings: aiohttp's pool, or `transport` when one is given.
-    Use it as an async context manager."""
+    Made before the event loop starts (aiohttp takes 0.3 s to import, while the workbook
+    process opens the file), it sends inside `async with`."""
     if transport is None:
         from .aiosender import AiohttpSender
 

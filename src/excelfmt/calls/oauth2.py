@@ -29,7 +29,7 @@ import httpx
 from ..models import Job
 from ..settings.config import Settings
 from ..settings.credentials import ClientCredentials
-from .client import Clock, Reply, open_sender
+from .client import PlainSender, Reply
 
 ATTEMPTS = 3
 TIMEOUT = 10.0
@@ -189,15 +189,14 @@ async def authorized(
 @contextlib.asynccontextmanager
 async def sending(
     settings: Settings,
-    transport: httpx.AsyncBaseTransport | None,
-    clock: Clock,
+    plain: PlainSender,
     learn: Callable[[str], None],
 ) -> AsyncIterator[SendsJobs]:
-    """What a run, a reprocess, a worker or a bench sends through: aiohttp's pool (or the
-    httpx transport given), with an OAuth2 token on each request when the settings ask
-    for one (`learn` hears tokens)."""
+    """What a run, a reprocess, a worker or a bench sends through: `plain` (client.
+    open_sender's), with an OAuth2 token on each request when the settings ask for one
+    (`learn` hears tokens)."""
     async with (
-        open_sender(settings, transport, clock) as plain,
+        plain,
         authorized(settings, plain, learn) as sender,
     ):
         yield sender

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import anyio
 import httpx
 
-from ..calls.client import Clock
+from ..calls.client import Clock, open_sender
 from ..calls.jobs import Planner
 from ..calls.oauth2 import sending
 from ..errors import UsageError
@@ -120,9 +120,7 @@ async def _direct(
     latencies = LatencyHistogram()
     errors = 0
     redactor = settings.redactor()
-    async with sending(
-        settings, transport, clock, redactor.learn
-    ) as sender:
+    async with sending(settings, open_sender(settings, transport, clock), redactor.learn) as sender:
         started = clock()
         for job in jobs:
             try:
@@ -153,9 +151,7 @@ async def _pooled(
 
     redactor = settings.redactor()
     policies = Policies.from_settings(settings)
-    async with sending(
-        settings, transport, clock, redactor.learn
-    ) as sender:
+    async with sending(settings, open_sender(settings, transport, clock), redactor.learn) as sender:
         dispatcher = dispatcher_for(settings, sender, policies, time.monotonic, redactor=redactor)
         started = clock()
         await Pool(dispatcher, deliver, settings.concurrency).run(iter(jobs))

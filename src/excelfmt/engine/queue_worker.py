@@ -31,7 +31,7 @@ from ..broker import keys
 from ..broker.batches import Batch, BatchRefused, outcome_record, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
-from ..calls.client import Clock
+from ..calls.client import Clock, open_sender
 from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError
 from ..models import Outcome
@@ -319,7 +319,7 @@ class QueueWorker:
         closer = AsyncExitStack()
         redactor = settings.redactor()
         sender = await closer.enter_async_context(
-            sending(settings, self._transport, self._clock, redactor.learn)
+            sending(settings, open_sender(settings, self._transport, self._clock), redactor.learn)
         )
         policies = Policies.from_settings(settings)
         rate_key = settings.rate_key or keys.default_rate_key(settings.url)

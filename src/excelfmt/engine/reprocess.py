@@ -19,7 +19,7 @@ from pathlib import Path
 import anyio
 import httpx
 
-from ..calls.client import Clock
+from ..calls.client import Clock, open_sender
 from ..calls.jobs import Planner
 from ..calls.oauth2 import sending
 from ..calls.responses import field_errors
@@ -140,9 +140,7 @@ def reprocess(
                 if progress is not None:
                     progress(len(result.errors), len(jobs))
 
-            result.stopped = anyio.run(
-                _send_all, settings, jobs, deliver, transport, clock
-            )
+            result.stopped = anyio.run(_send_all, settings, jobs, deliver, transport, clock)
         finally:
             journal.close()
         result.errors.sort(key=lambda e: e.seq)
@@ -233,7 +231,7 @@ async def _send_all(
     policies = Policies.from_settings(settings)
     redactor = settings.redactor()
     async with (
-        sending(settings, transport, clock, redactor.learn) as sender,
+        sending(settings, open_sender(settings, transport, clock), redactor.learn) as sender,
         _shared_pace(settings, clock) as pace,
     ):
         dispatcher = dispatcher_for(

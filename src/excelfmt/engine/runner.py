@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, cast
 import anyio
 import httpx
 
-from ..calls.client import Clock
+from ..calls.client import Clock, PlainSender, open_sender
 from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError, UsageError
 from ..metrics.counters import Metrics
@@ -97,7 +97,9 @@ def run(
         session_id = (previous.id if previous else store.new_session_id()) if store else None
         errors_to = (store.folder, session_id) if store and session_id else None
         sheet = held.enter_context(SheetProcess(settings, input_path, output, replay, errors_to))
-        # The child opens the workbook while this process reads the input's fingerprint.
+        # The child opens the workbook while this process makes its sender (aiohttp takes
+        # 0.3 s to import) and reads the input's fingerprint.
+        plain = open_sender(settings, transport, clock)
         digest = sessions.fingerprint(input_path) if store else ""
         found = sheet.wait_ready()
         estimated = found.estimated_rows
@@ -139,7 +141,7 @@ def run(
                         observer or SilentObserver(),
                         *(_recorders(store, session) if store and session else []),
                     ),
-                    transport,
+                    plain,
                     cache,
                     clock,
                     handle_signals,
@@ -191,7 +193,7 @@ async def _run(
     sheet: SheetProcess,
     journal: Journal | None,
     observer: Observer,
-    transport: httpx.AsyncBaseTransport | None,
+    plain: PlainSender,
     cache: ResponseCache | None,
     clock: Clock,
     handle_signals: bool,
@@ -269,7 +271,7 @@ async def _run(
             await anyio.sleep(PROGRESS_INTERVAL)
 
     redactor = settings.redactor()
-    async with sending(settings, transport, clock, redactor.learn) as sender:
+    async with sending(settings, plain, redactor.learn) as sender:
         queued = None
         if settings.queue:
             from .queue_run import QueueRun  # the queue extra: only for a queued run
