@@ -6,9 +6,9 @@ import io
 import os
 from pathlib import Path
 
-from excelfmt.engine.events import RunInfo
 from excelfmt.metrics.counters import Snapshot
 from excelfmt.policies.resilience import LiveState
+from excelfmt.sending.events import RunInfo
 from excelfmt.ui.live import PlainView
 
 from .apiserver import Reply

@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from excelfmt.calls.client import Reply
-from excelfmt.engine.dispatch import Dispatcher
 from excelfmt.models import Category, Job, Row
 from excelfmt.policies.resilience import Policies
+from excelfmt.sending.dispatch import Dispatcher
 from excelfmt.settings.config import load_settings
 
 pytestmark = pytest.mark.anyio

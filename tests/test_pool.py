@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from excelfmt.engine.pool import Pool
 from excelfmt.models import Category, Job, Outcome, Row
+from excelfmt.sending.pool import Pool
 from excelfmt.sheets.reorder import Reorder
 
 pytestmark = pytest.mark.anyio

@@ -7,7 +7,7 @@ import signal
 import anyio
 import pytest
 
-from excelfmt.engine.signals import stop_signals
+from excelfmt.sending.signals import stop_signals
 
 
 @pytest.mark.parametrize("native", [True, False], ids=["anyio", "python-handlers"])

@@ -96,7 +96,11 @@ def test_status_loads_only_the_store_it_reads(recorded_store, monkeypatch):
     # Plain data, the session arguments, the environment's store folder, the store, and
     # the plain line it prints: not the settings table, not a policy, not the engine.
     assert {"store.folder", "store.sessions", "ui.lines"} <= mine
-    assert not {m for m in mine if m.split(".")[0] in ("engine", "policies", "calls", "sheets")}
+    assert not {
+        m
+        for m in mine
+        if m.split(".")[0] in ("engine", "sending", "scaleout", "policies", "calls", "sheets")
+    }
     assert not mine & {"settings.options", "settings.config", "metrics.counters", "ui.dashboard"}
 
 
@@ -107,7 +111,11 @@ def test_the_store_tables_load_rich_but_nothing_that_sends(recorded_store, monke
         assert "rich.table" in loaded and "rich.live" not in loaded
         assert not packages(loaded) & {*HEAVY, "pydantic"}
         mine = ours(loaded)
-        assert not {m for m in mine if m.split(".")[0] in ("engine", "policies", "calls", "sheets")}
+        assert not {
+            m
+            for m in mine
+            if m.split(".")[0] in ("engine", "sending", "scaleout", "policies", "calls", "sheets")
+        }
         assert "settings.options" not in mine
 
 

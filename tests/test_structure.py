@@ -23,9 +23,11 @@ RANKS: dict[str, int] = {
     "calls": 2, "policies": 2,
     "store": 3,
     "sheets": 4, "broker": 4,
-    "engine": 5,
-    "ui": 6,
-    "cli": 7,
+    "sending": 5,
+    "scaleout": 6,
+    "engine": 7,
+    "ui": 8,
+    "cli": 9,
 }  # fmt: skip
 PLAIN_DATA = {"_version", "models", "errors", "redaction"}
 """The modules beside the packages, besides __init__ and __main__."""

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .engine.events import Observer, RunInfo
     from .engine.preview import preview
     from .engine.runner import run
     from .errors import (
@@ -35,6 +34,7 @@ if TYPE_CHECKING:
     from .metrics.counters import Snapshot
     from .metrics.summary import RunSummary
     from .models import Category, CellError, Job, Outcome, Row
+    from .sending.events import Observer, RunInfo
     from .settings.config import Settings, load_settings
 
 _HOMES = {
@@ -45,10 +45,10 @@ _HOMES = {
     "InputError": "errors",
     "Interrupted": "errors",
     "Job": "models",
-    "Observer": "engine.events",
+    "Observer": "sending.events",
     "Outcome": "models",
     "Row": "models",
-    "RunInfo": "engine.events",
+    "RunInfo": "sending.events",
     "RunStopped": "errors",
     "RunSummary": "metrics.summary",
     "Settings": "settings.config",

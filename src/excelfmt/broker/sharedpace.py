@@ -3,7 +3,7 @@
 GCRA, as the local limiter (policies/ratelimit.py) does it, in one Lua script so that
 taking a slot is atomic however many hosts ask: the theoretical arrival time lives in
 Redis, the clock is Redis's own TIME (hosts' clocks may disagree). A sender takes its
-slot once it has room to send (engine/dispatch.py): a slot taken earlier would go by
+slot once it has room to send (sending/dispatch.py): a slot taken earlier would go by
 while the request waited, and it would leave together with the next one. A pause a
 worker was asked for (Retry-After) or an open breaker is a "hold" key with an expiry:
 every script call respects it, and HoldSync brings it into each worker's own limiter.

@@ -49,7 +49,7 @@ def queue_status_command(
     given = dict(locals())
     with reported_errors():
         from ..broker.connection import masked
-        from ..engine.queue_status import queue_status
+        from ..scaleout.status import queue_status
         from ..ui.queue import print_queue_status
 
         url = str(queue_settings(given, config)["queue"])

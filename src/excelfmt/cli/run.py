@@ -11,9 +11,9 @@ import typer
 from rich.console import Console
 
 from ..engine import preview, runner
-from ..engine.events import Observer
 from ..engine.notify import notify
 from ..errors import UsageError
+from ..sending.events import Observer
 from ..settings.config import Settings, changed_settings, load_settings, merged_values
 from ..settings.environment import plain_terminal, store_folder
 from ..store import sessions

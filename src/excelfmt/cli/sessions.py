@@ -206,7 +206,7 @@ def _queued_status(session_id: str, queue: str, as_json: bool) -> None:
 
 def _queued_note(session_id: str, queue: str) -> dict[str, Any]:
     """A queued run's progress note in Redis; a UsageError when there is none."""
-    from ..engine.queue_status import run_progress
+    from ..scaleout.status import run_progress
     from .queue import tell
 
     found = run_progress(queue, session_id, tell)

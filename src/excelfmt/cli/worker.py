@@ -60,9 +60,9 @@ def worker_command(
     """  # noqa: E501 - rich help keeps line breaks, so paragraphs are single lines
     given = dict(locals())
     with reported_errors():
-        from ..engine.queue_worker import WorkerOptions
-        from ..engine.worker_service import serve
         from ..errors import UsageError
+        from ..scaleout.service import serve
+        from ..scaleout.worker import WorkerOptions
         from ..ui.worker import worker_reporter
 
         values = queue_settings(given, config)

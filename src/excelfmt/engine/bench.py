@@ -23,10 +23,10 @@ from ..errors import UsageError
 from ..metrics.histogram import LatencyHistogram
 from ..models import Job, Outcome, Row
 from ..policies.resilience import Policies
+from ..sending.dispatch import dispatcher_for
+from ..sending.eventloop import loop_options
+from ..sending.pool import Pool
 from ..settings.config import Settings
-from .dispatch import dispatcher_for
-from .eventloop import loop_options
-from .pool import Pool
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

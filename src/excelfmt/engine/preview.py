@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..models import Job
+from ..sending.events import RunInfo
 from ..settings.config import Settings, default_output
-from .events import RunInfo
 
 
 def preview(settings: Settings, input_path: Path, count: int = 5) -> tuple[RunInfo, list[Job]]:

@@ -26,6 +26,8 @@ from ..calls.responses import field_errors
 from ..errors import ExcelfmtError, UsageError
 from ..models import Job, JSONValue, Outcome, Row
 from ..policies.resilience import Policies
+from ..sending.dispatch import Pace, dispatcher_for
+from ..sending.pool import Deliver, Pool
 from ..settings.config import Settings, recorded_settings
 from ..sheets.coltypes import ColumnTypes
 from ..sheets.export import export_results, session_output
@@ -33,8 +35,6 @@ from ..store import runlog
 from ..store.folder import Store
 from ..store.records import RowError, Session, now
 from ..store.rowerrors import as_cells, describe_request, needs_a_person
-from .dispatch import Pace, dispatcher_for
-from .pool import Deliver, Pool
 
 
 @dataclass
@@ -211,7 +211,7 @@ async def _shared_pace(settings: Settings, clock: Clock) -> AsyncIterator[Pace |
     if not settings.queue:
         yield None
         return
-    from .queue_run import QueueRun
+    from ..scaleout.queuedrun import QueueRun
 
     queued = QueueRun(settings, None, clock)
     try:

@@ -29,6 +29,11 @@ from ..metrics.timeline import Timeline
 from ..models import Outcome
 from ..policies.authguard import AuthGuard
 from ..policies.resilience import Policies
+from ..sending.dispatch import dispatcher_for
+from ..sending.eventloop import loop_options
+from ..sending.events import Observer, Observers, RunInfo, SilentObserver
+from ..sending.gcpause import collector_set_for_a_run
+from ..sending.pool import Pool
 from ..settings.config import Settings, default_output
 from ..sheets.sniff import sniff
 from ..store import runlog, sessions
@@ -37,17 +42,12 @@ from ..store.journal import Journal
 from ..store.records import Session
 from ..store.responsecache import ResponseCache
 from ..store.timeseries import TimeseriesRecorder
-from .dispatch import dispatcher_for
-from .eventloop import loop_options
-from .events import Observer, Observers, RunInfo, SilentObserver
-from .gcpause import collector_set_for_a_run
-from .pool import Pool
 
 if TYPE_CHECKING:
-    from .queue_feed import QueueFeed
+    from ..scaleout.feed import QueueFeed
+from ..sending.signals import stop_signals
 from .sheet_child import peak_rss_mib
 from .sheet_process import SheetProcess
-from .signals import stop_signals
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
@@ -82,7 +82,7 @@ def run(
         )
     sniff(input_path)  # a missing or foreign file is reported before a process starts
     if settings.queue:
-        from .queue_run import check_queue_settings
+        from ..scaleout.queuedrun import check_queue_settings
 
         check_queue_settings(settings)
     if resume and not store:
@@ -274,7 +274,7 @@ async def _run(
     async with sending(settings, plain, redactor.learn) as sender:
         queued = None
         if settings.queue:
-            from .queue_run import QueueRun  # the queue extra: only for a queued run
+            from ..scaleout.queuedrun import QueueRun  # the queue extra: only for a queued run
 
             queued = QueueRun(settings, info.session, clock)
         pace = queued.shared_pace if queued else None

@@ -4,7 +4,7 @@ ratelimit (GCRA cap, server pauses, learned pace), throttling (Retry-After, Rate
 headers), breaker, adaptive (the concurrency controller) and gate (its in-flight limit),
 retry (what is retried; the retry budget), authguard (wrong credentials vs. a few refused
 rows), resilience (one run's set of them, built from settings). None of them sleeps or
-sends: engine.dispatch is their only async caller.
+sends: sending.dispatch is their only async caller.
 
 Imports the plain data and `settings`.
 """

@@ -20,11 +20,11 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from ..engine.events import RunInfo
 from ..metrics.counters import Snapshot
 from ..metrics.summary import RunSummary
 from ..metrics.timeline import Percentiles
 from ..policies.resilience import LiveState
+from ..sending.events import RunInfo
 from ..store.records import SHORT_ID
 
 CHART_HEIGHT = 4

@@ -18,13 +18,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..engine.events import RunInfo
 from ..metrics.counters import Snapshot
 from ..metrics.summary import RunSummary
 from ..models import Job
 from ..policies.resilience import LiveState
 from ..policies.retry import RETRYABLE
 from ..redaction import Redactor
+from ..sending.events import RunInfo
 from ..settings.environment import store_folder
 from ..store.rowerrors import NEEDS_A_PERSON, describe_request
 from .words import count

@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from ..engine.queue_status import QueueStatus
+from ..scaleout.status import QueueStatus
 
 
 def _ago(stamp: Any) -> str:

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from rich.console import Console
 
-from ..engine.worker_service import WorkerReport
+from ..scaleout.service import WorkerReport
 
 
 def worker_line(report: WorkerReport, *, queue: bool = True) -> str:

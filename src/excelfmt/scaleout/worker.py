@@ -36,10 +36,10 @@ from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError
 from ..models import Outcome
 from ..policies.resilience import Policies
+from ..sending.dispatch import Dispatcher, dispatcher_for
+from ..sending.pool import Pool
 from ..settings.config import Settings, recorded_settings
 from ..store import runlog
-from .dispatch import Dispatcher, dispatcher_for
-from .pool import Pool
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

@@ -24,14 +24,14 @@ from ..metrics.counters import Metrics
 from ..models import JSONValue
 from ..policies.resilience import LiveState
 from ..redaction import SENSITIVE_HEADERS
+from ..sending.dispatch import Dispatcher, Pace
+from ..sending.events import RunInfo
+from ..sending.pool import Deliver
 from ..settings.config import Settings
 from ..settings.options import parse_header
 from ..store import sessions
-from .dispatch import Dispatcher, Pace
-from .events import RunInfo
-from .pool import Deliver
-from .queue_feed import QueueFeed
-from .queue_worker import OwnSession, QueueWorker, WorkerOptions
+from .feed import QueueFeed
+from .worker import OwnSession, QueueWorker, WorkerOptions
 
 
 def check_queue_settings(settings: Settings) -> None:

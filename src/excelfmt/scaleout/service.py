@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import anyio
 
 from ..broker.connection import Outage, client, masked, require_queue_extra
+from ..sending.eventloop import loop_options
+from ..sending.gcpause import collector_set_for_a_run
+from ..sending.signals import stop_signals
 from ..store import runlog
-from .eventloop import loop_options
-from .gcpause import collector_set_for_a_run
-from .queue_worker import QueueWorker, WorkerOptions, WorkerStats
-from .signals import stop_signals
+from .worker import QueueWorker, WorkerOptions, WorkerStats
 
 
 @dataclass(frozen=True)

@@ -29,11 +29,11 @@ from ..broker.batches import batch_data, outcome_from_record, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..calls.client import Clock
 from ..models import Category, Job, Outcome
+from ..sending.dispatch import replayed
+from ..sending.pool import Deliver, take_jobs
 from ..settings.config import Settings
 from ..store import runlog
-from .dispatch import replayed
-from .pool import Deliver, take_jobs
-from .queue_note import RunNote
+from .note import RunNote
 
 OUTSTANDING_BATCHES = 32
 """Batches of one run in Redis at a time: memory there and here stays flat."""
