@@ -125,6 +125,20 @@ def test_a_huge_answer_is_read_only_up_to_the_limit(api: ApiServer) -> None:
     assert len(direct.body) == len(over_httpx.body) == MAX_BODY_BYTES
 
 
+def failure_of(url: str, expected: type[Exception], timeout: float = 5) -> BaseException:
+    """What the default sender raises for a POST to `url` that gets no answer."""
+    settings = load_settings({"url": url, "timeout": timeout}, env={})
+    job = Job(Row(0, 2, {}), "POST", f"{url}/orders", HEADERS, b"{}")
+
+    async def send() -> BaseException:
+        async with open_sender(settings) as opened:
+            with pytest.raises(expected) as raised:
+                await opened.send(job)
+            return raised.value
+
+    return anyio.run(send)
+
+
 @pytest.mark.parametrize(
     ("answer", "words"),
     [
@@ -136,16 +150,7 @@ def test_no_answer_fails_as_a_network_error_with_a_sentence(
     api: ApiServer, answer: Answer, words: str
 ) -> None:
     api.respond = lambda got: answer
-    settings = load_settings({"url": api.url, "timeout": 0.5}, env={})
-    job = Job(Row(0, 2, {}), "POST", f"{api.url}/orders", HEADERS, b"{}")
-
-    async def send() -> BaseException:
-        async with open_sender(settings) as opened:
-            with pytest.raises(httpx.TransportError) as raised:
-                await opened.send(job)
-            return raised.value
-
-    failure = anyio.run(send)
+    failure = failure_of(api.url, httpx.TransportError, timeout=0.5)
     assert classify_exception(failure).value == "NETWORK_ERROR"
     assert words in describe_exception(failure)
 
@@ -156,13 +161,5 @@ def test_a_refused_connection_says_it_could_not_connect() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    settings = load_settings({"url": f"http://127.0.0.1:{port}"}, env={})
-    job = Job(Row(0, 2, {}), "POST", f"http://127.0.0.1:{port}/orders", HEADERS, b"{}")
-
-    async def send() -> BaseException:
-        async with open_sender(settings) as opened:
-            with pytest.raises(httpx.ConnectError) as raised:
-                await opened.send(job)
-            return raised.value
-
-    assert "Could not connect to the API" in describe_exception(anyio.run(send))
+    failure = failure_of(f"http://127.0.0.1:{port}", httpx.ConnectError)
+    assert "Could not connect to the API" in describe_exception(failure)
