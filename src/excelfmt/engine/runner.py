@@ -34,6 +34,7 @@ from ..sending.eventloop import loop_options
 from ..sending.events import Observer, Observers, RunInfo, SilentObserver
 from ..sending.gcpause import collector_set_for_a_run
 from ..sending.pool import Pool
+from ..sending.signals import stop_signals
 from ..settings.config import Settings, default_output
 from ..sheets.sniff import sniff
 from ..store import runlog, sessions
@@ -42,12 +43,11 @@ from ..store.journal import Journal
 from ..store.records import Session
 from ..store.responsecache import ResponseCache
 from ..store.timeseries import TimeseriesRecorder
+from .sheet_child import peak_rss_mib
+from .sheet_process import SheetProcess
 
 if TYPE_CHECKING:
     from ..scaleout.feed import QueueFeed
-from ..sending.signals import stop_signals
-from .sheet_child import peak_rss_mib
-from .sheet_process import SheetProcess
 
 PROGRESS_INTERVAL = 0.1
 """Seconds between progress events."""
