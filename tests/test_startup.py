@@ -139,3 +139,11 @@ def test_each_command_summary_is_the_first_paragraph_of_its_own_help():
         first = " ".join((command.help or "").split("\n\n")[0].split())
         assert entry.summary == first, name
         assert command.name == name
+
+
+def test_a_command_offers_only_its_own_options(cli):
+    # Built one at a time, a command must not grow the shell-completion options the
+    # root leaves out (typer adds them to every app it builds unless told not to).
+    for args in (["run", "-h"], ["status", "-h"], ["errors", "list", "-h"]):
+        shown = cli(*args).stdout
+        assert "--help" in shown and "completion" not in shown, args

@@ -117,7 +117,9 @@ def build(name: str) -> typer.core.TyperCommand | TyperGroup:
         group = typer.main.get_group(found)
         group.name = name
         return group
-    single = typer.Typer(rich_markup_mode="rich", pretty_exceptions_enable=False)
+    single = typer.Typer(
+        rich_markup_mode="rich", pretty_exceptions_enable=False, add_completion=False
+    )
     single.command(name, no_args_is_help=COMMANDS[name].no_args_is_help)(found)
     command = typer.main.get_command(single)
     assert isinstance(command, typer.core.TyperCommand)
