@@ -8,6 +8,7 @@ import pytest
 
 from excelfmt.errors import UsageError
 from excelfmt.settings.config import load_settings
+from excelfmt.settings.options import OPTIONS
 
 
 def load(flags=None, env=None, toml: str | None = None, tmp_path: Path | None = None, **kw):
@@ -129,3 +130,12 @@ def test_proxy_from_environment_honours_no_proxy(tmp_path):
 def test_proxy_password_is_masked(tmp_path):
     s = load({"url": "http://a", "proxy": "http://me:pr0xy-pass@proxy:3128"}, tmp_path=tmp_path)
     assert "pr0xy-pass" not in repr(s)
+
+
+def test_every_duration_setting_takes_units_as_the_others_do():
+    # --lock-duration took only a bare number, though its help showed "30s" (issue 25).
+    durations = [option for option in OPTIONS if option.kind == "duration"]
+    assert "lock_duration" in {option.name for option in durations}
+    for option in durations:
+        assert option.convert("90s") == option.convert("1.5m") == 90.0, option.name
+        assert option.convert("2m") == 120.0, option.name

@@ -65,7 +65,7 @@ BasicAuthEnv = Annotated[str | None, setting_option("basic_auth_env", AUTH, meta
 ApiKeyHeader = Annotated[str | None, setting_option("api_key_header", AUTH, metavar="NAME")]
 ApiKeyEnv = Annotated[str | None, setting_option("api_key_env", AUTH, metavar="VAR")]
 Queue = Annotated[str | None, setting_option("queue", SCALE, metavar="redis://HOST:PORT/DB")]
-LockDuration = Annotated[str | None, setting_option("lock_duration", SCALE, metavar="SECONDS")]
+LockDuration = Annotated[str | None, setting_option("lock_duration", SCALE, metavar="DURATION")]
 ConfigFile = Annotated[
     Path | None,
     typer.Option(

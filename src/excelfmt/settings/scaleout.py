@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from .converters import as_flag, as_optional_text, as_queue_url, as_seconds, as_whole
+from .converters import as_duration, as_flag, as_optional_text, as_queue_url, as_whole
 from .option import Option
 
 SCALEOUT_OPTIONS: tuple[Option, ...] = (
@@ -33,7 +33,7 @@ SCALEOUT_OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "lock_duration",
-        as_seconds(1, allow_minimum=True),
+        as_duration(1, allow_minimum=True),
         30.0,
         "With queue: how long a worker that stopped answering (killed, cut off) keeps its "
         "batch before another worker takes it over.",
