@@ -68,6 +68,19 @@ def client(url: str) -> Redis:
     return Redis.from_url(url, decode_responses=True, health_check_interval=5)
 
 
+def named_client(url: str, name: str) -> Redis:
+    """One connection of its own, named `name` in CLIENT LIST whenever it (re)connects."""
+    from redis.asyncio import Redis
+
+    return Redis.from_url(
+        url,
+        decode_responses=True,
+        health_check_interval=5,
+        single_connection_client=True,
+        client_name=name,
+    )
+
+
 def broker_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean "Redis is away", not "this call is wrong"."""
     from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError

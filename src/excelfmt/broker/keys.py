@@ -3,6 +3,7 @@ they live: an abandoned session's keys expire by themselves."""
 
 from __future__ import annotations
 
+import base64
 from urllib.parse import urlsplit
 
 PREFIX = "excelfmt"
@@ -36,6 +37,15 @@ def progress(session: str) -> str:
 
 def worker(name: str) -> str:
     return f"{PREFIX}:worker:{name}"
+
+
+def node_worker_client(queue: str, worker_name: str) -> str:
+    """The connection name BullMQ for Node (and bull-board, which uses it) looks for in
+    CLIENT LIST to find a queue's workers: its prefix, the queue's name in base64, ":w:"
+    and the worker's name. BullMQ for Python names its own connection without the base64
+    (bull:excelfmt:w:NAME), which Node's getWorkers does not match."""
+    encoded = base64.b64encode(queue.encode()).decode()
+    return f"bull:{encoded}:w:{worker_name}"
 
 
 def workers_pattern() -> str:

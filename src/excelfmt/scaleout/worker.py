@@ -29,7 +29,7 @@ import httpx
 
 from ..broker import keys
 from ..broker.batches import Batch, BatchRefused, outcome_record, read_batch
-from ..broker.connection import QUEUE_NAME, Outage, client, tidy
+from ..broker.connection import QUEUE_NAME, Outage, client, named_client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import Clock, open_sender
 from ..calls.oauth2 import sending
@@ -132,6 +132,9 @@ class QueueWorker:
         self._transport = transport
         self._clock = clock
         self._redis: Redis = client(url)
+        # The heartbeat goes over a connection of its own, named so that BullMQ for Node
+        # and bull-board count this worker; BullMQ for Python finds its own connection.
+        self._presence: Redis = named_client(url, keys.node_worker_client(QUEUE_NAME, self.name))
         self._outage = Outage(options.max_outage, clock, anyio.sleep, notice)
         self._senders: dict[str, SessionSender] = {}
         self._pools: set[Pool] = set()
@@ -187,7 +190,11 @@ class QueueWorker:
                     await _apart(worker.close(force=True), at_most=5)
                     loop.cancel()
                 await self._close_senders(all_of_them=True)
-            await tidy(lambda: self._redis.delete(keys.worker(self.name)), self._redis.aclose)
+            await tidy(
+                lambda: self._redis.delete(keys.worker(self.name)),
+                self._redis.aclose,
+                self._presence.aclose,
+            )
 
     async def _work(self, worker: Any) -> None:
         async with anyio.create_task_group() as tasks:
@@ -377,7 +384,7 @@ class QueueWorker:
             }
 
             async def beat_now(beat: dict[str, str | int | float] = beat) -> None:
-                async with self._redis.pipeline(transaction=True) as pipe:
+                async with self._presence.pipeline(transaction=True) as pipe:
                     pipe.hset(key, mapping=cast(Any, beat))
                     pipe.expire(key, keys.WORKER_TTL)
                     await pipe.execute()
