@@ -137,3 +137,28 @@ def test_a_resumed_sessions_runs_add_up_without_the_gap_between_them():
     digest = Digest.of(closed)
     assert (digest.runs, digest.rows, digest.seconds) == (2, 150, 15)
     assert digest.to_json()["rows_per_s"] == 10.0
+
+
+def test_a_queued_runs_note_takes_no_second_from_the_timeline_the_store_keeps():
+    # Issue 25: `metrics` counted 8,719 rows of a queued run of 10,000. The note's board,
+    # drawn once a second, took the seconds that had just closed, before the progress
+    # ticker could hand them to the store.
+    from pathlib import Path
+
+    from excelfmt.scaleout.queuedrun import QueueRun
+    from excelfmt.sending.events import RunInfo
+    from excelfmt.settings.config import load_settings
+
+    from .test_dashboard import LIVE
+
+    settings = load_settings({"url": "http://127.0.0.1:9/o", "queue": "redis://127.0.0.1:9/0"})
+    queued = QueueRun(settings, "s1", clock=lambda: 1.2)  # connects to nothing until used
+    info = RunInfo(Path("in.xlsx"), "Sheet1", ("N",), 5, Path("out.xlsx"), 4, "s1")
+    metrics = Metrics(started=0.0, timeline=Timeline(0.0, EPOCH))
+    for _ in range(5):
+        metrics.record(ok(), 0.5)
+    board = queued.board(info, metrics, LIVE, final=False)  # the note, at 1.2 s
+    seen = board["snapshot"]
+    assert isinstance(seen, dict) and seen["done"] == 5
+    handed = metrics.snapshot(1.3).closed  # the ticker's, which the store appends
+    assert [s.outcomes for s in handed.seconds] == [{"ok": 5}]

@@ -4,7 +4,7 @@ rendering, flat memory."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..models import Category, Outcome
 from .histogram import LatencyHistogram
@@ -68,7 +68,18 @@ class Metrics:
             self.timeline.record(outcome, now)
 
     def snapshot(self, now: float, final: bool = False) -> Snapshot:
-        """Where the run stands; `final` when it is over (closes the last second)."""
+        """Where the run stands, with the timeline's seconds closed since the last snapshot
+        (`final` when the run is over: the last second closes too). The run's progress
+        ticker is its one caller: what it hands over goes to the store once; any other
+        reader takes a `view`."""
+        return replace(
+            self.view(now),
+            closed=self.timeline.take_closed(now, final) if self.timeline else Closed(),
+        )
+
+    def view(self, now: float) -> Snapshot:
+        """Where the run stands, taking nothing from the timeline (a queued run's note
+        reads it too: had it taken the closed seconds, the store would not get them)."""
         elapsed = max(now - self.started, 1e-9)
         return Snapshot(
             done=self.done,
@@ -82,5 +93,4 @@ class Metrics:
             resumed=self.resumed,
             cached=self.cached,
             recent=self.timeline.recent(now) if self.timeline else None,
-            closed=self.timeline.take_closed(now, final) if self.timeline else Closed(),
         )

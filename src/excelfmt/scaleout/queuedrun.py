@@ -68,7 +68,7 @@ class QueueRun:
         """The run's dashboard as its progress note in Redis carries it to any host, the
         figures as of now. `final`: that note outlives the run by a day, so the top error
         messages (which may quote rows) stay out of it."""
-        snapshot = metrics.snapshot(self._clock())
+        snapshot = metrics.view(self._clock())
         if final and snapshot.recent is not None:
             snapshot = replace(snapshot, recent=replace(snapshot.recent, messages=()))
         title = f"{info.input.name} · sheet {info.sheet} · session {self.session}"
