@@ -236,6 +236,19 @@ def test_a_literal_secret_header_is_refused_with_queue(api, workbook, redis_serv
     assert api.received == []
 
 
+def test_a_queue_flag_that_would_change_nothing_is_refused(workbook, cli):
+    # Issue 25: `run --lock-duration 5 --no-local-worker` was taken and did nothing.
+    book = str(orders(workbook, 3))
+    alone = cli("run", book, "--url", "http://127.0.0.1:9/o", "--batch-rows", "5")
+    assert alone.exit_code == 2
+    assert "--batch-rows only applies with --queue" in alone.stderr
+    queued = ["--queue", "redis://127.0.0.1:9/0", "--no-local-worker"]
+    held = cli("run", book, "--url", "http://127.0.0.1:9/o", *queued, "--lock-duration", "5s")
+    assert held.exit_code == 2
+    assert "--lock-duration does nothing with --no-local-worker" in held.stderr
+    assert "Traceback" not in held.output
+
+
 def test_worker_needs_a_queue(cli):
     result = cli("worker")
     assert result.exit_code == 2

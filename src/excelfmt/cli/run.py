@@ -16,6 +16,7 @@ from ..errors import UsageError
 from ..sending.events import Observer
 from ..settings.config import Settings, changed_settings, load_settings, merged_values
 from ..settings.environment import plain_terminal, store_folder
+from ..settings.options import OPTIONS_BY_NAME
 from ..store import sessions
 from ..store.folder import Store
 from ..store.records import Session
@@ -225,6 +226,7 @@ def run_command(
         settings, workbook, resume = _settings(
             flags, config, workbook, resume, dry_run, talk=not (json_summary or quiet), quiet=quiet
         )
+        _refuse_flags_without_effect(flags, settings)
         if dry_run:
             _dry_run(settings, workbook, json_summary)
             return
@@ -235,6 +237,27 @@ def run_command(
         )
     if code:
         raise typer.Exit(code)
+
+
+QUEUE_ONLY = ("batch_rows", "rate_key", "lock_duration", "no_local_worker")
+"""Settings a run uses only with --queue."""
+
+
+def _refuse_flags_without_effect(flags: dict[str, object], settings: Settings) -> None:
+    """A flag given on the command line that would change nothing is a mistake to say,
+    not to ignore. (From excelfmt.toml or the environment, which runs and workers may
+    share, such a setting is left alone.)"""
+    given = [name for name in QUEUE_ONLY if flags.get(name) not in (None, False)]
+    if given and not settings.queue:
+        named = ", ".join(OPTIONS_BY_NAME[name].flag for name in given)
+        verb = "applies" if len(given) == 1 else "apply"
+        raise UsageError(f"{named} only {verb} with --queue; this run sends its rows itself.")
+    if flags.get("lock_duration") is not None and settings.no_local_worker:
+        raise UsageError(
+            "--lock-duration does nothing with --no-local-worker: a batch is held by the "
+            "worker that took it, for that worker's own --lock-duration "
+            "(excelfmt worker --lock-duration ...)."
+        )
 
 
 def _settings(
