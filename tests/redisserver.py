@@ -34,9 +34,12 @@ def free_port() -> int:
 class RedisServer:
     """redis-server on 127.0.0.1, in-memory only; restartable on the same port."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *extra: str) -> None:
+        """`extra`: more redis-server arguments (TLS, users); with --tls-port the server
+        listens on TLS only, at `port`."""
         self.port = free_port()
         self.folder = folder
+        self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -47,13 +50,21 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 redis_binary(),
-                *("--port", str(self.port), "--bind", "127.0.0.1"),
+                *self._ports(),
+                *("--bind", "127.0.0.1"),
                 *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+                *self.extra,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
+        while self.extra and time.monotonic() < deadline:  # TLS or users: wait for the port
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.02)
         while time.monotonic() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as conn:
@@ -63,6 +74,11 @@ class RedisServer:
             except OSError:
                 time.sleep(0.02)
         raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def _ports(self) -> tuple[str, ...]:
+        if "--tls-cert-file" in self.extra:
+            return ("--port", "0", "--tls-port", str(self.port))
+        return ("--port", str(self.port))
 
     def stop(self) -> None:
         if self.process is not None:
