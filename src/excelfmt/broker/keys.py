@@ -4,6 +4,8 @@ they live: an abandoned session's keys expire by themselves."""
 from __future__ import annotations
 
 import base64
+import os
+import socket
 from urllib.parse import urlsplit
 
 PREFIX = "excelfmt"
@@ -37,6 +39,11 @@ def progress(session: str) -> str:
 
 def worker(name: str) -> str:
     return f"{PREFIX}:worker:{name}"
+
+
+def worker_name() -> str:
+    """This process's name as a worker: its host and pid, as the queue's tools show it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def node_worker_client(queue: str, worker_name: str) -> str:

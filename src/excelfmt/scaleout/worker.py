@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
@@ -64,10 +62,6 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 keys' lifetime, the rows' seqs. A row's outcome and its "done" mark, or neither."""
 IDLE_SESSION = 600.0
 """Seconds after which a session's HTTP client and policies are let go."""
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -125,7 +119,7 @@ class QueueWorker:
     ) -> None:
         """`own`: the session of the run this worker runs in, if it does (its rows go
         with the run's own dispatcher and credentials); `notice`: an outage of Redis."""
-        self.name = worker_name()
+        self.name = keys.worker_name()
         self._url = url
         self._options = options
         self._own = own
