@@ -14,6 +14,8 @@ as a whole, and become exit codes in exactly one place (`excelfmt.cli`)::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import IntEnum
 
 
@@ -63,3 +65,23 @@ class Interrupted(ExcelfmtError):
     """The user (or the system) asked the run to stop."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+@contextmanager
+def plain_errors() -> Iterator[None]:
+    """Task groups wrap errors in groups; the caller gets the ExcelfmtError itself, so a
+    stop or a refusal inside a run's or a worker's tasks still reads as its sentence."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        errors = [e for e in _leaves(group) if isinstance(e, Exception)]
+        if errors and all(isinstance(e, ExcelfmtError) for e in errors):
+            raise errors[0] from group
+        raise
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return found

@@ -81,6 +81,14 @@ def named_client(url: str, name: str) -> Redis:
     )
 
 
+def refused_by_acl() -> type[BaseException]:
+    """What Redis answers a command the user may not run (NOPERM), by itself or inside a
+    script (an error reply that says the user can't run it)."""
+    from redis.exceptions import ResponseError
+
+    return ResponseError
+
+
 def broker_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean "Redis is away", not "this call is wrong"."""
     from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
@@ -131,6 +139,13 @@ class Outage:
         while True:
             try:
                 result = await make()
+            except refused_by_acl() as exc:
+                if "permission" not in str(exc) and "can't run this command" not in str(exc):
+                    raise  # a wrong call, not the user's rights: a bug, reported as one
+                raise UsageError(
+                    f"The queue's Redis refused a command to this user ({exc}); give the "
+                    "user the rights the README's ACL line lists."
+                ) from None
             except errors as exc:
                 now = self._clock()
                 if self._since is None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from collections.abc import AsyncIterator, Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -22,7 +22,7 @@ import httpx
 
 from ..calls.client import Clock, PlainSender, open_sender
 from ..calls.oauth2 import sending
-from ..errors import ExcelfmtError, UsageError
+from ..errors import ExcelfmtError, UsageError, plain_errors
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary
 from ..metrics.timeline import Timeline
@@ -129,7 +129,7 @@ def run(
             settings.concurrency,
             session.id if session else None,
         )
-        with _plain_errors():
+        with plain_errors():
             summary = anyio.run(
                 partial(
                     _run,
@@ -159,25 +159,6 @@ def _recorders(store: Store, session: Session) -> list[Observer]:
         sessions.ProgressRecorder(store, session),
         TimeseriesRecorder(store.journal_folder(session.id)),
     ]
-
-
-@contextmanager
-def _plain_errors() -> Iterator[None]:
-    """Task groups wrap errors in groups; callers get the ExcelfmtError itself."""
-    try:
-        yield
-    except BaseExceptionGroup as group:
-        errors = [e for e in _leaves(group) if isinstance(e, Exception)]
-        if errors and all(isinstance(e, ExcelfmtError) for e in errors):
-            raise errors[0] from group
-        raise
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    found: list[BaseException] = []
-    for exc in group.exceptions:
-        found += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return found
 
 
 def _peak_memory(sheet: SheetProcess) -> dict[str, float] | None:
@@ -335,8 +316,8 @@ async def _run(
         stopped=dispatcher.stop_reason,
         policies=_policy_figures(policies, now),
     )
-    await anyio.to_thread.run_sync(sheet.finish, summary)
-    summary = replace(summary, peak_rss_mib=_peak_memory(sheet))
+    late = await _save_through_signals(sheet, summary, handle_signals)
+    summary = replace(summary, peak_rss_mib=_peak_memory(sheet), interrupted=interrupted or late)
     if pool.feed_error is not None:
         error = pool.feed_error
         if isinstance(error, ExcelfmtError):
@@ -346,6 +327,30 @@ async def _run(
         raise error
     observer.finished(summary)
     return summary
+
+
+async def _save_through_signals(
+    sheet: SheetProcess, summary: RunSummary, handle_signals: bool
+) -> bool:
+    """Write the rest of the results and the Summary sheet. A Ctrl-C or SIGTERM now has
+    nothing in flight to stop: the save finishes, and the run counts as interrupted
+    (True) rather than dying half-saved without its summary."""
+    if not handle_signals:
+        await anyio.to_thread.run_sync(sheet.finish, summary)
+        return False
+    late = False
+    with stop_signals() as signals:
+
+        async def note(signals: AsyncIterator[int]) -> None:
+            nonlocal late
+            async for _ in signals:
+                late = True
+
+        async with anyio.create_task_group() as saving:
+            saving.start_soon(note, signals)
+            await anyio.to_thread.run_sync(sheet.finish, summary)
+            saving.cancel_scope.cancel()
+    return late
 
 
 def _log_row(outcome: Outcome) -> None:

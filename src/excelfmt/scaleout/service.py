@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import anyio
 
 from ..broker.connection import Outage, client, masked, require_queue_extra
+from ..errors import plain_errors
 from ..sending.eventloop import loop_options
 from ..sending.gcpause import collector_set_for_a_run
 from ..sending.signals import stop_signals
@@ -43,9 +44,10 @@ def serve(
 ) -> None:
     """Work until a stop signal; `report` hears how it goes every `every` seconds."""
     require_queue_extra("excelfmt worker")
-    anyio.run(
-        _serve, url, options, report, every, backend="asyncio", backend_options=loop_options()
-    )
+    with plain_errors():  # a stop or a refusal inside the worker's tasks: its sentence
+        anyio.run(
+            _serve, url, options, report, every, backend="asyncio", backend_options=loop_options()
+        )
 
 
 async def _serve(
