@@ -42,13 +42,14 @@ class AiohttpSender:
             sock_read=settings.timeout,
         )
         self._proxy = settings.proxy or None
+        self._tls = _tls_context(settings)  # loading CA certificates: before the loop starts
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> AiohttpSender:
         connector = aiohttp.TCPConnector(
             limit=self._settings.concurrency,
             keepalive_timeout=KEEPALIVE_SECONDS,
-            ssl=_tls_context(self._settings),
+            ssl=self._tls,
         )
         self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
         return self
