@@ -10,14 +10,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ..engine import preview, runner
-from ..engine.notify import notify
+from ..engine import runner
 from ..errors import UsageError
 from ..sending.events import Observer
 from ..settings.config import Settings
 from ..settings.environment import plain_terminal
 from ..store.folder import Store
-from ..ui import dashboard, live
+from ..ui import live
 from .app import reported_errors
 from .flags import (
     AUTH,
@@ -47,7 +46,6 @@ from .flags import (
     given_settings,
     setting_option,
 )
-from .metrics import write_report
 from .runsettings import refuse_flags_without_effect, run_settings
 
 DRY_RUN_ROWS = 5
@@ -238,6 +236,8 @@ def run_command(
 
 
 def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
+    from ..engine import preview  # only a dry run plans requests in this process
+
     info, jobs = preview.preview(settings, workbook, DRY_RUN_ROWS)
     requests = live.describe_jobs(jobs, settings.redactor())
     if as_json:
@@ -264,11 +264,15 @@ def _run(
     on_terminal = sys.stdout.isatty() and not (json_summary or quiet or plain_terminal())
     console = Console(highlight=False)
     announce = not (json_summary or quiet)
-    observer: Observer = (
-        dashboard.DashboardView(console)
-        if on_terminal
-        else live.PlainView(sys.stderr, announce, every=settings.log_every)
-    )
+    # What a run does not show is not imported: the dashboard only on a terminal, the
+    # report and the notification only when asked (the workbook process starts sooner).
+    observer: Observer
+    if on_terminal:
+        from ..ui import dashboard
+
+        observer = dashboard.DashboardView(console)
+    else:
+        observer = live.PlainView(sys.stderr, announce, every=settings.log_every)
     assert settings.store is not None
     with Store(settings.store) as recorded:
         summary = runner.run(
@@ -289,12 +293,17 @@ def _run(
         print(live.summary_line(summary), file=sys.stderr, flush=True)
     if report is not None and summary.session:
         try:
+            from .metrics import write_report
+
             write_report(settings.store, summary.session, report)
         except UsageError as exc:  # the run is done: its exit code stays the run's
             print(f"excelfmt: {exc}", file=sys.stderr, flush=True)
         else:
             if not (json_summary or quiet):
                 print(f"excelfmt: report written to {report}", file=sys.stderr, flush=True)
-    if problem := notify(settings, summary):
-        print(f"excelfmt: {problem}", file=sys.stderr, flush=True)
+    if settings.notify_url:
+        from ..engine.notify import notify  # only a run that notifies loads the client
+
+        if problem := notify(settings, summary):
+            print(f"excelfmt: {problem}", file=sys.stderr, flush=True)
     return int(summary.exit_code)
