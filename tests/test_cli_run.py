@@ -543,8 +543,9 @@ def test_real_workbooks_from_the_corpus_are_sent(api, cli, tmp_path, name, expec
     )
 
     assert result.exit_code == 0, result.stderr
-    sent = [r.json for r in sorted(api.received, key=lambda r: r.at)]
-    assert sent[: len(expected)] == expected
+    # Rows go out concurrently, so the order they arrive in is not the sheet's.
+    sent = [r.json for r in api.received]
+    assert all(row in sent for row in expected), sent
 
 
 def test_results_workbook_formatting(api, workbook, cli):

@@ -132,7 +132,7 @@ def test_a_semicolon_csv_from_excel_runs_end_to_end_with_the_fix_loop(api, cli, 
     assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)
     assert (summary["rows"], summary["ok"], summary["sheet"]) == (3, 2, "orders")
-    assert api.received[0].json == {"Order": "A-1", "Amount": "10", "City": "K\u00f6ln"}
+    assert {"Order": "A-1", "Amount": "10", "City": "K\u00f6ln"} in [r.json for r in api.received]
     results = load_workbook(tmp_path / "orders.results.xlsx")["Results"]
     assert [c.value for c in results[3]][:4] == ["A-2", "-5", "Z\u00fcrich", "REQUIRES_USER_ACTION"]
 
