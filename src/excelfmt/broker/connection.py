@@ -18,6 +18,7 @@ from ..errors import RunStopped, UsageError
 from ..store import runlog
 
 if TYPE_CHECKING:
+    from redis import Redis as SyncRedis
     from redis.asyncio import Redis
 
 QUEUE_NAME = "excelfmt"
@@ -78,6 +79,21 @@ def named_client(url: str, name: str) -> Redis:
         health_check_interval=5,
         single_connection_client=True,
         client_name=name,
+    )
+
+
+def named_sync_client(url: str, name: str) -> SyncRedis:
+    """A blocking client named `name`, for one thread's calls one at a time: its pool then
+    holds one connection (a single_connection_client would open a second for a pipeline).
+    A call waits at most 2 s."""
+    from redis import Redis as SyncRedis
+
+    return SyncRedis.from_url(
+        url,
+        decode_responses=True,
+        client_name=name,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
     )
 
 

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 PREFIX = "excelfmt"
 SESSION_TTL = 7 * 24 * 3600
 """Seconds a session's outcomes wait in Redis for the run to collect them (a resume)."""
-WORKER_TTL = 15
-"""Seconds a worker's heartbeat lasts: it renews it every few seconds while alive."""
+DEAD_AFTER = 4.0
+"""Seconds a worker's heartbeat key lasts: renewed every second while it lives, gone this
+long after it dies (scaleout/heartbeat.py)."""
 SESSIONS = f"{PREFIX}:sessions"
 """Sorted set of the sessions that use the queue, by last progress time."""
 
@@ -38,7 +39,23 @@ def progress(session: str) -> str:
 
 
 def worker(name: str) -> str:
+    """A live worker's heartbeat: a hash (host, pid, rows, seen, ...) that expires."""
     return f"{PREFIX}:worker:{name}"
+
+
+def holders(session: str) -> str:
+    """Hash of a session's batches -> the worker that took each last (or TAKEN_OVER)."""
+    return f"{PREFIX}:{session}:held"
+
+
+TAKEN_OVER = "-"
+"""A batch's holder once the run has given it to another worker: the first holder's
+pushes for it are refused, so a worker thought dead that was not stops sending it."""
+
+
+def bullmq_lock(queue: str, job_id: str) -> str:
+    """BullMQ's lock on an active job (bull:<queue>:<id>:lock), holding its worker's token."""
+    return f"bull:{queue}:{job_id}:lock"
 
 
 def worker_name() -> str:

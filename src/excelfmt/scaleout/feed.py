@@ -8,9 +8,11 @@ It stands where the Pool stands in a local run, with the same face (run, stop,
 abandon, in_flight, unsettled, feed_error), so the runner's journal, results file and
 views are the same either way. Outcomes stay in Redis until delivered: a run killed
 mid-way and resumed collects what the workers finished meanwhile, adopts the batches
-still queued, and enqueues the rest. Every few seconds it looks for batches that left
-the queue with rows unanswered (a worker killed twice over, a Redis that restarted
-empty, a worker that handed rows back on SIGTERM) and enqueues those rows again.
+still queued, and enqueues the rest. Every second it looks for batches that left the
+queue with rows unanswered (a Redis that restarted empty, a worker that handed rows back
+on SIGTERM) and enqueues those rows again, first in line. A batch whose worker has not
+beaten for keys.DEAD_AFTER s, at two looks in a row, is taken from it the same way, without
+waiting out BullMQ's lock (30 s): a dead worker's rows go on within seconds.
 """
 
 from __future__ import annotations
@@ -33,14 +35,16 @@ from ..sending.dispatch import replayed
 from ..sending.pool import Deliver, take_jobs
 from ..settings.config import Settings
 from ..store import runlog
+from .failover import Failover
 from .note import RunNote
 
 OUTSTANDING_BATCHES = 32
 """Batches of one run in Redis at a time: memory there and here stays flat."""
 PUBLISH_EVERY = 1.0
 """Seconds between the run's progress notes in Redis (`excelfmt status ID` on any host)."""
-CHECK_EVERY = 2.0
-"""Seconds between looks for batches that left the queue with rows unanswered."""
+CHECK_EVERY = 1.0
+"""Seconds between looks for batches that left the queue with rows unanswered, or whose
+worker stopped beating."""
 POLL = 0.02
 """Seconds between reads of the outcomes list when it was empty."""
 READ_CHUNK = 256
@@ -109,6 +113,7 @@ class QueueFeed:
         self._answered_before: set[int] = set()
         """Rows whose outcomes a resumed run found waiting in Redis: not sent again."""
         self._answered = self._failed = 0
+        self._failover = Failover(self._redis, self._queue, session, self._outage, notice)
         self._starting = anyio.CancelScope()
         self.unsettled: dict[int, int] = {}
         """Rows in the queue and not yet answered: seq -> number."""
@@ -221,10 +226,10 @@ class QueueFeed:
         if batch:
             await self._enqueue(batch)
 
-    async def _enqueue(self, jobs: list[Job], *, wait_for_room: bool = True) -> None:
-        """`wait_for_room`: False for rows enqueued again by the collector, which is what
-        makes room (it would wait for itself)."""
-        while wait_for_room and len(self._pending) >= OUTSTANDING_BATCHES:
+    async def _enqueue(self, jobs: list[Job], *, again: bool = False) -> None:
+        """`again`: rows enqueued again by the collector, first in line, without waiting
+        for room (the collector is what makes it)."""
+        while not again and len(self._pending) >= OUTSTANDING_BATCHES:
             self._changed = anyio.Event()
             await self._changed.wait()
         self._count += 1
@@ -234,6 +239,7 @@ class QueueFeed:
             "jobId": name,
             "removeOnComplete": True,
             "removeOnFail": {"age": keys.SESSION_TTL},
+            "lifo": again,
         }
         await self._outage.call(lambda: self._queue.add("rows", data, options))
         self._track(name, jobs)
@@ -324,6 +330,7 @@ class QueueFeed:
             states[name] = await self._outage.call(
                 lambda name=name: self._queue.getJobState(name)  # type: ignore[misc]
             )
+        await self._failover.take_from_the_silent(states)
         await self._collect()  # a worker pushes a batch's outcomes before it leaves
         for name, state in states.items():
             pending = self._pending.get(name)
@@ -334,7 +341,7 @@ class QueueFeed:
             runlog.event(logging.WARNING, "batch enqueued again", batch=name, rows=len(rows))
             for start in range(0, len(rows), self._settings.batch_rows):
                 chunk = rows[start : start + self._settings.batch_rows]
-                await self._enqueue(chunk, wait_for_room=False)
+                await self._enqueue(chunk, again=True)
 
     def _refused(self, name: str, reason: str) -> None:
         if reason not in self._told:

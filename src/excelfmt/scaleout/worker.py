@@ -17,49 +17,43 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
 
 from ..broker import keys
-from ..broker.batches import Batch, BatchRefused, outcome_record, read_batch
-from ..broker.connection import QUEUE_NAME, Outage, client, named_client, tidy
+from ..broker.batches import Batch, BatchRefused, read_batch
+from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import Clock, open_sender
 from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError
-from ..models import Outcome
 from ..policies.resilience import Policies
 from ..sending.dispatch import Dispatcher, dispatcher_for
 from ..sending.pool import Pool
 from ..settings.config import Settings, recorded_settings
 from ..store import runlog
+from .heartbeat import Heartbeat
+from .outbox import Outbox
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 BATCHES_AT_ONCE = 2
 """Batches a worker works on together: the next one starts while one's last rows finish."""
-HEARTBEAT = 5.0
-"""Seconds between a worker's heartbeats (keys.WORKER_TTL is three of them)."""
-# Outcomes are pushed as soon as the push before is done, all batches' in one Lua call
-# each: under load one push carries the rows answered during the last one's round trip.
-# A worker killed with -9 then leaves only its rows in flight (and at most a round trip's
-# answers) unpushed; those are sent again with the same Idempotency-Key. A timer (every
-# 50 ms) saved a fifth of a worker's CPU but left 50 ms of answered rows to send twice
-# (docs/performance.md, "Scale-out").
-PUSH = """
-redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], unpack(ARGV, 3))
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[2])
+TAKE = """
+local done = redis.call('SMEMBERS', KEYS[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return done
 """
-"""KEYS: a session's outcomes list, a batch's done set. ARGV: the outcomes' entry, the
-keys' lifetime, the rows' seqs. A row's outcome and its "done" mark, or neither."""
+"""KEYS: a batch's done set, its session's holders. ARGV: the batch, this worker, the
+keys' lifetime. The seqs already answered; this worker noted as the batch's holder, for
+the run to see whether it still beats (heartbeat.py)."""
 IDLE_SESSION = 600.0
 """Seconds after which a session's HTTP client and policies are let go."""
 
@@ -126,32 +120,28 @@ class QueueWorker:
         self._transport = transport
         self._clock = clock
         self._redis: Redis = client(url)
-        # The heartbeat goes over a connection of its own, named so that BullMQ for Node
-        # and bull-board count this worker; BullMQ for Python finds its own connection.
-        self._presence: Redis = named_client(url, keys.node_worker_client(QUEUE_NAME, self.name))
+        self._heartbeat = Heartbeat(url, self.name, self._beat)
         self._outage = Outage(options.max_outage, clock, anyio.sleep, notice)
         self._senders: dict[str, SessionSender] = {}
-        self._pools: set[Pool] = set()
+        self._pools: dict[tuple[str, str], Pool] = {}
+        """Each batch's pool, by (session, batch)."""
         self._stopping = anyio.Event()
         self._running = anyio.CancelScope()
         self._refusals: set[str] = set()
-        self._gathered: dict[tuple[str, str], list[Outcome]] = {}
-        """Outcomes not yet pushed, by (session, batch)."""
-        self._pushing = anyio.Lock()
-        self._gathering = anyio.Event()
-        self._push = self._redis.register_script(PUSH)
+        self._outbox = Outbox(self._redis, self._outage, self._count, self._taken_over)
+        self._take = self._redis.register_script(TAKE)
         self.stats = WorkerStats()
 
     def stop(self) -> None:
         """Take no new batch; finish the rows in flight; hand the rest back (exit 0)."""
         self._stopping.set()
-        for pool in list(self._pools):
+        for pool in list(self._pools.values()):
             pool.stop()
 
     @property
     def in_flight(self) -> int:
         """Requests this worker has in flight, all batches together."""
-        return sum(pool.in_flight for pool in self._pools)
+        return sum(pool.in_flight for pool in self._pools.values())
 
     def abandon(self) -> None:
         """Stop now: rows in flight and outcomes not yet pushed are sent again later."""
@@ -175,6 +165,7 @@ class QueueWorker:
             },
         )
         loop = asyncio.ensure_future(worker.run())
+        self._heartbeat.start()
         try:
             with self._running:
                 await self._work(worker)
@@ -184,20 +175,16 @@ class QueueWorker:
                     await _apart(worker.close(force=True), at_most=5)
                     loop.cancel()
                 await self._close_senders(all_of_them=True)
-            await tidy(
-                lambda: self._redis.delete(keys.worker(self.name)),
-                self._redis.aclose,
-                self._presence.aclose,
-            )
+            await anyio.to_thread.run_sync(self._heartbeat.stop)
+            await tidy(self._redis.aclose)
 
     async def _work(self, worker: Any) -> None:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._heartbeat)
             tasks.start_soon(self._sync_holds)
-            tasks.start_soon(self._push_as_it_comes)
+            tasks.start_soon(self._outbox.push_as_it_comes)
             await self._stopping.wait()
             await _apart(worker.close())  # waits for its batches: their rows in flight finish
-            await self._push_gathered()
+            await self._outbox.push_gathered()
             tasks.cancel_scope.cancel()
 
     async def _process(self, job: Any, token: str) -> int:
@@ -208,32 +195,29 @@ class QueueWorker:
         except (BatchRefused, ExcelfmtError) as exc:
             await self._refuse(data, str(exc).rstrip("."))
             return 0
-        done_key = keys.done(batch.session, batch.name)
-        done = {int(seq) for seq in await self._outage.call(lambda: self._redis.smembers(done_key))}
+        take_keys = [keys.done(batch.session, batch.name), keys.holders(batch.session)]
+        take_args: list[str | int] = [batch.name, self.name, keys.SESSION_TTL]
+        answered = await self._outage.call(lambda: self._take(keys=take_keys, args=take_args))
+        done = {int(seq) for seq in answered}
         credentials = sender.settings.credentials
         jobs = [
             replace(j, headers=(*j.headers, *credentials))
             for j in batch.jobs
             if j.row.seq not in done
         ]
-        gathered = self._gathered.setdefault((batch.session, batch.name), [])
-
-        async def gather(outcomes: Sequence[Outcome]) -> None:
-            gathered.extend(outcomes)
-            self._gathering.set()
-
-        pool = Pool(sender.dispatcher, gather, sender.settings.concurrency)
-        self._pools.add(pool)
+        held = (batch.session, batch.name)
+        pool = Pool(sender.dispatcher, self._outbox.gatherer(held), sender.settings.concurrency)
+        self._pools[held] = pool
         sender.active += 1
         try:
             if not self._stopping.is_set():
                 await pool.run(iter(jobs))
         finally:
-            self._pools.discard(pool)
+            self._pools.pop(held, None)
             sender.active -= 1
             sender.last_used = self._clock()
-            await self._push_gathered()  # the batch's last outcomes, before it completes
-            self._gathered.pop((batch.session, batch.name), None)
+            await self._outbox.push_gathered()  # the batch's last outcomes, before it completes
+            self._outbox.forget(held)
         reason = sender.dispatcher.stop_reason
         if reason and not (self._own and batch.session == self._own.session):
             # The API stayed down past --max-outage, or refused our credentials: this
@@ -247,44 +231,16 @@ class QueueWorker:
         self.stats.batches += 1
         return len(jobs)
 
-    async def _push_as_it_comes(self) -> None:
-        """Outcomes go to Redis as soon as the push before is done, all batches' in one go."""
-        while True:
-            await self._gathering.wait()
-            self._gathering = anyio.Event()
-            await self._push_gathered()
+    def _count(self, rows: int) -> None:
+        self.stats.rows += rows
 
-    async def _push_gathered(self) -> None:
-        """Every batch's outcomes gathered so far, a Lua call a batch: each outcome with its
-        row's "done" mark, or neither. One push at a time: a batch's last push waits for
-        the one under way, so its outcomes are all in Redis before it completes."""
-        async with self._pushing:
-            await self._push_taken()
-
-    async def _push_taken(self) -> None:
-        taken = {key: found[:] for key, found in self._gathered.items() if found}
-        for key in taken:
-            self._gathered[key].clear()
-        if not taken:
-            return
-
-        unpushed = list(taken.items())
-        while unpushed:
-            (session, name), outcomes = unpushed[0]
-            records = [outcome_record(o) for o in outcomes]
-            entry = json.dumps([name, records], ensure_ascii=False, default=str)
-            push_keys = [keys.outcomes(session), keys.done(session, name)]
-            args = [entry, keys.SESSION_TTL, *(o.row.seq for o in outcomes)]
-            try:
-                await self._outage.call(lambda k=push_keys, a=args: self._push(keys=k, args=a))  # type: ignore[misc]
-            except BaseException:
-                # Not pushed (stopped while Redis was away): kept for a later push; if
-                # none comes, their rows are sent again, like rows in flight.
-                for key, left in unpushed:
-                    self._gathered.setdefault(key, [])[:0] = left
-                raise
-            unpushed.pop(0)
-            self.stats.rows += len(outcomes)
+    def _taken_over(self, batch: tuple[str, str]) -> None:
+        """The run gave this batch to another worker, having heard no heartbeat from this
+        one for keys.DEAD_AFTER s: its rows go out from there; here, those in flight finish."""
+        pool = self._pools.get(batch)
+        if pool is not None:
+            pool.stop()
+        runlog.event(logging.WARNING, "batch taken over by another worker", batch=batch[1])
 
     async def _refuse(self, data: dict[str, Any], reason: str) -> None:
         session, number = data.get("session"), data.get("batch")
@@ -361,30 +317,19 @@ class QueueWorker:
                 if sender.active:
                     await sender.hold.sync(self._clock())
 
-    async def _heartbeat(self) -> None:
-        key = keys.worker(self.name)
+    def _beat(self) -> dict[str, str | int | float]:
+        """What `queue status` and the run read of this worker (from the heartbeat's thread)."""
         host, pid = self.name.rsplit(":", 1)
-        while True:
-            elapsed = max(1.0, time.time() - self.stats.started)
-            beat: dict[str, str | int | float] = {
-                "host": host,
-                "pid": pid,
-                "concurrency": self._options.concurrency or 0,
-                "rows": self.stats.rows,
-                "rows_per_s": round(self.stats.rows / elapsed, 1),
-                "batches": self.stats.batches,
-                "refused": self.stats.refused,
-                "seen": round(time.time(), 3),
-            }
-
-            async def beat_now(beat: dict[str, str | int | float] = beat) -> None:
-                async with self._presence.pipeline(transaction=True) as pipe:
-                    pipe.hset(key, mapping=cast(Any, beat))
-                    pipe.expire(key, keys.WORKER_TTL)
-                    await pipe.execute()
-
-            await self._outage.call(beat_now)
-            await anyio.sleep(HEARTBEAT)
+        elapsed = max(1.0, time.time() - self.stats.started)
+        return {
+            "host": host,
+            "pid": pid,
+            "concurrency": self._options.concurrency or 0,
+            "rows": self.stats.rows,
+            "rows_per_s": round(self.stats.rows / elapsed, 1),
+            "batches": self.stats.batches,
+            "refused": self.stats.refused,
+        }
 
 
 async def _apart(step: Any, at_most: float | None = None) -> None:

@@ -1,0 +1,115 @@
+"""A dead worker's batches move on within seconds; a busy one keeps its own (issue 25, 1).
+
+With the default settings BullMQ's lock on a batch lasts 30 s and its stalled check runs
+every 30 s: alone, it left a run standing for up to a minute after a kill -9. The run
+now takes a batch from a worker whose heartbeat (a thread, every second) has lapsed.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from .apiserver import Reply
+from .test_queue import orders, start_run, start_worker, wait_for_requests
+
+pytest.importorskip("bullmq")
+
+
+def test_a_killed_workers_batches_go_to_another_worker_before_its_lock_lapses(
+    api, workbook, redis_server
+):
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
+    victim = start_worker(redis_server.url, "--concurrency", "8")  # default lock: 30 s
+    time.sleep(1.0)  # the victim is up and takes the first batches
+    run = start_run(
+        str(orders(workbook, 400)), "--url", api.url, "--queue", redis_server.url,
+        "--batch-rows", "50", "--concurrency", "8", "--json",
+    )  # fmt: skip
+    wait_for_requests(api, 40)
+    victim.kill()
+    victim.communicate()
+    # Within BullMQ's lock, which alone would hold the victim's batches for 30 s more.
+    out, err = run.communicate(timeout=25)
+
+    assert run.returncode == 0, err
+    assert json.loads(out)["ok"] == 400
+    assert f"worker {victim_name(victim)} stopped answering; its rows go to the other workers" in err
+    orders_sent = Counter(r.json["Order"] for r in api.received)
+    assert set(orders_sent) == {f"A-{i}" for i in range(400)}
+    twice = [order for order, n in orders_sent.items() if n > 1]
+    assert len(twice) <= 8  # the victim's rows in flight, sent again
+    assert len({r.headers["Idempotency-Key"] for r in api.received}) == 400
+
+
+def victim_name(worker: Any) -> str:
+    import socket
+
+    return f"{socket.gethostname()}:{worker.pid}"
+
+
+class StallingTransport(httpx.AsyncBaseTransport):
+    """Sends through a real transport, but the first request holds the event loop in a
+    CPU-bound stretch `stall` seconds long: a worker too busy to renew anything from its
+    loop, longer than its heartbeat lasts."""
+
+    def __init__(self, stall: float) -> None:
+        self._stall = stall
+        self._real = httpx.AsyncHTTPTransport()
+        self._stalled = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self._stalled:
+            self._stalled = True
+            until = time.perf_counter() + self._stall
+            while time.perf_counter() < until:
+                sum(range(1000))  # CPU, holding the loop (and the interpreter, mostly)
+        return await self._real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
+
+
+def test_a_worker_whose_loop_is_busy_past_its_heartbeat_keeps_its_batch(
+    api, workbook, redis_server
+):
+    from excelfmt.broker import keys
+    from excelfmt.scaleout.worker import QueueWorker, WorkerOptions
+
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.01)
+    stall = 2 * keys.DEAD_AFTER  # two of the run's looks would see a silent worker
+    finished = threading.Event()
+
+    async def work() -> None:
+        worker = QueueWorker(
+            redis_server.url, WorkerOptions(concurrency=4), transport=StallingTransport(stall)
+        )
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(worker.run)
+            await anyio.to_thread.run_sync(finished.wait)
+            worker.stop()
+
+    thread = threading.Thread(target=anyio.run, args=(work,), kwargs={"backend": "asyncio"})
+    thread.start()
+    try:
+        run = start_run(
+            str(orders(workbook, 100)), "--url", api.url, "--queue", redis_server.url,
+            "--batch-rows", "100", "--no-local-worker", "--json",
+        )  # fmt: skip
+        out, err = run.communicate(timeout=60)
+    finally:
+        finished.set()
+        thread.join(30)
+
+    assert run.returncode == 0, err
+    assert json.loads(out)["ok"] == 100
+    assert "stopped answering" not in err
+    sent = Counter(r.json["Order"] for r in api.received)
+    assert sorted(sent.values()) == [1] * 100  # not one row sent twice
