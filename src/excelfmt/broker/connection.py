@@ -148,6 +148,8 @@ class Outage:
         self._sleep = sleep
         self._notice = notice
         self._since: float | None = None
+        self.outages = 0
+        """Times Redis went away (for Prometheus's excelfmt_redis_connections_lost)."""
 
     async def call(self, make: Callable[[], Awaitable[T]]) -> T:
         wait = 0.1
@@ -166,6 +168,7 @@ class Outage:
                 now = self._clock()
                 if self._since is None:
                     self._since = now
+                    self.outages += 1
                     runlog.event(
                         logging.WARNING, "the queue's Redis is unreachable", error=str(exc)
                     )

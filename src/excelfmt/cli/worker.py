@@ -12,6 +12,7 @@ from .app import reported_errors
 from .flags import SCALE, ConfigFile, LockDuration, Queue, setting_option
 from .queue import queue_settings
 
+METRICS = "Metrics"
 EVERY_OFF_A_TERMINAL = 60.0
 """Seconds between a worker's progress lines in a log (journald, a container's output)."""
 
@@ -50,6 +51,27 @@ def worker_command(
             metavar="DURATION",
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            metavar="PORT",
+            show_default=False,
+            rich_help_panel=METRICS,
+            help="Serve Prometheus's metrics at http://HOST:PORT/metrics: rows by outcome, "
+            "requests by status class, latency, in flight, the concurrency limit, batches "
+            "taken, Redis connections lost.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host",
+            metavar="HOST",
+            rich_help_panel=METRICS,
+            help="The address --metrics-port listens on; 0.0.0.0 for every interface.",
+        ),
+    ] = "127.0.0.1",
     config: ConfigFile = None,
 ) -> None:
     """Take batches of rows from the queue and send them, until stopped.
@@ -70,6 +92,8 @@ def worker_command(
         for name, value in (("--concurrency", concurrency), ("--min-concurrency", min_concurrency)):
             if value is not None and not 1 <= value <= 10_000:
                 raise UsageError(f"{name} must be between 1 and 10000, got {value}.")
+        if metrics_port is not None and not 1 <= metrics_port <= 65535:
+            raise UsageError(f"--metrics-port must be between 1 and 65535, got {metrics_port}.")
         if concurrency and min_concurrency and min_concurrency > concurrency:
             raise UsageError(f"--min-concurrency ({min_concurrency}) is more than --concurrency.")
         options = WorkerOptions(
@@ -81,4 +105,5 @@ def worker_command(
         console = Console(stderr=True, highlight=False)
         report = worker_reporter(console, sys.stderr)
         every = 0.25 if console.is_terminal else EVERY_OFF_A_TERMINAL
-        serve(url, options, report, every)
+        metrics = (metrics_host, metrics_port) if metrics_port is not None else None
+        serve(url, options, report, every, metrics)

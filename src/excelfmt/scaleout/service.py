@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import anyio
 
-from ..broker.connection import Outage, client, masked, require_queue_extra
-from ..errors import plain_errors
+from ..broker.connection import INSTALL, Outage, client, masked, require_queue_extra
+from ..errors import UsageError, plain_errors
 from ..sending.eventloop import loop_options
 from ..sending.gcpause import collector_set_for_a_run
 from ..sending.signals import stop_signals
@@ -41,23 +41,55 @@ def serve(
     options: WorkerOptions,
     report: Callable[[WorkerReport], None],
     every: float,
+    metrics: tuple[str, int] | None = None,
 ) -> None:
-    """Work until a stop signal; `report` hears how it goes every `every` seconds."""
+    """Work until a stop signal; `report` hears how it goes every `every` seconds;
+    `metrics`: the host and port to serve Prometheus's /metrics on, if any."""
     require_queue_extra("excelfmt worker")
     with plain_errors():  # a stop or a refusal inside the worker's tasks: its sentence
         anyio.run(
-            _serve, url, options, report, every, backend="asyncio", backend_options=loop_options()
+            _serve,
+            url,
+            options,
+            report,
+            every,
+            metrics,
+            backend="asyncio",
+            backend_options=loop_options(),
         )
 
 
 async def _serve(
-    url: str, options: WorkerOptions, report: Callable[[WorkerReport], None], every: float
+    url: str,
+    options: WorkerOptions,
+    report: Callable[[WorkerReport], None],
+    every: float,
+    metrics: tuple[str, int] | None,
 ) -> None:
     def notice(text: str) -> None:
         print(f"excelfmt: {text}", file=sys.stderr, flush=True)
 
-    await _reachable(url, options.max_outage, notice)
-    worker = QueueWorker(url, options, notice=notice)
+    exposition = None
+    if metrics is not None:
+        try:
+            from ..metrics.prometheus import Exposition
+        except ImportError:
+            raise UsageError(f"--metrics-port needs prometheus_client: {INSTALL}.") from None
+
+        exposition = Exposition(lambda: worker.live())
+    worker = QueueWorker(url, options, notice=notice, exposition=exposition)
+    stop_metrics = exposition.serve_http(*metrics) if exposition and metrics else None
+    try:
+        await _reachable(url, options.max_outage, notice)
+        await _work(worker, url, report, every)
+    finally:
+        if stop_metrics is not None:
+            stop_metrics()
+
+
+async def _work(
+    worker: QueueWorker, url: str, report: Callable[[WorkerReport], None], every: float
+) -> None:
     draining = False
 
     def now() -> WorkerReport:

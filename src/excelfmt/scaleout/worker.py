@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import Clock, open_sender
 from ..calls.oauth2 import sending
 from ..errors import ExcelfmtError
+from ..models import Outcome
 from ..policies.resilience import Policies
 from ..sending.dispatch import Dispatcher, dispatcher_for
 from ..sending.pool import Pool
@@ -42,6 +43,8 @@ from .outbox import Outbox
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+    from ..metrics.prometheus import Exposition, Live
 
 BATCHES_AT_ONCE = 2
 """Batches a worker works on together: the next one starts while one's last rows finish."""
@@ -69,6 +72,11 @@ class SessionSender:
     closer: AsyncExitStack
     last_used: float
     active: int = 0
+
+    @property
+    def api(self) -> str:
+        """The API it sends to, as scheme://host:port (a label in Prometheus's figures)."""
+        return keys.default_rate_key(self.settings.url)
 
 
 @dataclass(frozen=True)
@@ -110,15 +118,18 @@ class QueueWorker:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock = time.monotonic,
         notice: Callable[[str], None] = lambda text: None,
+        exposition: Exposition | None = None,
     ) -> None:
         """`own`: the session of the run this worker runs in, if it does (its rows go
-        with the run's own dispatcher and credentials); `notice`: an outage of Redis."""
+        with the run's own dispatcher and credentials); `notice`: an outage of Redis;
+        `exposition`: Prometheus's figures (`--metrics-port`), fed as outcomes come."""
         self.name = keys.worker_name()
         self._url = url
         self._options = options
         self._own = own
         self._transport = transport
         self._clock = clock
+        self._exposition = exposition
         self._redis: Redis = client(url)
         self._heartbeat = Heartbeat(url, self.name, self._beat)
         self._outage = Outage(options.max_outage, clock, anyio.sleep, notice)
@@ -206,7 +217,11 @@ class QueueWorker:
             if j.row.seq not in done
         ]
         held = (batch.session, batch.name)
-        pool = Pool(sender.dispatcher, self._outbox.gatherer(held), sender.settings.concurrency)
+        gather = self._outbox.gatherer(held)
+        if self._exposition is not None:
+            self._exposition.batch_taken()
+            gather = _observed(gather, self._exposition, sender.api)
+        pool = Pool(sender.dispatcher, gather, sender.settings.concurrency)
         self._pools[held] = pool
         sender.active += 1
         try:
@@ -317,6 +332,21 @@ class QueueWorker:
                 if sender.active:
                     await sender.hold.sync(self._clock())
 
+    def live(self) -> Live:
+        """Each API's requests in flight, limit and breaker, for Prometheus's scrapes."""
+        from ..metrics.prometheus import ApiLive, Live
+
+        apis: dict[str, ApiLive] = {}
+        for sender in list(self._senders.values()):
+            gate, was = sender.policies.gate, apis.get(sender.api)
+            apis[sender.api] = ApiLive(
+                sender.api,
+                gate.taken + (was.in_flight if was else 0),
+                gate.limit + (was.limit if was else 0),
+                sender.policies.breaker.state == "open" or bool(was and was.breaker_open),
+            )
+        return Live(list(apis.values()), self._outage.outages)
+
     def _beat(self) -> dict[str, str | int | float]:
         """What `queue status` and the run read of this worker (from the heartbeat's thread)."""
         host, pid = self.name.rsplit(":", 1)
@@ -330,6 +360,16 @@ class QueueWorker:
             "batches": self.stats.batches,
             "refused": self.stats.refused,
         }
+
+
+def _observed(
+    gather: Callable[[Sequence[Outcome]], Awaitable[None]], exposition: Exposition, api: str
+) -> Callable[[Sequence[Outcome]], Awaitable[None]]:
+    async def observe_and_gather(outcomes: Sequence[Outcome]) -> None:
+        exposition.observe(api, outcomes)
+        await gather(outcomes)
+
+    return observe_and_gather
 
 
 async def _apart(step: Any, at_most: float | None = None) -> None:

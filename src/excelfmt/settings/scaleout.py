@@ -35,8 +35,8 @@ SCALEOUT_OPTIONS: tuple[Option, ...] = (
         "lock_duration",
         as_duration(1, allow_minimum=True),
         30.0,
-        "With queue: how long a worker that stopped answering (killed, cut off) keeps its "
-        "batch before another worker takes it over.",
+        "With queue: BullMQ's lock on a batch a worker holds, the backstop when no run "
+        "watches: a run takes a batch from a worker whose heartbeat lapsed (4 s) at once.",
         "duration",
     ),
     Option(
