@@ -14,13 +14,15 @@ so bull-board and getWorkers() count this worker.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, cast
 
 from ..broker import keys
-from ..broker.connection import QUEUE_NAME, broker_errors, named_sync_client
+from ..broker.connection import QUEUE_NAME, broker_errors, named_sync_client, refused_by_acl
+from ..store import runlog
 
 BEAT = 1.0
 """Seconds between beats."""
@@ -36,6 +38,7 @@ class Heartbeat:
         self._fields = fields
         self._redis = named_sync_client(url, keys.node_worker_client(QUEUE_NAME, name))
         self._stopping = threading.Event()
+        self._refused = False
         self._thread = threading.Thread(target=self._beat, name="excelfmt-heartbeat", daemon=True)
 
     def start(self) -> None:
@@ -62,4 +65,8 @@ class Heartbeat:
                     pipe.execute()
             except broker_errors():
                 pass  # Redis is away: the worker's own calls wait it out and say so
+            except refused_by_acl() as exc:  # the user lacks a right: said once, in the log
+                if not self._refused:
+                    self._refused = True
+                    runlog.event(logging.ERROR, "the heartbeat was refused", error=str(exc))
             self._stopping.wait(BEAT)
