@@ -139,3 +139,30 @@ def test_every_duration_setting_takes_units_as_the_others_do():
     for option in durations:
         assert option.convert("90s") == option.convert("1.5m") == 90.0, option.name
         assert option.convert("2m") == 120.0, option.name
+
+
+def test_a_profile_table_goes_over_the_files_top_level_settings(tmp_path):
+    config = tmp_path / "serve.toml"
+    config.write_text(
+        'concurrency = 4\nurl = "https://default.example/x"\n\n'
+        '[profile.orders]\nurl = "https://orders.example/{Id}"\nmethod = "PUT"\n\n'
+        '[profile.refunds]\nurl = "https://refunds.example/r"\n'
+    )
+    chosen = load_settings({"profile": "orders"}, config_file=config, env={})
+    assert (chosen.url, chosen.method, chosen.concurrency) == (
+        "https://orders.example/{Id}",
+        "PUT",
+        4,
+    )
+    assert chosen.profile == "orders"
+    plain = load_settings({}, config_file=config, env={})
+    assert plain.url == "https://default.example/x"  # no profile: the top level alone
+    with pytest.raises(UsageError, match=r"has no \[profile.nope\] \(it has: orders, refunds\)"):
+        load_settings({"profile": "nope"}, config_file=config, env={})
+
+
+def test_a_profile_with_a_misspelt_setting_is_refused_with_its_name(tmp_path):
+    config = tmp_path / "serve.toml"
+    config.write_text('[profile.orders]\nurl = "https://o.example/"\nconcurency = 3\n')
+    with pytest.raises(UsageError, match=r"\[profile.orders\] unknown setting 'concurency'"):
+        load_settings({"profile": "orders"}, config_file=config, env={})

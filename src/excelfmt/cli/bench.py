@@ -19,6 +19,7 @@ from .flags import (
     BasicAuthEnv,
     ConfigFile,
     Header,
+    Profile,
     given_settings,
 )
 
@@ -77,6 +78,7 @@ def bench_command(
         bool, typer.Option("--yes", "-y", help="Send a method that may change data.")
     ] = False,
     config: ConfigFile = None,
+    profile: Profile = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure an API: N requests one at a time, then N through the pool; the speedup.

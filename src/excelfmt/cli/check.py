@@ -28,6 +28,7 @@ from .flags import (
     HeaderRow,
     Limit,
     Method,
+    Profile,
     Sheet,
     Url,
     given_settings,
@@ -78,6 +79,7 @@ def check_command(
         ),
     ] = None,
     config: ConfigFile = None,
+    profile: Profile = None,
     as_json: Annotated[
         bool, typer.Option("--json", rich_help_panel=OUTPUT, help="Print one JSON object.")
     ] = False,

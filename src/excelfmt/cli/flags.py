@@ -60,6 +60,7 @@ Encoding = Annotated[str | None, setting_option("encoding", WORKBOOK, metavar="N
 ColumnType = Annotated[list[str] | None, setting_option("type", WORKBOOK, metavar="COLUMN=TYPE")]
 DecimalComma = Annotated[bool | None, setting_option("decimal_comma", WORKBOOK)]
 Limit = Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")]
+Profile = Annotated[str | None, setting_option("profile", OUTPUT, metavar="NAME")]
 AuthEnv = Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")]
 BasicAuthEnv = Annotated[str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")]
 ApiKeyHeader = Annotated[str | None, setting_option("api_key_header", AUTH, metavar="NAME")]

@@ -40,6 +40,7 @@ from .flags import (
     Limit,
     LockDuration,
     Method,
+    Profile,
     Queue,
     Sheet,
     Url,
@@ -116,6 +117,7 @@ def run_command(
         float | None, setting_option("breaker_slow_rate", POLITE, metavar="SHARE")
     ] = None,
     output: Annotated[Path | None, setting_option("output", OUTPUT, metavar="PATH")] = None,
+    profile: Profile = None,
     capture: Annotated[list[str] | None, setting_option("capture", OUTPUT, metavar="PATH")] = None,
     cache_ttl: Annotated[
         str | None, setting_option("cache_ttl", SENDING, metavar="DURATION")

@@ -39,22 +39,55 @@ def _convert(option: Option, value: object, source: str) -> object:
         raise UsageError(f"{subject} {exc}.") from None
 
 
-def _read_config_file(path: Path) -> dict[str, object]:
+def _load_toml(path: Path) -> dict[str, object]:
     try:
         with path.open("rb") as handle:
-            data = tomllib.load(handle)
+            return tomllib.load(handle)
     except FileNotFoundError:
         raise UsageError(f"Config file {path} does not exist.") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"Config file {path} is not valid TOML: {exc}.") from None
     except OSError as exc:
         raise UsageError(f"Config file {path} cannot be read: {exc.strerror}.") from None
+
+
+def _read_config_file(path: Path, profile: str | None = None) -> dict[str, object]:
+    """The file's top-level settings, with those of its [profile.NAME] table over them."""
+    if profile is None:
+        return _top_level(path, _load_toml(path))
+    profiles = read_profiles(path)
+    if profile not in profiles:
+        offered = ", ".join(sorted(profiles)) or "none"
+        raise UsageError(f"Config file {path} has no [profile.{profile}] (it has: {offered}).")
+    return profiles[profile]
+
+
+def read_profiles(path: Path) -> dict[str, dict[str, object]]:
+    """Each [profile.NAME] of a config file: its settings over the file's top-level ones."""
+    data = _load_toml(path)
+    tables = data.pop("profile", {})
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise UsageError(
+            f"Config file {path}: profile must hold tables, as [profile.orders] url = ..."
+        )
+    top = _top_level(path, data)
+    for name, table in tables.items():
+        _known_settings(path, table, f"[profile.{name}] ")
+    return {name: {**top, **table} for name, table in tables.items()}
+
+
+def _top_level(path: Path, data: dict[str, object]) -> dict[str, object]:
+    top = {key: value for key, value in data.items() if key != "profile"}
+    _known_settings(path, top)
+    return top
+
+
+def _known_settings(path: Path, data: Mapping[str, object], where: str = "") -> None:
     for key in data:
-        if key not in OPTIONS_BY_NAME:
+        if key not in OPTIONS_BY_NAME or key == "profile":
             guess = difflib.get_close_matches(key, OPTIONS_BY_NAME, n=1)
             hint = f" (did you mean '{guess[0]}'?)" if guess else ""
-            raise UsageError(f"Config file {path}: unknown setting '{key}'{hint}.")
-    return data
+            raise UsageError(f"Config file {path}: {where}unknown setting '{key}'{hint}.")
 
 
 def _relative_to(value: object, base: Path) -> object:
@@ -144,8 +177,14 @@ def merged_values(
     cwd = Path.cwd() if cwd is None else cwd
     values = dict(_defaults() if base is None else base)
     path = config_file or (cwd / CONFIG_FILE_NAME)
+    profile = _chosen_profile(flags or {}, env)
+    if profile is not None and config_file is None and not path.is_file():
+        raise UsageError(
+            f"--profile {profile} needs a config file with a [profile.{profile}] table "
+            "(--config FILE, or ./excelfmt.toml)."
+        )
     if config_file is not None or path.is_file():
-        for key, raw in _read_config_file(path).items():
+        for key, raw in _read_config_file(path, profile).items():
             option = OPTIONS_BY_NAME[key]
             values[key] = _relative_to(_convert(option, raw, f"{path}"), path.parent)
     for option in OPTIONS:
@@ -156,6 +195,11 @@ def merged_values(
             option = OPTIONS_BY_NAME[name]
             values[name] = _convert(option, raw, option.flag)
     return values
+
+
+def _chosen_profile(flags: Mapping[str, object], env: Mapping[str, str]) -> str | None:
+    given = flags.get("profile") or env.get(OPTIONS_BY_NAME["profile"].env)
+    return str(given) if given else None
 
 
 def recorded_settings(

@@ -112,6 +112,14 @@ OPTIONS: tuple[Option, ...] = (
         "path",
     ),
     Option(
+        "profile",
+        as_optional_text,
+        None,
+        "A [profile.NAME] table of the config file, whose settings go over its top-level "
+        "ones (the profiles `excelfmt serve` offers).",
+        "text",
+    ),
+    Option(
         "store",
         as_path,
         None,

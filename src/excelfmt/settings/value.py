@@ -31,6 +31,7 @@ class Settings:
     decimal_comma: bool = False
     limit: int | None = None
     output: Path | None = None
+    profile: str | None = None
     store: Path | None = None
     concurrency: int = 16
     min_concurrency: int = 1
