@@ -153,9 +153,19 @@ def is_running(store: Store, session: Session) -> bool:
 
 def shown_state(store: Store, session: Session) -> str:
     """The state to show: a run recorded as running whose process is gone crashed."""
-    if session.state == "running" and not is_running(store, session):
-        return "crashed"
-    return session.state
+    return settled(store, session).state
+
+
+def settled(store: Store, session: Session) -> Session:
+    """The session as it stands: a record read as running whose lock is free is read
+    again (the run may have ended between the read and the look at its lock), and shown
+    as crashed if it still says running."""
+    if session.state != "running" or store.is_locked(session.id):
+        return session
+    fresh = store.session(session.id)
+    if fresh.state == "running":
+        fresh.state = "crashed"
+    return fresh
 
 
 def prune(store: Store, older_than: float, *, dry_run: bool = False) -> tuple[list[Session], int]:
@@ -288,8 +298,10 @@ def recorded(
         if previous:
             session = resume(store, previous, input_path, digest, sheet, settings)
         else:
+            # The lock first: a session recorded as running whose lock is free reads as
+            # crashed to `status` and serve, which may look in between.
+            held.enter_context(store.lock(session_id))
             session = begin(store, session_id, settings, input_path, sheet, digest)
-            held.enter_context(store.lock(session.id))
         journal = store.journal(session.id)
         held.callback(journal.close)
         held.enter_context(runlog.recording(store.log_path(session.id)))
