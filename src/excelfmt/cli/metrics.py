@@ -4,24 +4,18 @@ went, from the store."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ..engine.metricsdata import hosts_metrics, session_metrics
 from ..errors import UsageError
-from ..metrics.digest import api_host, hosts_json, session_json
-from ..models import JSONValue
-from ..settings.converters import as_duration
 from ..settings.environment import store_folder
-from ..store import sessions
 from ..store.folder import Store
-from ..store.records import Session
-from ..store.timeseries import read_timeseries
 from ..ui import metricsview
 from ..ui.console import stdout_console
-from ..ui.report import render_report
+from ..ui.reportfile import write_report
 from .app import reported_errors
 from .arguments import JsonOption, LatestSession, StoreOption
 
@@ -46,7 +40,7 @@ def metrics_command(
         if since is not None:
             if session_id is not None:
                 raise UsageError("Give a session id or --since, not both.")
-            data = _hosts(opened, since)
+            data = hosts_metrics(opened, since)
             show = metricsview.print_hosts
         else:
             data = session_metrics(opened, session_id)
@@ -55,41 +49,6 @@ def metrics_command(
         print(json.dumps(data, ensure_ascii=False))
     else:
         show(stdout_console(), data)
-
-
-def session_metrics(store: Store, session_id: str | None) -> dict[str, JSONValue]:
-    """One session's metrics (the latest session's without an id)."""
-    session = store.session_or_latest(session_id)
-    return session_json(_about(store, session), read_timeseries(store.journal_folder(session.id)))
-
-
-def _about(store: Store, session: Session) -> dict[str, JSONValue]:
-    return {
-        "session": session.id,
-        "input": session.input,
-        "sheet": session.sheet,
-        "api_host": api_host(session.settings.get("url")),
-        "state": sessions.shown_state(store, session),
-        "started_at": session.started_at,
-        "finished_at": session.finished_at,
-        "settings": session.settings,  # recorded with secrets masked
-    }
-
-
-def _hosts(store: Store, since: str) -> dict[str, JSONValue]:
-    try:
-        seconds = as_duration(0, allow_minimum=False)(since)
-    except ValueError as exc:
-        raise UsageError(f"--since: {exc}.") from None
-    cutoff = datetime.now(UTC) - timedelta(seconds=seconds)
-    chosen = [s for s in store.sessions() if datetime.fromisoformat(s.started_at) >= cutoff]
-    return hosts_json(
-        since,
-        (
-            (api_host(s.settings.get("url")), read_timeseries(store.journal_folder(s.id)))
-            for s in chosen
-        ),
-    )
 
 
 def report_command(
@@ -107,15 +66,3 @@ def report_command(
     with reported_errors():
         write_report(store_folder(store), session_id, output)
         print(f"Report written to {output}.")
-
-
-def write_report(store: Path, session_id: str | None, output: Path) -> None:
-    """Write the HTML report of a session (the latest without an id) to `output`."""
-    with Store(store) as opened:
-        data = session_metrics(opened, session_id)
-        messages = sessions.top_messages(opened.session(str(data["session"])).progress)
-    page = render_report(data, messages)
-    try:
-        output.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"Cannot write the report to {output}: {exc.strerror}.") from None

@@ -295,7 +295,7 @@ def _run(
         print(live.summary_line(summary), file=sys.stderr, flush=True)
     if report is not None and summary.session:
         try:
-            from .metrics import write_report
+            from ..ui.reportfile import write_report
 
             write_report(settings.store, summary.session, report)
         except UsageError as exc:  # the run is done: its exit code stays the run's
