@@ -41,7 +41,9 @@ def test_a_killed_workers_batches_go_to_another_worker_before_its_lock_lapses(
 
     assert run.returncode == 0, err
     assert json.loads(out)["ok"] == 400
-    assert f"worker {victim_name(victim)} stopped answering; its rows go to the other workers" in err
+    assert (
+        f"worker {victim_name(victim)} stopped answering; its rows go to the other workers" in err
+    )
     orders_sent = Counter(r.json["Order"] for r in api.received)
     assert set(orders_sent) == {f"A-{i}" for i in range(400)}
     twice = [order for order, n in orders_sent.items() if n > 1]

@@ -17,8 +17,11 @@ import pytest
 
 from .apiserver import ApiServer
 
-HEAVY = ("httpx", "aiohttp", "anyio", "openpyxl", "xlsxwriter", "bullmq", "redis", "tenacity")
-"""Third-party packages only sending (or a workbook, or the queue) needs."""
+HEAVY = (
+    "httpx", "aiohttp", "anyio", "openpyxl", "xlsxwriter", "bullmq", "redis", "tenacity",
+    "fastapi", "starlette", "uvicorn", "pydantic", "prometheus_client",
+)  # fmt: skip
+"""Third-party packages only sending (or a workbook, the queue, the server) needs."""
 
 PROBE = """
 import json, sys
@@ -147,3 +150,12 @@ def test_a_command_offers_only_its_own_options(cli):
     for args in (["run", "-h"], ["status", "-h"], ["errors", "list", "-h"]):
         shown = cli(*args).stdout
         assert "--help" in shown and "completion" not in shown, args
+
+
+def test_token_commands_and_a_run_never_load_the_web_stack(tmp_path):
+    """Only `excelfmt serve` imports the server's packages (issue 22)."""
+    web = {"fastapi", "starlette", "uvicorn", "pydantic"}
+    listed = modules_of("token", "list", "--tokens", str(tmp_path / "tokens.json"))
+    assert not packages(listed) & web
+    assert "serve.tokens" in ours(listed)
+    assert not packages(modules_of("run", "--help")) & web

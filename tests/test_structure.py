@@ -27,7 +27,8 @@ RANKS: dict[str, int] = {
     "scaleout": 6,
     "engine": 7,
     "ui": 8,
-    "cli": 9,
+    "serve": 9,
+    "cli": 10,
 }  # fmt: skip
 PLAIN_DATA = {"_version", "models", "errors", "redaction"}
 """The modules beside the packages, besides __init__ and __main__."""

@@ -101,6 +101,14 @@ COMMANDS: dict[str, Entry] = {
         "Rows that need a person (bad data, 4xx): list, inspect, export to fix, clear.",
     ),
     "queue": Entry("queue", "queue_app", "The queue that runs and workers share (scale-out)."),
+    "serve": Entry(
+        "serve",
+        "serve_command",
+        "Serve the HTTP API over the store the CLI uses: runs, errors, metrics.",
+    ),
+    "token": Entry(
+        "serve", "token_app", "Who may use `excelfmt serve`: tokens with a role, kept as hashes."
+    ),
 }
 
 

@@ -66,12 +66,21 @@ class ErrorTable:
         return [s for (s,) in self._db.execute("SELECT DISTINCT session FROM error")]
 
     def select(
-        self, session: str, state: str | None = None, category: str | None = None
+        self,
+        session: str,
+        state: str | None = None,
+        category: str | None = None,
+        page: tuple[int, int] | None = None,
     ) -> Iterator[RowError]:
-        """One session's errors in sheet order, read as they are used."""
+        """One session's errors in sheet order, read as they are used; `page`: (offset,
+        limit), for a page of 100,000 errors without reading those before it."""
         where, args = _where(session, state, category)
         query = f"SELECT record FROM error WHERE {where} ORDER BY seq"
-        for (record,) in self._db.execute(query, args):
+        paged: tuple[str | int, ...] = args
+        if page is not None:
+            query += " LIMIT ? OFFSET ?"
+            paged = (*args, page[1], page[0])
+        for (record,) in self._db.execute(query, paged):
             yield row_error_from(json.loads(record))
 
     def counts(self, session: str | None = None) -> dict[tuple[str, str], int]:

@@ -171,6 +171,18 @@ class Store:
         for session in [session_id] if session_id else self._sessions_with_errors():
             yield from self._errors.select(session, state, category)
 
+    def error_page(
+        self,
+        session_id: str,
+        offset: int,
+        limit: int,
+        *,
+        state: str | None = None,
+        category: str | None = None,
+    ) -> list[RowError]:
+        """A page of one session's errors, in sheet order."""
+        return list(self._errors.select(session_id, state, category, (offset, limit)))
+
     def count_errors(
         self,
         session_id: str | None = None,

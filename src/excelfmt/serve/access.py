@@ -1,0 +1,160 @@
+"""Who is asking, and may they: tokens, the session cookie, CSRF, roles — on every route.
+
+    Authorization: Bearer <token>      -> Identity (API clients; no cookie, no CSRF)
+    Cookie: excelfmt_session=<id>       -> Identity; a state-changing request also needs
+                                           X-CSRF-Token (or a csrf form field) to match
+    GET any page ?token=<token>         -> the cookie set, 303 to the same page without it
+    route: Depends(viewer) or Depends(operator): the role is checked here, on the server
+
+A cookie session lives in this process's memory: a restart of the server logs people
+out, and nothing about them is written anywhere.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import Depends, Request
+from starlette.responses import RedirectResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .problems import Problem, problem_response
+from .tokens import Identity, Tokens
+
+COOKIE = "excelfmt_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SESSION_LIFETIME = 12 * 3600.0
+"""Seconds a login lasts."""
+
+
+@dataclass
+class CookieSession:
+    identity: Identity
+    csrf: str
+    expires: float
+
+
+@dataclass
+class Access:
+    """The tokens the server takes and the cookie sessions logged in with them."""
+
+    tokens: Tokens
+    clock: Callable[[], float] = time.monotonic
+    sessions: dict[str, CookieSession] = field(default_factory=dict)
+
+    def login(self, token: str) -> tuple[str, CookieSession] | None:
+        """A new cookie session for a valid token: (the cookie's value, the session)."""
+        identity = self.tokens.identify(token)
+        if identity is None:
+            return None
+        self._forget_expired()
+        key = secrets.token_urlsafe(32)
+        made = CookieSession(identity, secrets.token_urlsafe(32), self.clock() + SESSION_LIFETIME)
+        self.sessions[key] = made
+        return key, made
+
+    def logout(self, key: str) -> None:
+        self.sessions.pop(key, None)
+
+    def session(self, key: str | None) -> CookieSession | None:
+        found = self.sessions.get(key or "")
+        if found is None or found.expires < self.clock():
+            return None
+        return found
+
+    def _forget_expired(self) -> None:
+        now = self.clock()
+        for key in [key for key, s in self.sessions.items() if s.expires < now]:
+            del self.sessions[key]
+
+
+def set_cookie(response: object, request: Request, key: str) -> None:
+    response.set_cookie(  # type: ignore[attr-defined]
+        COOKIE,
+        key,
+        max_age=int(SESSION_LIFETIME),
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+
+
+def viewer(request: Request) -> Identity:
+    """The identity behind the request; 401 without a valid token or session, 403 for a
+    cookie session's state-changing request without its CSRF token."""
+    access: Access = request.app.state.access
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        identity = access.tokens.identify(token.strip())
+        if identity is None:
+            raise _unauthorized("The bearer token is not one this server knows.")
+    else:
+        cookie = access.session(request.cookies.get(COOKIE))
+        if cookie is None:
+            raise _unauthorized(
+                "Log in first: send Authorization: Bearer <token>, or open the server's "
+                "URL with ?token=<token>."
+            )
+        if request.method not in SAFE_METHODS:
+            given = request.headers.get(CSRF_HEADER, "")
+            if not given or not hmac.compare_digest(given, cookie.csrf):
+                raise Problem(
+                    403,
+                    f"A change made with the session cookie needs its {CSRF_HEADER} header "
+                    "(GET /api/whoami gives it).",
+                )
+        identity = cookie.identity
+    request.state.identity = identity
+    return identity
+
+
+def operator(identity: Identity = Depends(viewer)) -> Identity:
+    """The identity, if it is an operator's: the role every change needs."""
+    if not identity.operates:
+        raise Problem(403, f"The token {identity.name!r} is a viewer's; this needs an operator's.")
+    return identity
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, {"WWW-Authenticate": 'Bearer realm="excelfmt"'})
+
+
+class TokenInUrl:
+    """GET ...?token=<token>: logs in with the cookie and redirects to the same address
+    without the token, so it stays out of the address bar, the history and the logs."""
+
+    def __init__(self, app: ASGIApp, access: Access) -> None:
+        self.app = app
+        self.access = access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or b"token=" not in scope.get("query_string", b"")
+        ):
+            await self.app(scope, receive, send)
+            return
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        token = next((value for key, value in query if key == "token"), None)
+        if token is None:
+            await self.app(scope, receive, send)
+            return
+        made = self.access.login(token)
+        if made is None:
+            detail = "The token in the address is not one this server knows."
+            await problem_response(401, detail)(scope, receive, send)
+            return
+        rest = urlencode([(k, v) for k, v in query if k != "token"])
+        target = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
+        response = RedirectResponse(target, status_code=303)
+        request = Request(scope)
+        set_cookie(response, request, made[0])
+        await response(scope, receive, send)

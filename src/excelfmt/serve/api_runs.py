@@ -1,0 +1,243 @@
+"""Runs over HTTP: sessions, jobs (start, status, stop), logs and a session's files.
+
+POST /api/jobs (or /api/sessions)  multipart: file, profile, per-file settings -> 202
+GET  /api/jobs/{id}                what `status --json` says, with rows/s and ETA
+POST /api/jobs/{id}/stop           as Ctrl-C: the requests in flight finish
+GET  /api/sessions[/{id}]          the record of runs, paged
+GET  /api/logs/{id}                the run's log lines
+GET  /api/sessions/{id}/results|report|fix   its results workbook, HTML report, fix.xlsx
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, HTMLResponse
+
+from ..store import runlog
+from ..store import sessions as records
+from ..store.folder import Store
+from ..store.records import Session
+from .access import operator, viewer
+from .jobs import per_file_flags, save_upload, start_run, stop_run
+from .options import PER_FILE, ServeOptions
+from .problems import Problem, found, usage_as
+from .tokens import Identity
+
+router = APIRouter(prefix="/api")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def options_of(request: Request) -> ServeOptions:
+    options: ServeOptions = request.app.state.options
+    return options
+
+
+def store_of(request: Request) -> Store:
+    folder = options_of(request).store
+    return Store(folder)
+
+
+def session_json(store: Store, session: Session) -> dict[str, Any]:
+    shown: dict[str, Any] = asdict(session)
+    shown["state"] = records.shown_state(store, session)
+    shown["progress"] = {k: v for k, v in session.progress.items() if k != "board"}
+    shown["links"] = {
+        "self": f"/api/sessions/{session.id}",
+        "status": f"/api/jobs/{session.id}",
+        "log": f"/api/logs/{session.id}",
+        "errors": f"/api/errors/user-action/{session.id}",
+        "results": f"/api/sessions/{session.id}/results",
+        "report": f"/api/sessions/{session.id}/report",
+        "fix": f"/api/sessions/{session.id}/fix",
+    }
+    return shown
+
+
+@router.get("/sessions", dependencies=[Depends(viewer)])
+def list_sessions(
+    request: Request,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    state: str | None = None,
+    file: Annotated[str | None, Query(description="Only inputs whose name has this.")] = None,
+) -> dict[str, Any]:
+    """Every recorded run, newest first, a page at a time."""
+    with store_of(request) as store:
+        chosen = []
+        for session in store.sessions():
+            if file and file.lower() not in Path(session.input).name.lower():
+                continue
+            if state and records.shown_state(store, session) != state:
+                continue
+            chosen.append(session)
+        page = [session_json(store, s) for s in chosen[offset : offset + limit]]
+    more = offset + limit < len(chosen)
+    following = f"/api/sessions?offset={offset + limit}&limit={limit}" if more else None
+    return {"sessions": page, "total": len(chosen), "offset": offset, "next": following}
+
+
+@router.get("/sessions/{session_id}", dependencies=[Depends(viewer)])
+def one_session(request: Request, session_id: str) -> dict[str, Any]:
+    with store_of(request) as store:
+        return session_json(store, found(lambda: store.session(session_id)))
+
+
+async def _start(
+    request: Request,
+    identity: Identity,
+    file: UploadFile,
+    profile: str,
+    types: list[str],
+) -> dict[str, Any]:
+    options = options_of(request)
+    if profile not in options.profiles:
+        offered = ", ".join(sorted(options.profiles)) or "none"
+        raise Problem(404, f"No profile named {profile!r} (this server offers: {offered}).")
+    form = await request.form()
+    given = {key: str(value) for key, value in form.items() if key not in ("file", "profile")}
+    given.pop("type", None)
+    flags = per_file_flags(given, types)  # refused before anything is written
+    from starlette.concurrency import run_in_threadpool
+
+    upload = await run_in_threadpool(save_upload, options.store, file.filename or "", file.file)
+    session = await run_in_threadpool(start_run, options, profile, upload, flags)
+    with runlog.recording(Store(options.store).log_path(session)):
+        runlog.event(logging.INFO, "run started over HTTP", by=identity.name, profile=profile)
+    return {"session": session, "profile": profile, "links": {
+        "status": f"/api/jobs/{session}", "self": f"/api/sessions/{session}",
+        "log": f"/api/logs/{session}", "stop": f"/api/jobs/{session}/stop"}}  # fmt: skip
+
+
+Upload = Annotated[UploadFile, File(description="The workbook or CSV to send.")]
+ProfileName = Annotated[str, Form(description="The profile: where and how rows are sent.")]
+TypesField = Annotated[
+    list[str] | None, Form(alias="type", description="Column types, COLUMN=TYPE; repeatable.")
+]
+_PER_FILE_DOC = f"Per-file settings may come as form fields too: {', '.join(PER_FILE)}."
+
+
+@router.post("/jobs", status_code=202, description=_PER_FILE_DOC)
+async def submit_job(
+    request: Request,
+    file: Upload,
+    profile: ProfileName,
+    types: TypesField = None,
+    identity: Identity = Depends(operator),
+) -> dict[str, Any]:
+    """Start a run of the uploaded file with a profile, as `excelfmt run` would."""
+    return await _start(request, identity, file, profile, types or [])
+
+
+@router.post("/sessions", status_code=202, description=_PER_FILE_DOC)
+async def create_session(
+    request: Request,
+    file: Upload,
+    profile: ProfileName,
+    types: TypesField = None,
+    identity: Identity = Depends(operator),
+) -> dict[str, Any]:
+    """A session is a run: the same as POST /api/jobs."""
+    return await _start(request, identity, file, profile, types or [])
+
+
+@router.get("/jobs/{session_id}", dependencies=[Depends(viewer)])
+def job_status(request: Request, session_id: str) -> dict[str, Any]:
+    """What `excelfmt status ID --json` says: state, counts, rows/s and ETA."""
+    with store_of(request) as store:
+        session = records.settled(store, found(lambda: store.session(session_id)))
+        progress = {k: v for k, v in session.progress.items() if k != "board"}
+        done, estimated, rate = (progress.get(k) for k in ("done", "estimated_rows", "rows_per_s"))
+        eta = None
+        if isinstance(done, int) and isinstance(estimated, int) and rate:
+            eta = round(max(0, estimated - done) / float(rate), 1)  # type: ignore[arg-type]
+        return {
+            "id": session.id,
+            "state": session.state,
+            "pid": session.pid,
+            "input": session.input,
+            "sheet": session.sheet,
+            "started_at": session.started_at,
+            "finished_at": session.finished_at,
+            "progress": progress,
+            "rows_per_s": rate,
+            "eta_s": eta,
+            "summary": session.summary,
+            "unknown_outcome": records.unknown_outcomes(store, session),
+        }
+
+
+@router.post("/jobs/{session_id}/stop", status_code=202)
+def stop_job(
+    request: Request, session_id: str, identity: Identity = Depends(operator)
+) -> dict[str, Any]:
+    """Stop a run as Ctrl-C does: it takes no new row; the requests in flight finish."""
+    options = options_of(request)
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+        log = store.log_path(session.id)
+    stop_run(options.store, session.id)
+    with runlog.recording(log):
+        runlog.event(logging.WARNING, "stop asked over HTTP", by=identity.name)
+    return {"session": session.id, "stopping": True}
+
+
+@router.get("/logs/{session_id}", dependencies=[Depends(viewer)])
+def session_log(
+    request: Request, session_id: str, level: str = "INFO", row: int | None = None
+) -> dict[str, Any]:
+    """The run's log lines (`excelfmt logs ID --json`), at `level` and above."""
+    if level.upper() not in runlog.LEVELS:
+        raise Problem(422, f"level {level!r}: use one of {', '.join(runlog.LEVELS)}.")
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+        path = store.log_path(session.id)
+    lines = list(runlog.read(path, level, row)) if path.exists() else []
+    return {"session": session.id, "lines": lines}
+
+
+@router.get("/sessions/{session_id}/results", dependencies=[Depends(viewer)])
+def results_file(request: Request, session_id: str) -> FileResponse:
+    """The run's results workbook."""
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+    path = Path(session.output or "")
+    if not session.output or not path.is_file():
+        raise Problem(404, f"Session {session.id} has no results workbook (yet).")
+    return FileResponse(path, media_type=XLSX, filename=path.name)
+
+
+@router.get("/sessions/{session_id}/report", dependencies=[Depends(viewer)])
+def report(request: Request, session_id: str) -> HTMLResponse:
+    """The run's HTML report, as `excelfmt report` writes it."""
+    from ..ui.reportfile import report_page
+
+    options = options_of(request)
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+    with usage_as(404):
+        return HTMLResponse(report_page(options.store, session.id))
+
+
+@router.get("/sessions/{session_id}/fix", dependencies=[Depends(viewer)])
+def fix_file(request: Request, session_id: str) -> FileResponse:
+    """The session's open errors as a workbook to correct (`errors export`)."""
+    from ..sheets import fixbook
+
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+        chosen = list(store.errors(session.id, state="open"))
+    if not chosen:
+        raise Problem(404, f"Session {session.id} has no open errors.")
+    scratch = Path(tempfile.mkdtemp())
+    path = scratch / f"fix-{session.id[:8]}.xlsx"
+    fixbook.write(chosen, path)
+    cleanup = BackgroundTask(shutil.rmtree, scratch, ignore_errors=True)
+    return FileResponse(path, media_type=XLSX, filename=path.name, background=cleanup)

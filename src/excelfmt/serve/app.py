@@ -1,0 +1,130 @@
+"""The ASGI app `excelfmt serve` runs: FastAPI's routes inside the door's checks.
+
+    HostGuard -> BodyLimit -> TokenInUrl -> [CORS, if --allow-origin] -> FastAPI
+      routes: api_runs, api_errors, api_metrics; /api/login, /api/logout; /api/openapi.json
+
+FastAPI over plain Starlette for the OpenAPI document it derives from the routes (every
+route in it, kept true by construction), request validation that answers with what was
+wrong, and dependencies through which each route names the role it needs (a test holds
+every route to one). Its cost, pydantic, is paid by `serve` alone. No interactive docs
+pages: FastAPI's load their scripts from a CDN.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp
+
+from .._version import __version__
+from . import api_errors, api_metrics, api_runs
+from .access import COOKIE, Access, set_cookie, viewer
+from .guards import BodyLimit, HostGuard
+from .options import ServeOptions
+from .problems import Problem, handle_problem, problem_response
+
+
+def create_app(options: ServeOptions, access: Access) -> ASGIApp:
+    """The whole server: the FastAPI app wrapped in the door's checks."""
+    api = FastAPI(
+        title="excelfmt",
+        version=__version__,
+        summary="Send every row of a workbook to an API; account for every row.",
+        openapi_url=None,  # served below, behind a token like every other route
+        docs_url=None,
+        redoc_url=None,
+    )
+    api.state.options = options
+    api.state.access = access
+    api.add_exception_handler(Problem, handle_problem)
+    api.add_exception_handler(HTTPException, _http_problem)
+    api.add_exception_handler(RequestValidationError, _invalid)
+    for module in (api_runs, api_errors, api_metrics):
+        api.include_router(module.router)
+    api.add_api_route(
+        "/api/openapi.json", _openapi, methods=["GET"], include_in_schema=False,
+        dependencies=[Depends(viewer)],
+    )  # fmt: skip
+    api.add_api_route("/api/login", login, methods=["POST"])
+    api.add_api_route("/api/logout", logout, methods=["POST"])
+    api.add_api_route("/", home, methods=["GET"], include_in_schema=False)
+    app: ASGIApp = api
+    if options.allow_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        app = CORSMiddleware(
+            app,
+            allow_origins=list(options.allow_origins),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
+        )
+    from .access import TokenInUrl
+
+    app = TokenInUrl(app, access)
+    app = BodyLimit(app, options.max_upload)
+    return HostGuard(app, options.host_names())
+
+
+def _openapi(request: Request) -> JSONResponse:
+    """The OpenAPI document of every route."""
+    return JSONResponse(request.app.openapi())
+
+
+def login(
+    request: Request, body: Annotated[dict[str, Any], Body(examples=[{"token": "..."}])]
+) -> Response:
+    """Trade a token for the session cookie (HttpOnly, SameSite=Strict); the answer
+    carries the CSRF token every change made with the cookie must send."""
+    access: Access = request.app.state.access
+    made = access.login(str(body.get("token", "")))
+    if made is None:
+        return problem_response(401, "The token is not one this server knows.")
+    key, session = made
+    response = JSONResponse(
+        {"name": session.identity.name, "role": session.identity.role, "csrf": session.csrf}
+    )
+    set_cookie(response, request, key)
+    return response
+
+
+def logout(request: Request) -> Response:
+    """End the cookie session."""
+    access: Access = request.app.state.access
+    access.logout(request.cookies.get(COOKIE, ""))
+    response = JSONResponse({"logged_out": True})
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def home(request: Request) -> Response:
+    """Where a ?token= link lands: who is logged in, and where the API is described."""
+    access: Access = request.app.state.access
+    session = access.session(request.cookies.get(COOKIE))
+    who = (
+        f"Logged in as {session.identity.name} ({session.identity.role})."
+        if session
+        else "Not logged in: open this address with ?token=TOKEN."
+    )
+    page = (
+        "<!doctype html><html lang=en><meta charset=utf-8><title>excelfmt</title>"
+        f"<h1>excelfmt serve</h1><p>{who}</p>"
+        '<p>The API is described at <a href="/api/openapi.json">/api/openapi.json</a>.</p>'
+    )
+    return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'self'"})
+
+
+async def _http_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return problem_response(exc.status_code, str(exc.detail))
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A request FastAPI could not read: the first thing wrong with it, as a sentence."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+    return problem_response(422, f"{where or 'The request'}: {first.get('msg', 'is not valid')}.")

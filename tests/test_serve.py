@@ -1,0 +1,214 @@
+"""`excelfmt serve`, route by route: a real server on a free port, a real API behind its
+profile, the same store as the CLI (issue 22)."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+
+from .apiserver import Reply
+from .conftest import run_subprocess
+from .serveserver import API_SECRET, Served, make_tokens, write_config
+
+pytest.importorskip("fastapi")
+
+
+@pytest.fixture
+def served(api: Any, tmp_path: Path) -> Iterator[tuple[Served, str, str]]:
+    tokens, operator, viewer = make_tokens(tmp_path)
+    server = Served(tmp_path, write_config(tmp_path, api.url), tokens).start()
+    yield server, operator, viewer
+    server.stop()
+
+
+def refuse_negative_amounts(got: Any) -> Reply:
+    if got.json["Amount"] < 0:
+        return Reply(422, {"errors": [{"field": "Amount", "message": "must be positive"}]})
+    return Reply(201, {"id": got.json["Order"]})
+
+
+def submit(server: Served, token: str, book: Path, **fields: str) -> Any:
+    with server.client(token) as client, book.open("rb") as handle:
+        return client.post(
+            "/api/jobs",
+            files={"file": (book.name, handle)},
+            data={"profile": "orders", **fields},
+        )
+
+
+def test_a_job_posted_with_a_workbook_runs_as_the_cli_would(served, api, workbook):
+    server, operator, viewer = served
+    api.respond = refuse_negative_amounts
+    book = workbook(["Order", "Amount"], [["A-1", 5], ["A-2", -3], ["A-3", 7]])
+
+    started = submit(server, operator, book)
+    assert started.status_code == 202, started.text
+    session = started.json()["session"]
+    assert started.json()["links"]["status"] == f"/api/jobs/{session}"
+    status = server.wait_done(viewer, session)
+
+    assert status["state"] == "finished", json.dumps(status)
+    assert (status["summary"]["ok"], status["summary"]["failed"]) == (2, 1)
+    # The profile's credential went with every row; the request named none.
+    assert {r.headers["Authorization"] for r in api.received} == {f"Bearer {API_SECRET}"}
+    # The same store as the CLI: `sessions list` shows the run started over HTTP.
+    listed = run_subprocess("sessions", "list", "--json", "--store", str(server.folder / "store"))
+    assert session in [s["id"] for s in json.loads(listed.stdout)]
+    with server.client(viewer) as client:
+        page = client.get("/api/sessions").json()
+        assert page["total"] == 1 and page["sessions"][0]["id"] == session
+        assert page["sessions"][0]["settings"]["profile"] == "orders"
+        log = client.get(f"/api/logs/{session}").json()["lines"]
+        assert any(line.get("by") == "olga" for line in log)  # who started it
+        results = client.get(f"/api/sessions/{session}/results")
+        assert results.status_code == 200
+        sheet = load_workbook(io.BytesIO(results.content), read_only=True)["Results"]
+        assert sum(1 for row in sheet.iter_rows(min_row=2, values_only=True) if row[2] == "ok") == 2
+        report = client.get(f"/api/sessions/{session}/report")
+        assert report.status_code == 200 and "<html" in report.text.lower()
+
+
+def test_per_file_settings_choose_the_sheet_the_header_row_and_a_limit(served, api, workbook):
+    server, operator, viewer = served
+    book = workbook(["Code"], [["x1"], ["x2"], ["x3"]], sheet="Data", before=[["title"], []])
+    started = submit(server, operator, book, sheet="data", header_row="3", limit="2")
+    assert started.status_code == 202, started.text
+    server.wait_done(viewer, started.json()["session"])
+    assert sorted(r.json["Code"] for r in api.received) == ["x1", "x2"]
+
+
+def test_errors_are_paged_resolved_reprocessed_and_cleared_over_http(served, api, workbook):
+    server, operator, viewer = served
+    api.respond = refuse_negative_amounts
+    rows = [[f"A-{i}", -i if i % 2 else i] for i in range(1, 8)]  # 4 refused: 1, 3, 5, 7
+    session = submit(server, operator, workbook(["Order", "Amount"], rows)).json()["session"]
+    server.wait_done(viewer, session)
+
+    with server.client(viewer) as reader, server.client(operator) as changer:
+        first = reader.get(f"/api/errors/user-action/{session}", params={"limit": 3}).json()
+        assert (first["total"], len(first["errors"])) == (4, 3)
+        assert [e["row"] for e in first["errors"]] == [2, 4, 6]
+        rest = reader.get(first["next"]).json()
+        assert [e["row"] for e in rest["errors"]] == [8] and rest["next"] is None
+        error = first["errors"][0]
+        assert error["fields"] == [["Amount", "must be positive"]]
+
+        fixed = changer.post(
+            f"/api/errors/user-action/{error['id']}/reprocess", json={"record": {"Amount": 1}}
+        )
+        assert fixed.status_code == 200, fixed.text
+        assert fixed.json()["state"] == "reprocessed"
+        assert api.received[-1].json == {"Order": "A-1", "Amount": 1}  # the rest as stored
+
+        other = first["errors"][1]["id"]
+        closed = changer.post(
+            f"/api/errors/user-action/{other}/resolve",
+            json={"status": "resolved", "resolution": "cancelled by the customer"},
+        )
+        assert closed.json()["state"] == "resolved"
+        assert closed.json()["note"] == "cancelled by the customer"
+        again = changer.post(f"/api/errors/user-action/{other}/resolve", json={})
+        assert again.status_code == 409 and "already resolved" in again.json()["detail"]
+
+        counts = reader.get("/api/errors/summary", params={"session": session}).json()
+        assert (counts["open"], counts["resolved"], counts["reprocessed"]) == (2, 1, 1)
+        fix = reader.get(f"/api/sessions/{session}/fix")
+        assert fix.status_code == 200 and fix.content[:2] == b"PK"
+
+        cleared = changer.delete(f"/api/errors/user-action/{session}")
+        assert cleared.json()["deleted"] == 4
+        log = reader.get(f"/api/logs/{session}").json()["lines"]
+    said = [line["event"] for line in log if line.get("by") == "olga"]
+    assert {
+        "row sent again over HTTP",
+        "error resolved over HTTP",
+        "errors cleared over HTTP",
+    } <= set(said)
+
+
+def test_a_broken_file_gets_the_clis_sentence_and_leaves_nothing(served, api, tmp_path):
+    server, operator, viewer = served
+    page = tmp_path / "orders.xlsx"
+    page.write_text("<html><body><table><tr><td>1</td></tr></table></body></html>")
+
+    refused = submit(server, operator, page)
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert "HTML" in refused.json()["detail"]
+    uploads = server.folder / "store" / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+    with server.client(viewer) as client:
+        assert client.get("/api/sessions").json()["total"] == 0
+    assert api.received == []
+
+
+def test_an_unknown_profile_or_id_is_a_404_with_a_sentence(served, workbook):
+    server, operator, _viewer = served
+    with server.client(operator) as client, workbook(["A"], [[1]]).open("rb") as handle:
+        refused = client.post("/api/jobs", files={"file": ("a.xlsx", handle)},
+                              data={"profile": "nope"})  # fmt: skip
+        assert refused.status_code == 404
+        assert refused.json()["detail"] == "No profile named 'nope' (this server offers: orders)."
+        missing = client.get("/api/sessions/0123456789")
+        assert missing.status_code == 404 and "No session" in missing.json()["detail"]
+        assert client.get("/api/errors/ffffffffff").status_code == 404
+
+
+def test_a_running_job_stops_as_on_ctrl_c_and_says_who_stopped_it(served, api, workbook):
+    server, operator, viewer = served
+    api.respond = lambda got: Reply(201, {}, delay=0.2)
+    session = submit(server, operator, workbook(["Order"], [[i] for i in range(400)])).json()[
+        "session"
+    ]
+    with server.client(operator) as client:
+        while not api.received:
+            time.sleep(0.02)
+        stopped = client.post(f"/api/jobs/{session}/stop")
+        assert stopped.status_code == 202
+    status = server.wait_done(viewer, session)
+    assert status["state"] == "interrupted"
+    assert 0 < status["summary"]["rows"] < 400  # the requests in flight finished, no more
+
+
+def test_the_openapi_document_lists_every_route(served):
+    server, _operator, viewer = served
+    with server.client(viewer) as client:
+        document = client.get("/api/openapi.json").json()
+    paths = document["paths"]
+    for path, verb in [
+        ("/api/sessions", "post"), ("/api/jobs", "post"), ("/api/jobs/{session_id}", "get"),
+        ("/api/logs/{session_id}", "get"), ("/api/metrics/api", "get"),
+        ("/api/metrics/worker-pool", "get"), ("/api/metrics/performance-test", "post"),
+        ("/api/errors/summary", "get"), ("/api/errors/user-action/{session_id}", "get"),
+        ("/api/errors/user-action/{error_id}/resolve", "post"),
+        ("/api/errors/user-action/{error_id}/reprocess", "post"),
+        ("/api/errors/user-action/{session_id}", "delete"),
+    ]:  # fmt: skip
+        assert verb in paths[path], (path, verb)
+
+
+def test_a_run_started_over_http_outlives_a_restart_of_the_server(api, workbook, tmp_path):
+    tokens, operator, viewer = make_tokens(tmp_path)
+    config = write_config(tmp_path, api.url)
+    api.respond = lambda got: Reply(201, {}, delay=0.05)
+    first = Served(tmp_path, config, tokens).start()
+    try:
+        session = submit(first, operator, workbook(["Order"], [[i] for i in range(120)])).json()[
+            "session"
+        ]
+    finally:
+        first.stop()  # mid-run
+    second = Served(tmp_path, config, tokens).start()
+    try:
+        status = second.wait_done(viewer, session)
+    finally:
+        second.stop()
+    assert status["state"] == "finished" and status["summary"]["ok"] == 120

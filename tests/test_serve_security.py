@@ -1,0 +1,284 @@
+"""`excelfmt serve` is a door: each refusal, as its own test (issue 22).
+
+A real server on a free port, a real API behind its profile. What a refused request must
+leave: no session, no upload, no request to anyone.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import run_subprocess
+from .serveserver import API_SECRET, Served, make_tokens, write_config
+
+pytest.importorskip("fastapi")
+
+SAMPLE_ID = "0123456789abcdef"
+"""Stands in for {session_id} and {error_id}: a refusal comes before the lookup."""
+
+
+@pytest.fixture
+def served(api: Any, tmp_path: Path) -> Iterator[tuple[Served, str, str]]:
+    tokens, operator, viewer = make_tokens(tmp_path)
+    server = Served(tmp_path, write_config(tmp_path, api.url), tokens, "--max-upload", "1MB")
+    yield server.start(), operator, viewer
+    server.stop()
+
+
+def routes(server: Served, operator: str) -> list[tuple[str, str]]:
+    """Every (verb, path) of the OpenAPI document, ids filled in."""
+    with server.client(operator) as client:
+        paths = client.get("/api/openapi.json").json()["paths"]
+    return [
+        (verb.upper(), path.replace("{session_id}", SAMPLE_ID).replace("{error_id}", SAMPLE_ID))
+        for path, verbs in paths.items()
+        for verb in verbs
+    ]
+
+
+def test_every_route_without_a_token_is_401(served):
+    server, operator, _ = served
+    found = routes(server, operator)
+    assert len(found) >= 20
+    with server.client() as anonymous:
+        for verb, path in [*found, ("GET", "/api/openapi.json")]:
+            if path in ("/api/login", "/api/logout"):
+                continue  # the way in, and out
+            answer = anonymous.request(verb, path)
+            assert answer.status_code == 401, (verb, path, answer.text)
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.headers["www-authenticate"].startswith("Bearer")
+    with server.client("not-a-token") as wrong:
+        assert wrong.get("/api/sessions").status_code == 401
+
+
+def test_every_change_by_a_viewer_is_403(served, api):
+    server, operator, viewer = served
+    changes = [(verb, path) for verb, path in routes(server, operator) if verb != "GET"]
+    changes = [(v, p) for v, p in changes if p not in ("/api/login", "/api/logout")]
+    assert len(changes) >= 8
+    with server.client(viewer) as client:
+        for verb, path in changes:
+            answer = client.request(verb, path, json={})
+            assert answer.status_code == 403, (verb, path, answer.text)
+            assert (
+                answer.json()["detail"]
+                == "The token 'vic' is a viewer's; this needs an operator's."
+            )
+    assert api.received == []
+
+
+def test_every_route_names_its_role_in_the_app_itself():
+    """Held in the code too: a route added without viewer or operator fails here."""
+    from fastapi.routing import APIRoute
+
+    from excelfmt.serve.access import Access, operator, viewer
+    from excelfmt.serve.app import create_app
+    from excelfmt.serve.options import ServeOptions
+    from excelfmt.serve.tokens import Tokens
+
+    app: Any = create_app(ServeOptions(), Access(Tokens([])))
+    while not hasattr(app, "routes"):
+        app = app.app
+    public = {"/api/login", "/api/logout", "/"}
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or route.path in public:
+            continue
+        needs = {d.call for d in route.dependant.dependencies}
+        needs |= {d.call for dep in route.dependant.dependencies for d in dep.dependencies}
+        assert viewer in needs, route.path
+        if (route.methods or set()) - {"GET", "HEAD"}:
+            assert operator in needs, route.path
+
+
+def test_a_cookie_session_needs_its_csrf_token_to_change_anything(served):
+    server, operator, _ = served
+    with server.client() as browser:
+        login = browser.post("/api/login", json={"token": operator})
+        assert login.status_code == 200
+        cookie = login.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+        csrf = login.json()["csrf"]
+        assert browser.get("/api/sessions").status_code == 200  # reading needs no CSRF
+        refused = browser.post(f"/api/jobs/{SAMPLE_ID}/stop")
+        assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
+        forged = browser.post(f"/api/jobs/{SAMPLE_ID}/stop", headers={"X-CSRF-Token": "guess"})
+        assert forged.status_code == 403
+        allowed = browser.post(f"/api/jobs/{SAMPLE_ID}/stop", headers={"X-CSRF-Token": csrf})
+        assert allowed.status_code == 404  # past the door: no such session
+
+
+def test_a_token_in_the_address_sets_the_cookie_and_leaves_the_address(served):
+    server, operator, _ = served
+    with server.client(follow_redirects=False) as browser:
+        landed = browser.get(f"/?token={operator}&tab=runs")
+        assert landed.status_code == 303
+        assert landed.headers["location"] == "/?tab=runs"  # the token is gone from it
+        assert "excelfmt_session=" in landed.headers["set-cookie"]
+        assert browser.get("/api/whoami").json()["name"] == "olga"
+        assert browser.get("/?token=wrong").status_code == 401
+
+
+def test_a_foreign_host_header_is_400(served):
+    server, operator, _ = served
+    with server.client(operator) as client:
+        answer = client.get("/api/sessions", headers={"Host": "attacker.example:8700"})
+    assert answer.status_code == 400
+    assert "does not answer to the host 'attacker.example:8700'" in answer.json()["detail"]
+
+
+def test_an_oversized_upload_is_413_before_it_is_read(served):
+    server, operator, _ = served
+    # Headers that announce 50 MB, then nothing: the answer comes without the body.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+        raw.sendall(
+            b"POST /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + f"Authorization: Bearer {operator}\r\n".encode()
+            + b"Content-Type: multipart/form-data; boundary=x\r\n"
+            b"Content-Length: 50000000\r\n\r\n"
+        )
+        received = b""
+        while chunk := raw.recv(4096):
+            received += chunk
+        head = received.decode()
+    assert head.startswith("HTTP/1.1 413"), head
+    assert "larger than this server takes (1 MB, --max-upload)" in head
+
+
+def test_an_upload_without_a_length_is_cut_off_past_the_limit(served, api):
+    server, operator, _ = served
+
+    def chunks() -> Iterator[bytes]:
+        yield b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        for _ in range(40):  # 4 MB, in chunks, no Content-Length
+            yield b"a" * 100_000
+
+    with server.client(operator) as client:
+        answer = client.post(
+            "/api/jobs",
+            content=chunks(),
+            headers={"Content-Type": "multipart/form-data; boundary=x"},
+        )
+    assert answer.status_code == 413
+    uploads = server.folder / "store" / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+    assert api.received == []
+
+
+@pytest.mark.parametrize(
+    "field",
+    [("url", "http://127.0.0.1:9/steal"), ("header", "Authorization: Bearer x"),
+     ("auth_env", "HOME"), ("proxy", "http://127.0.0.1:9")],
+)  # fmt: skip
+def test_a_url_or_credential_in_a_request_is_refused_and_nothing_is_sent(
+    served, api, workbook, field
+):
+    server, operator, viewer = served
+    book = workbook(["Order"], [["A-1"]])
+    with server.client(operator) as client, book.open("rb") as handle:
+        refused = client.post(
+            "/api/jobs",
+            files={"file": (book.name, handle)},
+            data={"profile": "orders", field[0]: field[1]},
+        )
+        assert refused.status_code == 422
+        assert f"{field[0]!r} cannot be set by a request" in refused.json()["detail"]
+        test = client.post(
+            "/api/metrics/performance-test",
+            json={"profile": "orders", "url": "http://127.0.0.1:9/steal"},
+        )
+        assert test.status_code == 422 and "'url' cannot be set" in test.json()["detail"]
+    time.sleep(0.3)
+    assert api.received == []
+    uploads = server.folder / "store" / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+    with server.client(viewer) as client:
+        assert client.get("/api/sessions").json()["total"] == 0
+
+
+def test_another_host_than_loopback_without_tokens_is_refused_at_start(tmp_path, api):
+    result = run_subprocess(
+        "serve", "--host", "0.0.0.0", "--config", str(write_config(tmp_path, api.url)),
+        timeout=30, env={"ORDERS_TOKEN": API_SECRET},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "serve --host 0.0.0.0 listens beyond this machine, so it needs tokens" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_without_a_tokens_file_on_loopback_a_token_is_made_and_printed_once(tmp_path, api):
+    server = Served(tmp_path, write_config(tmp_path, api.url), None).start()
+    try:
+        time.sleep(0.3)
+        with server.client() as client:
+            anonymous = client.get("/api/sessions")
+    finally:
+        said = server.stop()
+    assert anonymous.status_code == 401
+    lines = [line for line in said.splitlines() if "?token=" in line]
+    assert len(lines) == 1
+    token = lines[0].rsplit("?token=", 1)[1].strip()
+    assert len(token) >= 40
+
+
+def test_no_token_or_secret_is_in_any_response_log_or_store_file(served, api, workbook):
+    server, operator, viewer = served
+    api.respond = lambda got: __import__("tests.apiserver", fromlist=["Reply"]).Reply(
+        422, {"error": "bad"}
+    )
+    book = workbook(["Order"], [["A-1"], ["A-2"]])
+    with server.client(operator) as client, book.open("rb") as handle:
+        session = client.post(
+            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+        ).json()["session"]
+    server.wait_done(viewer, session)
+    seen = []
+    with server.client(operator) as client:
+        for verb, path in routes(server, operator):
+            if verb == "GET":
+                seen.append(client.get(path.replace(SAMPLE_ID, session)).text)
+        seen.append(client.get("/api/profiles").text)
+        first = client.get(f"/api/errors/user-action/{session}").json()["errors"][0]
+        seen.append(json.dumps(first))
+    said = server.stop()
+    stored = [p.read_bytes().decode("latin-1") for p in (server.folder / "store").rglob("*")
+              if p.is_file()]  # fmt: skip
+    tokens_file = (server.folder / "tokens.json").read_text()
+    for secret in (API_SECRET, operator, viewer):
+        assert all(secret not in text for text in seen), secret
+        assert secret not in said
+        assert all(secret not in text for text in stored), secret
+        assert secret not in tokens_file  # only its hash
+    assert api.received and api.received[0].headers["Authorization"] == f"Bearer {API_SECRET}"
+
+
+def test_token_add_prints_the_token_once_and_keeps_only_its_hash(tmp_path):
+    path = tmp_path / "tokens.json"
+    made = subprocess.run(
+        [sys.executable, "-m", "excelfmt", "token", "add", "ci-bot", "--role", "viewer",
+         "--tokens", str(path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0 and made.stderr == ""
+    token = made.stdout.strip()
+    assert len(made.stdout.splitlines()) == 1 and len(token) >= 40
+    assert token not in path.read_text() and oct(path.stat().st_mode)[-3:] == "600"
+    listed = run_subprocess("token", "list", "--tokens", str(path))
+    assert listed.stdout.startswith("ci-bot\tviewer\t") and token not in listed.stdout
+    twice = run_subprocess("token", "add", "ci-bot", "--role", "viewer", "--tokens", str(path))
+    assert twice.returncode == 2 and "A token named 'ci-bot' exists" in twice.stderr
+    wrong_role = run_subprocess("token", "add", "x", "--role", "admin", "--tokens", str(path))
+    assert wrong_role.returncode == 2 and "use viewer or operator" in wrong_role.stderr
+    assert run_subprocess("token", "remove", "ci-bot", "--tokens", str(path)).returncode == 0
+    assert json.loads(path.read_text())["tokens"] == []
+    assert httpx  # the server takes tokens over HTTP only (the tests above)
