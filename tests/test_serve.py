@@ -212,3 +212,69 @@ def test_a_run_started_over_http_outlives_a_restart_of_the_server(api, workbook,
     finally:
         second.stop()
     assert status["state"] == "finished" and status["summary"]["ok"] == 120
+
+
+def test_metrics_add_up_the_runs_per_api_in_prometheus_format(served, api, workbook):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    server, operator, viewer = served
+    api.respond = refuse_negative_amounts
+    rows = [[f"A-{i}", -1 if i < 3 else 1] for i in range(10)]  # 3 refused
+    session = submit(server, operator, workbook(["Order", "Amount"], rows)).json()["session"]
+    server.wait_done(viewer, session)
+    with server.client(viewer) as client:
+        text = client.get("/metrics").text
+    found = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    host = f"http://127.0.0.1:{api.port}"
+    assert found[("excelfmt_rows_total", (("api", host), ("outcome", "ok")))] == 7
+    refused = (("api", host), ("outcome", "requires_user_action"))
+    assert found[("excelfmt_rows_total", refused)] == 3
+    assert found[("excelfmt_requests_total", (("api", host), ("status_class", "4xx")))] == 3
+    assert found[("excelfmt_request_duration_seconds_count", (("api", host),))] == 10
+    assert session not in text and "A-1" not in text
+
+
+def test_metrics_public_lets_a_scraper_in_without_a_token(api, tmp_path):
+    tokens, _, _ = make_tokens(tmp_path)
+    server = Served(tmp_path, write_config(tmp_path, api.url), tokens, "--metrics-public")
+    server.start()
+    try:
+        with server.client() as anonymous:
+            assert anonymous.get("/metrics").status_code == 200
+            assert anonymous.get("/api/sessions").status_code == 401  # the rest stays shut
+    finally:
+        server.stop()
+
+
+def test_the_performance_test_goes_to_the_profiles_url_with_its_credential(served, api):
+    server, operator, viewer = served
+    with server.client(operator) as client:
+        unsafe = client.post("/api/metrics/performance-test", json={"profile": "orders"})
+        assert unsafe.status_code == 422 and "may change data there" in unsafe.json()["detail"]
+        done = client.post(
+            "/api/metrics/performance-test",
+            json={"profile": "orders", "iterations": 5, "confirm": True},
+        )
+    assert done.status_code == 200, done.text
+    assert done.json()["url"] == f"{api.url}/orders" and done.json()["pool_per_s"] > 0
+    assert len(api.received) == 10
+    assert {r.headers["Authorization"] for r in api.received} == {f"Bearer {API_SECRET}"}
+
+
+def test_profiles_api_metrics_and_the_pool_are_read_by_a_viewer(served, api, workbook):
+    server, operator, viewer = served
+    session = submit(server, operator, workbook(["Order"], [["A-1"]])).json()["session"]
+    server.wait_done(viewer, session)
+    with server.client(viewer) as client:
+        offered = client.get("/api/profiles").json()["profiles"]
+        assert [p["name"] for p in offered] == ["orders"]
+        assert offered[0]["settings"]["auth_env"] == "ORDERS_TOKEN"  # the name, not its value
+        hosts = client.get("/api/metrics/api", params={"since": "1d"}).json()
+        assert json.dumps(hosts).count(f"127.0.0.1:{api.port}") >= 1
+        assert client.get("/api/metrics/worker-pool").json() == {"runs": []}
+        wrong = client.get("/api/metrics/api", params={"since": "soon"})
+        assert wrong.status_code == 422 and wrong.json()["detail"].startswith("since:")

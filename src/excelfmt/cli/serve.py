@@ -91,6 +91,14 @@ def serve_command(
             help="Show the queue too; runs started here go through it.",
         ),
     ] = None,
+    metrics_public: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-public",
+            rich_help_panel=ACCESS,
+            help="Let /metrics (Prometheus's format) be read without a token.",
+        ),
+    ] = False,
     store: StoreOption = None,
 ) -> None:
     """Serve the HTTP API over the store the CLI uses: runs, errors, metrics.
@@ -118,6 +126,7 @@ def serve_command(
             allow_hosts=tuple(allow_host or ()),
             allow_origins=tuple(allow_origin or ()),
             max_upload=_size(max_upload),
+            metrics_public=metrics_public,
         )
         serve(options)
 

@@ -1,8 +1,9 @@
 """excelfmt's figures for Prometheus: one registry, fed by outcomes and read live.
 
-    outcomes, as a sender hands them on -> observe(api, outcomes) -> counters, histogram
+    a worker: outcomes, as it hands them on -> observe(api, outcomes) -> counters
+    serve: each scrape -> totals() -> per API, what the store's runs add up to
     each scrape -> live() -> per API: requests in flight, concurrency limit, breaker open
-    text() for a server's /metrics; serve_http(host, port) for `excelfmt worker`
+    text() for serve's /metrics; serve_http(host, port) for `excelfmt worker`
 
 Names follow Prometheus's conventions (prometheus_client, the excelfmt_ prefix, seconds,
 _total on counters). Labels are the API (scheme://host:port) and small fixed sets
@@ -12,11 +13,17 @@ Only `worker --metrics-port` and `serve` import this module.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from ..errors import UsageError
@@ -33,6 +40,45 @@ class ApiLive:
     breaker_open: bool
 
 
+@dataclass
+class ApiTotals:
+    """What every run against one API added up to (serve reads it from the store)."""
+
+    api: str
+    rows: dict[str, int] = field(default_factory=dict)
+    """By outcome: "ok" or a category in lower case."""
+    requests: dict[str, int] = field(default_factory=dict)
+    """By status class: "2xx"... or "none"."""
+    retries: int = 0
+    latency: dict[float, int] = field(default_factory=dict)
+    """Rows by latency bucket: LATENCY_BUCKETS' upper bounds (inf last), not cumulative."""
+    latency_sum: float = 0.0
+
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5,
+                   10.0, math.inf)  # fmt: skip
+"""prometheus_client's default buckets, in seconds: one histogram shape in both places."""
+ROWS, ROWS_HELP = "excelfmt_rows", "Rows answered, by outcome."
+REQUESTS = "excelfmt_requests"
+REQUESTS_HELP = "Rows' last requests answered, by HTTP status class (none: no response)."
+RETRIES, RETRIES_HELP = "excelfmt_retries", "Requests sent again after a failure."
+LATENCY = "excelfmt_request_duration_seconds"
+LATENCY_HELP = "Seconds a row's last request took, from sending to its answer."
+
+
+def outcome_label(category: str | None) -> str:
+    return "ok" if category in (None, "ok") else str(category).lower()
+
+
+def status_class(status: int | str | None) -> str:
+    code = str(status or "")
+    return f"{code[0]}xx" if code[:1].isdigit() and len(code) == 3 else "none"
+
+
+def latency_bucket(seconds: float) -> float:
+    return next(bound for bound in LATENCY_BUCKETS if seconds <= bound)
+
+
 @dataclass(frozen=True)
 class Live:
     apis: Sequence[ApiLive]
@@ -41,43 +87,32 @@ class Live:
 
 
 class Exposition:
-    """See the module docstring. `live` is called on each scrape, from the server's thread."""
+    """See the module docstring. `live` (and `totals`) are called on each scrape, from the
+    server's thread. Without `totals` the counters are fed by `observe` (a worker)."""
 
-    def __init__(self, live: Callable[[], Live]) -> None:
+    def __init__(
+        self, live: Callable[[], Live], totals: Callable[[], Sequence[ApiTotals]] | None = None
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(_LiveCollector(live))
+        if totals is not None:
+            self.registry.register(_TotalsCollector(totals))
+            return
         r = self.registry
-        self._rows = Counter(
-            "excelfmt_rows", "Rows answered, by outcome.", ["api", "outcome"], registry=r
-        )
-        self._requests = Counter(
-            "excelfmt_requests",
-            "Rows' last requests answered, by HTTP status class (none: no response).",
-            ["api", "status_class"],
-            registry=r,
-        )
-        self._retries = Counter(
-            "excelfmt_retries",
-            "Requests sent again after a failure.",
-            ["api"],
-            registry=r,
-        )
+        self._rows = Counter(ROWS, ROWS_HELP, ["api", "outcome"], registry=r)
+        self._requests = Counter(REQUESTS, REQUESTS_HELP, ["api", "status_class"], registry=r)
+        self._retries = Counter(RETRIES, RETRIES_HELP, ["api"], registry=r)
         self._latency = Histogram(
-            "excelfmt_request_duration_seconds",
-            "Seconds a row's last request took, from sending to its answer.",
-            ["api"],
-            registry=r,
+            LATENCY, LATENCY_HELP, ["api"], registry=r, buckets=LATENCY_BUCKETS
         )
         self._batches = Counter(
             "excelfmt_batches_taken", "Batches taken from the queue.", registry=r
         )
-        r.register(_LiveCollector(live))
 
     def observe(self, api: str, outcomes: Iterable[Outcome]) -> None:
         for outcome in outcomes:
-            kind = "ok" if outcome.category is None else outcome.category.value.lower()
-            self._rows.labels(api, kind).inc()
-            status = outcome.http_status
-            self._requests.labels(api, f"{status // 100}xx" if status else "none").inc()
+            self._rows.labels(api, outcome_label(outcome.category)).inc()
+            self._requests.labels(api, status_class(outcome.http_status)).inc()
             if outcome.attempts > 1:
                 self._retries.labels(api).inc(outcome.attempts - 1)
             if outcome.latency is not None:
@@ -105,6 +140,37 @@ class Exposition:
             thread.join(5)
 
         return stop
+
+
+class _TotalsCollector(Collector):
+    """The counters and the histogram, from what the store's runs add up to."""
+
+    def __init__(self, totals: Callable[[], Sequence[ApiTotals]]) -> None:
+        self._totals = totals
+
+    def describe(self) -> Iterator[Metric]:
+        return self._families([])
+
+    def collect(self) -> Iterator[Metric]:
+        return self._families(self._totals())
+
+    def _families(self, totals: Sequence[ApiTotals]) -> Iterator[Metric]:
+        rows = CounterMetricFamily(ROWS, ROWS_HELP, labels=["api", "outcome"])
+        requests = CounterMetricFamily(REQUESTS, REQUESTS_HELP, labels=["api", "status_class"])
+        retries = CounterMetricFamily(RETRIES, RETRIES_HELP, labels=["api"])
+        latency = HistogramMetricFamily(LATENCY, LATENCY_HELP, labels=["api"])
+        for api in totals:
+            for outcome, count in sorted(api.rows.items()):
+                rows.add_metric([api.api, outcome], count)
+            for kind, count in sorted(api.requests.items()):
+                requests.add_metric([api.api, kind], count)
+            retries.add_metric([api.api], api.retries)
+            running, buckets = 0, []
+            for bound in LATENCY_BUCKETS:
+                running += api.latency.get(bound, 0)
+                buckets.append(("+Inf" if math.isinf(bound) else str(bound), running))
+            latency.add_metric([api.api], buckets, sum_value=api.latency_sum)
+        yield from (rows, requests, retries, latency)
 
 
 class _LiveCollector(Collector):

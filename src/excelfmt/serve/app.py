@@ -49,6 +49,7 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
         "/api/openapi.json", _openapi, methods=["GET"], include_in_schema=False,
         dependencies=[Depends(viewer)],
     )  # fmt: skip
+    _mount_metrics(api, options)
     api.add_api_route("/api/login", login, methods=["POST"])
     api.add_api_route("/api/logout", logout, methods=["POST"])
     api.add_api_route("/", home, methods=["GET"], include_in_schema=False)
@@ -67,6 +68,25 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
     app = TokenInUrl(app, access)
     app = BodyLimit(app, options.max_upload)
     return HostGuard(app, options.host_names())
+
+
+def _mount_metrics(api: FastAPI, options: ServeOptions) -> None:
+    """GET /metrics in Prometheus's format, behind a token unless --metrics-public."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from ..metrics.prometheus import Exposition
+    from .figures import StoreFigures
+
+    figures = StoreFigures(options.store)
+    exposition = Exposition(figures.live, figures.totals)
+
+    def metrics() -> Response:
+        """What every run in the store adds up to, per API: rows by outcome, requests by
+        status class, retries, latency; in flight, limit and breaker of the runs going."""
+        return Response(exposition.text(), media_type=CONTENT_TYPE_LATEST)
+
+    guard = [] if options.metrics_public else [Depends(viewer)]
+    api.add_api_route("/metrics", metrics, methods=["GET"], dependencies=guard)
 
 
 def _openapi(request: Request) -> JSONResponse:
