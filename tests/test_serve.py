@@ -133,16 +133,58 @@ def test_errors_are_paged_resolved_reprocessed_and_cleared_over_http(served, api
     } <= set(said)
 
 
-def test_a_broken_file_gets_the_clis_sentence_and_leaves_nothing(served, api, tmp_path):
-    server, operator, viewer = served
-    page = tmp_path / "orders.xlsx"
+def html_saved_as_xlsx(folder: Path) -> Path:
+    page = folder / "orders.xlsx"
     page.write_text("<html><body><table><tr><td>1</td></tr></table></body></html>")
+    return page
 
-    refused = submit(server, operator, page)
 
-    assert refused.status_code == 422
+def entity_bomb(folder: Path) -> Path:
+    import zipfile
+
+    from .conftest import CORPUS
+
+    bomb = folder / "bomb.xlsx"
+    with zipfile.ZipFile(CORPUS / "readings_plain_table.xlsx") as original:
+        with zipfile.ZipFile(bomb, "w") as copy:
+            for name in original.namelist():
+                data = original.read(name)
+                if name == "xl/sharedStrings.xml":
+                    entity = b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">]><sst '
+                    data = data.replace(b"<sst ", entity, 1)
+                copy.writestr(name, data)
+    return bomb
+
+
+def from_corpus(name: str) -> Any:
+    def copy(folder: Path) -> Path:
+        from .conftest import CORPUS
+
+        target = folder / name
+        target.write_bytes((CORPUS / name).read_bytes())
+        return target
+
+    return copy
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (html_saved_as_xlsx, "HTML"),
+        (entity_bomb, "DTD"),
+        (from_corpus("encrypted_aes.xlsx"), "password"),
+        (from_corpus("corrupt_bad_crc.xlsx"), "damaged"),
+    ],
+)
+def test_a_hostile_or_broken_file_gets_the_clis_sentence_and_leaves_nothing(
+    served, api, tmp_path, make, said
+):
+    server, operator, viewer = served
+    refused = submit(server, operator, make(tmp_path))
+
+    assert refused.status_code == 422, refused.text
     assert refused.headers["content-type"] == "application/problem+json"
-    assert "HTML" in refused.json()["detail"]
+    assert said in refused.json()["detail"]
     uploads = server.folder / "store" / "uploads"
     assert not uploads.exists() or list(uploads.iterdir()) == []
     with server.client(viewer) as client:

@@ -282,3 +282,22 @@ def test_token_add_prints_the_token_once_and_keeps_only_its_hash(tmp_path):
     assert run_subprocess("token", "remove", "ci-bot", "--tokens", str(path)).returncode == 0
     assert json.loads(path.read_text())["tokens"] == []
     assert httpx  # the server takes tokens over HTTP only (the tests above)
+
+
+def test_behind_a_tls_proxy_the_cookie_is_secure_and_cors_stays_closed(served):
+    server, operator, _ = served
+    with server.client() as browser:
+        plain = browser.post("/api/login", json={"token": operator})
+        assert "secure" not in plain.headers["set-cookie"].lower()
+        proxied = browser.post(
+            "/api/login", json={"token": operator}, headers={"X-Forwarded-Proto": "https"}
+        )
+        assert "secure" in proxied.headers["set-cookie"].lower()
+    with server.client(operator) as client:
+        asked = client.get("/api/sessions", headers={"Origin": "https://evil.example"})
+        preflight = client.options(
+            "/api/jobs",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        )
+    assert "access-control-allow-origin" not in asked.headers
+    assert "access-control-allow-origin" not in preflight.headers
