@@ -1,0 +1,173 @@
+"""`excelfmt serve`, measured (issue 22, point 7): each figure beside its target.
+
+    python benchmarks/serve.py
+
+- ready: from starting `excelfmt serve` to its first answered request (median of 5);
+- status while a run goes at full speed: GET /api/jobs/{id} latency (p50, p95) during a
+  10,000-row run at 0 ms, 64 in flight, started through the API;
+- a run through the API against the same run from the CLI (50 ms API, 10,000 rows,
+  concurrency 64), alternately, 3 rounds each: wall time from the request (or the
+  command) to the run's end;
+- 100,000 errors: the first page of /api/errors/user-action/{id} (time, bytes), and a
+  page deep in them.
+
+Everything is local: benchmarks/server.py's API, the real `excelfmt serve`, a store of
+its own. Results go to benchmarks/results/serve.json and docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.throughput import start_servers  # noqa: E402
+from benchmarks.workbook import orders_book  # noqa: E402
+from tests.serveserver import Served, make_tokens  # noqa: E402
+
+EXCELFMT = str(Path(sys.executable).with_name("excelfmt"))
+
+
+def config(folder: Path, url: str) -> Path:
+    path = folder / "serve.toml"
+    path.write_text(f'[profile.orders]\nurl = "{url}"\nconcurrency = 64\nmin_concurrency = 64\n')
+    return path
+
+
+def submit(server: Served, token: str, book: Path) -> str:
+    with server.client(token) as client, book.open("rb") as handle:
+        answer = client.post(
+            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+        )
+    answer.raise_for_status()
+    return str(answer.json()["session"])
+
+
+def ready(folder: Path, conf: Path, tokens: Path) -> dict[str, Any]:
+    times = []
+    for _ in range(5):
+        server = Served(folder, conf, tokens)
+        began = time.perf_counter()
+        server.start()
+        times.append(time.perf_counter() - began)
+        server.stop()
+    return {"ready_s": round(statistics.median(times), 3), "target": "< 1 s"}
+
+
+def status_while_running(server: Served, operator: str, viewer: str) -> dict[str, Any]:
+    session = submit(server, operator, orders_book(10_000))
+    took = []
+    with server.client(viewer) as client:
+        while True:
+            began = time.perf_counter()
+            state = client.get(f"/api/jobs/{session}").json()["state"]
+            took.append((time.perf_counter() - began) * 1000)
+            if state != "running":
+                break
+            time.sleep(0.05)
+    took.sort()
+    return {
+        "requests": len(took),
+        "p50_ms": round(took[len(took) // 2], 1),
+        "p95_ms": round(took[int(len(took) * 0.95)], 1),
+        "target": "< 20 ms",
+    }
+
+
+def api_against_cli(
+    server: Served, operator: str, viewer: str, url: str, conf: Path, rounds: int = 3
+) -> dict[str, Any]:
+    book = orders_book(10_000)
+    through_api, from_cli = [], []
+    for _ in range(rounds):
+        began = time.perf_counter()
+        server.wait_done(viewer, submit(server, operator, book), within=300)
+        through_api.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        subprocess.run(
+            [EXCELFMT, "run", str(book), "--config", str(conf), "--profile", "orders",
+             "--store", str(server.folder / "cli-store"), "--json",
+             "--output", str(server.folder / "cli.results.xlsx")],
+            check=False, capture_output=True,
+        )  # fmt: skip
+        from_cli.append(time.perf_counter() - began)
+    api, cli = statistics.median(through_api), statistics.median(from_cli)
+    return {
+        "api_s": [round(t, 2) for t in through_api],
+        "cli_s": [round(t, 2) for t in from_cli],
+        "api_over_cli": round(api / cli, 3),
+        "target": "<= 1.05",
+    }
+
+
+def errors_pages(server: Served, viewer: str, count: int = 100_000) -> dict[str, Any]:
+    from excelfmt.store.folder import Store
+    from excelfmt.store.records import RowError, error_id, now
+
+    session = "e" * 16
+    with Store(server.folder / "store") as store:
+        from excelfmt.store.records import Session
+
+        store.save(Session(session, "errors.xlsx", "", "Sheet1", {"url": "http://x"},
+                           now(), 0, state="finished"))  # fmt: skip
+        store.add_errors(
+            RowError(error_id(session, seq), session, seq, seq + 2, "REQUIRES_USER_ACTION",
+                     422, "Amount must be positive", [("Amount", "must be positive")],
+                     {"Order": f"A-{seq}", "Amount": -seq}, None, now())  # fmt: skip
+            for seq in range(count)
+        )
+    figures: dict[str, Any] = {"errors": count}
+    with server.client(viewer) as client:
+        for name, offset in (("first_page", 0), ("deep_page", count - 100)):
+            began = time.perf_counter()
+            answer = client.get(f"/api/errors/user-action/{session}", params={"offset": offset})
+            figures[f"{name}_ms"] = round((time.perf_counter() - began) * 1000, 1)
+            figures[f"{name}_kib"] = round(len(answer.content) / 1024, 1)
+    figures["target"] = "first page < 200 ms, no response of many MB"
+    return figures
+
+
+def main() -> None:
+    api, urls = start_servers([0, 50])
+    results: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            folder = Path(scratch)
+            tokens, operator, viewer = make_tokens(folder)
+            fast = config(folder, urls[0])
+            results["ready"] = ready(folder, fast, tokens)
+            server = Served(folder, fast, tokens).start()
+            try:
+                results["status_while_running"] = status_while_running(server, operator, viewer)
+                results["errors_100k"] = errors_pages(server, viewer)
+            finally:
+                server.stop()
+            slow = config(folder, urls[50])
+            server = Served(folder, slow, tokens).start()
+            try:
+                results["api_against_cli"] = api_against_cli(
+                    server, operator, viewer, urls[50], slow
+                )
+            finally:
+                server.stop()
+    finally:
+        api.terminate()
+    results["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    (HERE / "results").mkdir(exist_ok=True)
+    (HERE / "results" / "serve.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    assert httpx
+
+
+if __name__ == "__main__":
+    main()
