@@ -320,3 +320,54 @@ def test_profiles_api_metrics_and_the_pool_are_read_by_a_viewer(served, api, wor
         assert client.get("/api/metrics/worker-pool").json() == {"runs": []}
         wrong = client.get("/api/metrics/api", params={"since": "soon"})
         assert wrong.status_code == 422 and wrong.json()["detail"].startswith("since:")
+
+
+def test_a_corrected_fix_workbook_uploaded_sends_its_rows_again(served, api, workbook, tmp_path):
+    from openpyxl import load_workbook as open_book
+
+    server, operator, viewer = served
+    api.respond = refuse_negative_amounts
+    rows = [["A-1", -1], ["A-2", 2], ["A-3", -3]]
+    session = submit(server, operator, workbook(["Order", "Amount"], rows)).json()["session"]
+    server.wait_done(viewer, session)
+    with server.client(viewer) as client:
+        fix = tmp_path / "fix.xlsx"
+        fix.write_bytes(client.get(f"/api/sessions/{session}/fix").content)
+    book = open_book(fix)
+    sheet = book.active
+    assert sheet is not None
+    header = [cell.value for cell in sheet[1]]
+    amount = header.index("Amount") + 1
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row, amount).value = abs(int(sheet.cell(row, amount).value))
+    book.save(fix)
+
+    with server.client(operator) as client, fix.open("rb") as handle:
+        sent = client.post(
+            f"/api/errors/user-action/{session}/fix", files={"file": ("fix.xlsx", handle)}
+        )
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["sent"], sent.json()["reprocessed"]) == (2, 2)
+    assert {r.json["Order"]: r.json["Amount"] for r in api.received[-2:]} == {"A-1": 1, "A-3": 3}
+
+
+def test_with_a_queue_runs_go_through_it_and_the_pool_shows_it(
+    api, workbook, tmp_path, redis_server
+):
+    pytest.importorskip("bullmq")
+    tokens, operator, viewer = make_tokens(tmp_path)
+    server = Served(tmp_path, write_config(tmp_path, api.url), tokens, "--queue", redis_server.url)
+    server.start()
+    try:
+        session = submit(server, operator, workbook(["Order"], [[i] for i in range(30)])).json()[
+            "session"
+        ]
+        status = server.wait_done(viewer, session)
+        with server.client(viewer) as client:
+            pool = client.get("/api/metrics/worker-pool").json()
+    finally:
+        server.stop()
+    assert status["state"] == "finished" and status["summary"]["ok"] == 30
+    assert set(pool["queue"]) == {"workers", "batches"}
+    sessions_in_redis = redis_server.client().zrange("excelfmt:sessions", 0, -1)
+    assert session in sessions_in_redis  # it went through the queue
