@@ -145,14 +145,14 @@ def entity_bomb(folder: Path) -> Path:
     from .conftest import CORPUS
 
     bomb = folder / "bomb.xlsx"
-    with zipfile.ZipFile(CORPUS / "readings_plain_table.xlsx") as original:
-        with zipfile.ZipFile(bomb, "w") as copy:
-            for name in original.namelist():
-                data = original.read(name)
-                if name == "xl/sharedStrings.xml":
-                    entity = b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">]><sst '
-                    data = data.replace(b"<sst ", entity, 1)
-                copy.writestr(name, data)
+    source = CORPUS / "readings_plain_table.xlsx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(bomb, "w") as copy:
+        for name in original.namelist():
+            data = original.read(name)
+            if name == "xl/sharedStrings.xml":
+                entity = b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">]><sst '
+                data = data.replace(b"<sst ", entity, 1)
+            copy.writestr(name, data)
     return bomb
 
 
@@ -293,7 +293,7 @@ def test_metrics_public_lets_a_scraper_in_without_a_token(api, tmp_path):
 
 
 def test_the_performance_test_goes_to_the_profiles_url_with_its_credential(served, api):
-    server, operator, viewer = served
+    server, operator, _ = served
     with server.client(operator) as client:
         unsafe = client.post("/api/metrics/performance-test", json={"profile": "orders"})
         assert unsafe.status_code == 422 and "may change data there" in unsafe.json()["detail"]
