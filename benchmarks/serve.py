@@ -31,9 +31,10 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from tests.serveserver import Served, make_tokens  # noqa: E402
+
 from benchmarks.throughput import start_servers  # noqa: E402
 from benchmarks.workbook import orders_book  # noqa: E402
-from tests.serveserver import Served, make_tokens  # noqa: E402
 
 EXCELFMT = str(Path(sys.executable).with_name("excelfmt"))
 
@@ -121,9 +122,19 @@ def errors_pages(server: Served, viewer: str, count: int = 100_000) -> dict[str,
         store.save(Session(session, "errors.xlsx", "", "Sheet1", {"url": "http://x"},
                            now(), 0, state="finished"))  # fmt: skip
         store.add_errors(
-            RowError(error_id(session, seq), session, seq, seq + 2, "REQUIRES_USER_ACTION",
-                     422, "Amount must be positive", [("Amount", "must be positive")],
-                     {"Order": f"A-{seq}", "Amount": -seq}, None, now())  # fmt: skip
+            RowError(
+                error_id(session, seq),
+                session,
+                seq,
+                seq + 2,
+                "REQUIRES_USER_ACTION",
+                422,
+                "Amount must be positive",
+                [("Amount", "must be positive")],
+                {"Order": f"A-{seq}", "Amount": -seq},
+                None,
+                now(),
+            )
             for seq in range(count)
         )
     figures: dict[str, Any] = {"errors": count}
