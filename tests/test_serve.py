@@ -339,7 +339,7 @@ def test_a_corrected_fix_workbook_uploaded_sends_its_rows_again(served, api, wor
     header = [cell.value for cell in sheet[1]]
     amount = header.index("Amount") + 1
     for row in range(2, sheet.max_row + 1):
-        sheet.cell(row, amount).value = abs(int(sheet.cell(row, amount).value))
+        sheet.cell(row, amount).value = abs(int(str(sheet.cell(row, amount).value)))
     book.save(fix)
 
     with server.client(operator) as client, fix.open("rb") as handle:
