@@ -148,6 +148,35 @@ def errors_pages(server: Served, viewer: str, count: int = 100_000) -> dict[str,
     return figures
 
 
+def upload_memory(server: Served, operator: str, megabytes: int = 90) -> dict[str, Any]:
+    """The server's resident memory before and after refusing a 90 MB upload that is not
+    a workbook (a zip of zeros): it streams the upload to disk and lets the run refuse it."""
+    import zipfile
+
+    assert server.process is not None
+    pid = server.process.pid
+    junk = server.folder / "junk.xlsx"
+    with zipfile.ZipFile(junk, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("zeros.bin", bytes(megabytes * 1_000_000))
+
+    def rss_mib() -> float:
+        fields = Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()
+        return round(int(fields[0]) / 1024, 1)
+
+    before = rss_mib()
+    with server.client(operator) as client, junk.open("rb") as handle:
+        answer = client.post(
+            "/api/jobs", files={"file": (junk.name, handle)}, data={"profile": "orders"}
+        )
+    return {
+        "upload_mb": megabytes,
+        "status": answer.status_code,
+        "rss_before_mib": before,
+        "rss_after_mib": rss_mib(),
+        "target": "flat: the upload is streamed to disk",
+    }
+
+
 def main() -> None:
     api, urls = start_servers([0, 50])
     results: dict[str, Any] = {}
@@ -161,6 +190,7 @@ def main() -> None:
             try:
                 results["status_while_running"] = status_while_running(server, operator, viewer)
                 results["errors_100k"] = errors_pages(server, viewer)
+                results["upload_memory"] = upload_memory(server, operator)
             finally:
                 server.stop()
             slow = config(folder, urls[50])

@@ -85,18 +85,19 @@ def test_every_route_names_its_role_in_the_app_itself():
     from excelfmt.serve.access import Access, operator, viewer
     from excelfmt.serve.app import create_app
     from excelfmt.serve.options import ServeOptions
+    from excelfmt.serve.pages import page_operator, page_viewer
     from excelfmt.serve.tokens import Tokens
 
     app: Any = create_app(ServeOptions(), Access(Tokens([])))
     while not hasattr(app, "routes"):
         app = app.app
-    public = {"/api/login", "/api/logout", "/"}
+    public = {"/api/login", "/api/logout", "/login", "/logout"}
     for route in app.routes:
         if not isinstance(route, APIRoute) or route.path in public:
             continue
         needs = {d.call for d in route.dependant.dependencies}
         needs |= {d.call for dep in route.dependant.dependencies for d in dep.dependencies}
-        assert viewer in needs, route.path
+        assert needs & {viewer, page_viewer, page_operator}, route.path
         if (route.methods or set()) - {"GET", "HEAD"}:
             assert operator in needs, route.path
 

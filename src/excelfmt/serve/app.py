@@ -1,7 +1,8 @@
 """The ASGI app `excelfmt serve` runs: FastAPI's routes inside the door's checks.
 
     HostGuard -> BodyLimit -> TokenInUrl -> [CORS, if --allow-origin] -> FastAPI
-      routes: api_runs, api_errors, api_metrics; /api/login, /api/logout; /api/openapi.json
+      routes: api_runs, api_errors, api_metrics; the console's pages and /static;
+            /api/login, /api/logout; /api/openapi.json; /metrics
 
 FastAPI over plain Starlette for the OpenAPI document it derives from the routes (every
 route in it, kept true by construction), request validation that answers with what was
@@ -12,16 +13,18 @@ pages: FastAPI's load their scripts from a CDN.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Body, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from .._version import __version__
-from . import api_errors, api_metrics, api_runs
+from . import api_errors, api_metrics, api_runs, pages
 from .access import COOKIE, Access, set_cookie, viewer
 from .guards import BodyLimit, HostGuard
 from .options import ServeOptions
@@ -52,7 +55,10 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
     _mount_metrics(api, options)
     api.add_api_route("/api/login", login, methods=["POST"])
     api.add_api_route("/api/logout", logout, methods=["POST"])
-    api.add_api_route("/", home, methods=["GET"], include_in_schema=False)
+    api.include_router(pages.router)
+    api.add_exception_handler(pages.LoginNeeded, pages.login_redirect)
+    static = Path(__file__).with_name("static")
+    api.mount("/static", StaticFiles(directory=static), name="static")
     app: ASGIApp = api
     if options.allow_origins:
         from starlette.middleware.cors import CORSMiddleware
@@ -71,19 +77,22 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
 
 
 def _mount_metrics(api: FastAPI, options: ServeOptions) -> None:
-    """GET /metrics in Prometheus's format, behind a token unless --metrics-public."""
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    from ..metrics.prometheus import Exposition
-    from .figures import StoreFigures
-
-    figures = StoreFigures(options.store)
-    exposition = Exposition(figures.live, figures.totals)
+    """GET /metrics in Prometheus's format, behind a token unless --metrics-public.
+    prometheus_client is imported at the first scrape: a tenth of serve's start."""
+    made: list[Any] = []
 
     def metrics() -> Response:
         """What every run in the store adds up to, per API: rows by outcome, requests by
         status class, retries, latency; in flight, limit and breaker of the runs going."""
-        return Response(exposition.text(), media_type=CONTENT_TYPE_LATEST)
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        if not made:
+            from ..metrics.prometheus import Exposition
+            from .figures import StoreFigures
+
+            figures = StoreFigures(options.store)
+            made.append(Exposition(figures.live, figures.totals))
+        return Response(made[0].text(), media_type=CONTENT_TYPE_LATEST)
 
     guard = [] if options.metrics_public else [Depends(viewer)]
     api.add_api_route("/metrics", metrics, methods=["GET"], dependencies=guard)
@@ -118,23 +127,6 @@ def logout(request: Request) -> Response:
     response = JSONResponse({"logged_out": True})
     response.delete_cookie(COOKIE, path="/")
     return response
-
-
-def home(request: Request) -> Response:
-    """Where a ?token= link lands: who is logged in, and where the API is described."""
-    access: Access = request.app.state.access
-    session = access.session(request.cookies.get(COOKIE))
-    who = (
-        f"Logged in as {session.identity.name} ({session.identity.role})."
-        if session
-        else "Not logged in: open this address with ?token=TOKEN."
-    )
-    page = (
-        "<!doctype html><html lang=en><meta charset=utf-8><title>excelfmt</title>"
-        f"<h1>excelfmt serve</h1><p>{who}</p>"
-        '<p>The API is described at <a href="/api/openapi.json">/api/openapi.json</a>.</p>'
-    )
-    return HTMLResponse(page, headers={"Content-Security-Policy": "default-src 'self'"})
 
 
 async def _http_problem(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,312 @@
+"""The web console's pages: server-rendered HTML over the same store and routes as the API.
+
+    GET  /login, POST /login, POST /logout      the session cookie, from a token
+    GET  /                                     runs, newest first, paged, filtered
+    GET  /runs/{id}                            a run: live over /api/sessions/{id}/events
+    GET  /runs/{id}/errors                     the grid of rows that need a person
+    GET  /runs/{id}/log                        its log
+    GET  /new                                  start a run (an operator's)
+
+Every page needs a login; an action on a page is a call to the JSON API from
+static/console.js with the CSRF token the page carries, so the server checks the role
+on the action itself, whatever the page shows. Pages are made for the CSP in CSP: no
+inline script or style, nothing from another origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from ..store import runlog
+from ..store import sessions as records
+from ..store.records import STATES as ERROR_STATES
+from .access import COOKIE, Access, CookieSession, set_cookie, viewer
+from .api_runs import options_of, store_of
+from .problems import Problem, found
+from .tokens import Identity
+
+router = APIRouter(include_in_schema=False)
+CSP = (
+    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+RUN_STATES = ("running", "finished", "stopped", "interrupted", "crashed", "failed")
+PAGE = 50
+NONE = "-"
+"""Shown for a figure a run does not have (yet)."""
+EVERY = 1.0
+"""Seconds between a running run's updates on its page."""
+
+
+class LoginNeeded(Exception):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+
+def page_viewer(request: Request) -> Identity:
+    """The identity behind a page request; without one, a redirect to the login form."""
+    try:
+        return viewer(request)
+    except Problem as exc:
+        if exc.status != 401:
+            raise
+        raise LoginNeeded(str(request.url.path)) from None
+
+
+def page_operator(request: Request) -> Identity:
+    identity = page_viewer(request)
+    if not identity.operates:
+        raise Problem(403, f"The token {identity.name!r} is a viewer's; this needs an operator's.")
+    return identity
+
+
+async def login_redirect(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginNeeded)
+    return RedirectResponse(f"/login?next={exc.target}", status_code=303)
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    environment = getattr(render, "environment", None)
+    if environment is None:
+        environment = Environment(
+            loader=PackageLoader("excelfmt.serve", "templates"),
+            autoescape=select_autoescape(default=True),
+        )
+        render.environment = environment  # type: ignore[attr-defined]
+    cookie = _cookie(request)
+    context.setdefault("who", getattr(request.state, "identity", None))
+    context.setdefault("csrf", cookie.csrf if cookie else "")
+    page = environment.get_template(template).render(**context)
+    return HTMLResponse(page, status, headers=security_headers())
+
+
+def security_headers() -> dict[str, str]:
+    return {
+        "Content-Security-Policy": CSP,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def _cookie(request: Request) -> CookieSession | None:
+    access: Access = request.app.state.access
+    return access.session(request.cookies.get(COOKIE))
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    return render(request, "login.html", title="Log in", next=_local(next), who=None)
+
+
+@router.post("/login")
+def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
+    access: Access = request.app.state.access
+    made = access.login(token.strip())
+    if made is None:
+        return render(request, "login.html", 401, title="Log in", next=_local(next), who=None,
+                      problem="That token is not one this server knows.")  # fmt: skip
+    response = RedirectResponse(_local(next), status_code=303)
+    set_cookie(response, request, made[0])
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: str = Form("")) -> Response:
+    cookie = _cookie(request)
+    access: Access = request.app.state.access
+    if cookie is not None and csrf == cookie.csrf:
+        access.logout(request.cookies.get(COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+def _local(target: str) -> str:
+    """Only a path on this server: a login link cannot send anyone elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/", dependencies=[Depends(page_viewer)])
+def runs_page(request: Request, state: str = "", file: str = "", offset: int = 0) -> HTMLResponse:
+    offset = max(0, offset)
+    with store_of(request) as store:
+        chosen = []
+        for session in store.sessions():
+            if file and file.lower() not in Path(session.input).name.lower():
+                continue
+            session = records.settled(store, session)
+            if state and session.state != state:
+                continue
+            chosen.append(session)
+    runs = [_run_row(s) for s in chosen[offset : offset + PAGE]]
+
+    def link(at: int) -> str:
+        return f"/?state={state}&file={file}&offset={at}"
+
+    more = offset + PAGE < len(chosen)
+    return render(request, "runs.html", title="Runs", runs=runs, states=RUN_STATES,
+                  state=state, file=file, total=f"{len(chosen):,}",
+                  shown=f"{offset + 1:,} to {offset + len(runs):,}",
+                  previous=link(max(0, offset - PAGE)) if offset else None,
+                  following=link(offset + PAGE) if more else None)  # fmt: skip
+
+
+def _run_row(session: Any) -> dict[str, Any]:
+    from ..metrics.digest import api_host
+
+    figures = session.summary or session.progress
+    return {
+        "id": session.id,
+        "started_at": session.started_at,
+        "state": session.state,
+        "file": Path(session.input).name,
+        "sheet": session.sheet,
+        "api": api_host(session.settings.get("url")),
+        "ok": f"{int(figures.get('ok') or 0):,}",
+        "failed": f"{int(figures.get('failed') or 0):,}",
+        "rows_per_s": f"{float(figures.get('rows_per_s') or 0):,.1f}",
+    }
+
+
+@router.get("/runs/{session_id}", dependencies=[Depends(page_viewer)])
+def run_page(request: Request, session_id: str) -> HTMLResponse:
+    with store_of(request) as store:
+        session = records.settled(store, found(lambda: store.session(session_id)))
+        open_errors = store.count_errors(session.id, state="open")
+    run = {**_run_row(session), **live_figures(session), "open_errors": f"{open_errors:,}"}
+    return render(request, "run.html", title=run["file"], run=run)
+
+
+def live_figures(session: Any) -> dict[str, Any]:
+    """What a run's page shows of it now (also each event of its live stream)."""
+    progress, summary = session.progress, session.summary
+    board = records.board_of(progress)
+    recent = board[0].recent if board else None
+    done = int(summary.get("rows") or progress.get("done") or 0)
+    ok = int(summary.get("ok") or progress.get("ok") or 0)
+    estimated = progress.get("estimated_rows")
+    rate = float(progress.get("rows_per_s") or summary.get("rows_per_s") or 0)
+    left = (int(estimated) - done) if isinstance(estimated, int) else None
+    eta = f"{left / rate:,.0f} s" if left and rate and session.state == "running" else NONE
+    latency = NONE
+    if recent and recent.ok_latency:
+        failed = f"{recent.failed_latency[0] * 1000:,.0f} ms" if recent.failed_latency else NONE
+        latency = f"{recent.ok_latency[0] * 1000:,.0f} ms / {failed}"
+    return {
+        "id": session.id,
+        "state": session.state,
+        "done": done,
+        "estimated": estimated if isinstance(estimated, int) else None,
+        "progress_text": _progress_text(done, estimated),
+        "ok": f"{ok:,}",
+        "failed": f"{done - ok:,}",
+        "rows_per_s": f"{rate:,.1f}",
+        "eta": eta,
+        "in_flight": f"{progress.get('in_flight', 0)} / {progress.get('limit', NONE)}",
+        "breaker": str(progress.get("breaker", NONE)),
+        "retries": f"{int(summary.get('retries') or progress.get('retries') or 0):,}",
+        "latency": latency,
+        "bars": list(recent.bars) if recent else [],
+        "statuses": list(recent.statuses) if recent else [],
+        "messages": list(recent.messages)[:5] if recent else [],
+    }
+
+
+def _progress_text(done: int, estimated: object) -> str:
+    if isinstance(estimated, int):
+        return f"{done:,} of about {estimated:,} rows"
+    return f"{done:,} rows"
+
+
+@router.get("/api/sessions/{session_id}/events", dependencies=[Depends(viewer)])
+async def run_events(request: Request, session_id: str) -> StreamingResponse:
+    """The run's figures as Server-Sent Events, every second until it ends."""
+
+    def read() -> dict[str, Any]:
+        with store_of(request) as store:
+            session = records.settled(store, found(lambda: store.session(session_id)))
+            return live_figures(session)
+
+    first = await run_in_threadpool(read)  # an unknown id is a 404 before the stream starts
+
+    async def events() -> AsyncIterator[bytes]:
+        figures = first
+        while True:
+            yield f"data: {json.dumps(figures)}\n\n".encode()
+            if figures["state"] != "running" or await request.is_disconnected():
+                return
+            await asyncio.sleep(EVERY)
+            figures = await run_in_threadpool(read)
+
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+@router.get("/runs/{session_id}/errors", dependencies=[Depends(page_viewer)])
+def errors_page(
+    request: Request, session_id: str, state: str = "open", offset: int = 0
+) -> HTMLResponse:
+    offset = max(0, offset)
+    chosen = None if state == "all" else state
+    if chosen is not None and chosen not in ERROR_STATES:
+        raise Problem(422, f"state {state!r}: use open, resolved, reprocessed or all.")
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+        page = store.error_page(session.id, offset, PAGE, state=chosen)
+        total = store.count_errors(session.id, state=chosen)
+    columns = list(page[0].values) if page else []
+    errors = [
+        {
+            "id": e.id,
+            "row": e.row,
+            "state": e.state,
+            "message": e.message or "",
+            "refused": [name for name, _ in e.fields],
+            "cells": {k: "" if v is None else v for k, v in e.values.items()},
+        }
+        for e in page
+    ]
+
+    def link(at: int) -> str:
+        return f"/runs/{session.id}/errors?state={state}&offset={at}"
+
+    return render(request, "errors.html", title="Rows that need a person",
+                  run=_run_row(session), errors=errors, columns=columns, state=state,
+                  total=f"{total:,}", first=f"{offset + 1:,}", last=f"{offset + len(page):,}",
+                  previous=link(max(0, offset - PAGE)) if offset else None,
+                  following=link(offset + PAGE) if offset + PAGE < total else None)  # fmt: skip
+
+
+@router.get("/runs/{session_id}/log", dependencies=[Depends(page_viewer)])
+def log_page(request: Request, session_id: str, level: str = "INFO") -> HTMLResponse:
+    if level.upper() not in runlog.LEVELS:
+        level = "INFO"
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+        path = store.log_path(session.id)
+    lines = []
+    for line in runlog.read(path, level) if path.exists() else []:
+        details = {k: v for k, v in line.items() if k not in ("time", "level", "event")}
+        lines.append({**line, "details": ", ".join(f"{k}={v}" for k, v in details.items())})
+    return render(request, "log.html", title="Log", run=_run_row(session), lines=lines,
+                  level=level.upper(), levels=runlog.LEVELS)  # fmt: skip
+
+
+@router.get("/new", dependencies=[Depends(page_operator)])
+def new_run_page(request: Request) -> HTMLResponse:
+    profiles = [
+        {"name": p.name, "url": p.settings.url, "method": p.settings.method}
+        for p in options_of(request).profiles.values()
+    ]
+    return render(request, "new.html", title="New run", profiles=profiles)

@@ -1,0 +1,183 @@
+"""The web console in a real browser: Debian's Chromium driven by Playwright (issue 23).
+
+A real `excelfmt serve`, a real API behind its profile, examples/orders.xlsx uploaded
+through the page, a refused cell corrected in the grid and sent again.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .apiserver import Reply
+from .conftest import ROOT
+from .serveserver import Served, make_tokens, write_config
+
+CHROMIUM = "/usr/bin/chromium"
+pytest.importorskip("playwright")
+if not Path(CHROMIUM).exists():  # CI installs it (.ci/run); a skip fails CI there
+    pytest.skip("Debian's chromium is not installed", allow_module_level=True)
+
+
+def orders_api(got: Any) -> Reply:
+    """As examples/api.py: a bad email or a non-positive amount is refused, by field."""
+    errors = []
+    if "@" not in str(got.json.get("Email") or ""):
+        errors.append({"field": "Email", "message": "is not an email address"})
+    amount = got.json.get("Amount")
+    if not isinstance(amount, int | float) or amount <= 0:
+        errors.append({"field": "Amount", "message": "must be a number above 0"})
+    if errors:
+        return Reply(422, {"message": "Validation failed", "errors": errors})
+    return Reply(201, {"id": got.json["Order"]})
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def console(api: Any, tmp_path: Path) -> Iterator[tuple[Served, str, str]]:
+    api.respond = orders_api
+    tokens, operator, viewer = make_tokens(tmp_path)
+    server = Served(tmp_path, write_config(tmp_path, api.url), tokens).start()
+    yield server, operator, viewer
+    server.stop()
+
+
+def watched_page(browser: Any, server: Served) -> tuple[Any, list[str], list[str]]:
+    """A page, every URL it requested, and every error its console logged (a CSP
+    violation is one)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    requested: list[str] = []
+    problems: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    def logged(message: Any) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", logged)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return page, requested, problems
+
+
+def log_in(page: Any, server: Served, token: str) -> None:
+    page.goto(f"{server.url}/")
+    assert "/login" in page.url  # not logged in: the form
+    page.fill("#token", token)
+    with page.expect_navigation():
+        page.click("form.login button[type=submit]")
+    assert page.url == f"{server.url}/"
+
+
+def test_an_operator_uploads_watches_and_fixes_a_row_in_the_browser(
+    browser, console, api, tmp_path
+):
+    server, operator, _ = console
+    page, requested, problems = watched_page(browser, server)
+    log_in(page, server, operator)
+    assert "No runs yet" in page.inner_text("main")
+
+    # New run: the profile, examples/orders.xlsx; the page lands on the run.
+    book = tmp_path / "orders.xlsx"
+    shutil.copy(ROOT / "examples" / "orders.xlsx", book)
+    page.click("text=New run")
+    page.select_option("#profile", "orders")
+    page.set_input_files("#file", str(book))
+    page.click("form.new-run button[type=submit]")
+    page.wait_for_url(re.compile(r"/runs/[0-9a-f]+$"))
+    page.wait_for_selector('[data-field="state"]:text("finished")', timeout=60_000)
+    figures = page.inner_text(".figures")
+    assert "250" in figures  # every row, with its outcome written, not only coloured
+    refused = int(page.inner_text('[data-field="failed"]').replace(",", ""))
+    assert refused > 0
+
+    # The grid: the refused cell is marked; correct it and send the row again.
+    page.click("text=Rows that need a person")
+    page.wait_for_selector("[data-grid]")
+    row = page.locator("tr[data-error]").first
+    order = row.locator('input[data-column="Order"]').input_value()
+    corrected: dict[str, Any] = {}
+    for cell in row.locator("td.refused input").all():  # every refused cell of the row
+        column = str(cell.get_attribute("data-column"))
+        corrected[column] = "billing@fixed.example" if column == "Email" else 12.5
+        cell.fill(str(corrected[column]))
+    assert corrected
+    api.received.clear()
+    page.click('[data-action="send-again"]')
+    page.wait_for_selector(
+        'tr[data-error] td[data-field="state"]:text("ok (sent again)")', timeout=30_000
+    )
+    sent = [r.json for r in api.received if r.json["Order"] == order]
+    assert len(sent) == 1, "the API got the row once"
+    for column, value in corrected.items():
+        assert sent[0][column] == value  # a number stays a number
+
+    # Nothing left the origin; nothing broke the page's CSP.
+    origin = server.url
+    assert all(url.startswith(origin) for url in requested), [
+        u for u in requested if not u.startswith(origin)
+    ]
+    assert problems == []
+
+
+def test_a_viewer_sees_no_action_and_a_forged_one_is_refused(browser, console, api, workbook):
+    server, operator, viewer = console
+    book = workbook(["Order", "Email", "Amount"], [["A-1", "nobody", 5]])
+    with server.client(operator) as client, book.open("rb") as handle:
+        session = client.post(
+            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+        ).json()["session"]
+    server.wait_done(operator, session)
+
+    page, _, problems = watched_page(browser, server)
+    log_in(page, server, viewer)
+    assert page.locator("text=New run").count() == 0
+    page.goto(f"{server.url}/runs/{session}/errors")
+    assert page.locator('[data-action="send-again"]').count() == 0
+    assert page.locator("input[data-column]").count() == 0  # cells shown, not editable
+    error = page.locator("tr[data-error]").first.get_attribute("data-error")
+    # The same call the operator's button makes, forged from the viewer's page.
+    status = page.evaluate(
+        """async (id) => {
+            const csrf = document.querySelector('meta[name="csrf"]').content;
+            const answer = await fetch(`/api/errors/user-action/${id}/reprocess`, {
+                method: "POST", headers: {"X-CSRF-Token": csrf, "Content-Type": "application/json"},
+                body: JSON.stringify({record: {Email: "x@y.example"}})});
+            return answer.status;
+        }""",
+        error,
+    )
+    assert status == 403
+    assert len(api.received) == 1  # only the run's own request
+    assert [p for p in problems if "status of 403" not in p] == []  # the refusal itself
+
+
+def test_the_runs_list_and_a_run_fit_a_phone(browser, console, workbook):
+    server, operator, _ = console
+    book = workbook(["Order", "Email", "Amount"], [["A-1", "a@b.example", 5]])
+    with server.client(operator) as client, book.open("rb") as handle:
+        session = client.post(
+            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+        ).json()["session"]
+    server.wait_done(operator, session)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{server.url}/?token={operator}")
+    for path in ("/", f"/runs/{session}"):
+        page.goto(f"{server.url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    context.close()
