@@ -25,7 +25,7 @@ from aiohttp import web
 from openpyxl import Workbook
 from rich.console import Console
 
-from excelfmt.cli.metrics import write_report
+from excelfmt.ui.reportfile import write_report
 from excelfmt.engine import runner
 from excelfmt.metrics.counters import Snapshot
 from excelfmt.policies.resilience import LiveState

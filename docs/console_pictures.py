@@ -1,0 +1,78 @@
+"""Make the README's pictures of the web console from a real run, in Debian's chromium.
+
+    .venv/bin/python docs/console_pictures.py     # needs chromium (apt-get install chromium)
+
+Starts examples/api.py's API, `excelfmt serve` with a profile aimed at it, uploads
+examples/orders.xlsx through the API, and photographs each page at 1280x800: the runs,
+the run as it goes, the finished run, the rows that need a person, New run.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.serveserver import Served, make_tokens  # noqa: E402
+
+IMAGES = HERE / "images"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    api = subprocess.Popen([sys.executable, str(ROOT / "examples" / "api.py"), str(port)])
+    time.sleep(1.0)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        config = folder / "serve.toml"
+        config.write_text(
+            f'[profile.orders]\nurl = "http://127.0.0.1:{port}/orders"\nconcurrency = 4\n'
+            "rate = 25\n"  # slow enough to photograph it going
+        )
+        tokens, operator, _ = make_tokens(folder)
+        server = Served(folder, config, tokens).start()
+        try:
+            with sync_playwright() as driver:
+                browser = driver.chromium.launch(
+                    executable_path="/usr/bin/chromium", args=["--no-sandbox"]
+                )
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.goto(f"{server.url}/?token={operator}")
+                page.goto(f"{server.url}/new")
+                page.screenshot(path=str(IMAGES / "console-new-run.png"))
+                page.set_input_files("#file", str(ROOT / "examples" / "orders.xlsx"))
+                page.click("form.new-run button[type=submit]")
+                page.wait_for_url("**/runs/*")
+                time.sleep(5)
+                page.screenshot(path=str(IMAGES / "console-run-live.png"))
+                page.wait_for_selector('[data-field="state"]:text("finished")', timeout=120_000)
+                page.screenshot(path=str(IMAGES / "console-run.png"))
+                page.click("text=Rows that need a person")
+                page.wait_for_selector("[data-grid]")
+                page.screenshot(path=str(IMAGES / "console-errors.png"))
+                page.goto(f"{server.url}/")
+                page.screenshot(path=str(IMAGES / "console-runs.png"))
+                browser.close()
+        finally:
+            server.stop()
+            api.terminate()
+    print(f"pictures written to {IMAGES}")
+
+
+if __name__ == "__main__":
+    main()
