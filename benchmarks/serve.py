@@ -177,6 +177,35 @@ def upload_memory(server: Served, operator: str, megabytes: int = 90) -> dict[st
     }
 
 
+def page_open_cost(server: Served, operator: str, viewer: str, rounds: int = 3) -> dict[str, Any]:
+    """The same 10,000-row run at 50 ms through the API, with its page open in Debian's
+    chromium (live over Server-Sent Events) and without, alternately (issue 23)."""
+    from playwright.sync_api import sync_playwright
+
+    book = orders_book(10_000)
+    watched, alone = [], []
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(f"{server.url}/?token={viewer}")
+        for _ in range(rounds):
+            began = time.perf_counter()
+            session = submit(server, operator, book)
+            page.goto(f"{server.url}/runs/{session}")
+            page.wait_for_selector('[data-field="state"]:text("finished")', timeout=300_000)
+            watched.append(time.perf_counter() - began)
+            began = time.perf_counter()
+            server.wait_done(viewer, submit(server, operator, book), within=300)
+            alone.append(time.perf_counter() - began)
+        browser.close()
+    return {
+        "with_page_s": [round(t, 2) for t in watched],
+        "without_s": [round(t, 2) for t in alone],
+        "ratio": round(statistics.median(watched) / statistics.median(alone), 3),
+        "target": "<= 1.05",
+    }
+
+
 def main() -> None:
     api, urls = start_servers([0, 50])
     results: dict[str, Any] = {}
@@ -199,6 +228,8 @@ def main() -> None:
                 results["api_against_cli"] = api_against_cli(
                     server, operator, viewer, urls[50], slow
                 )
+                if Path("/usr/bin/chromium").exists():
+                    results["page_open_cost"] = page_open_cost(server, operator, viewer)
             finally:
                 server.stop()
     finally:

@@ -58,7 +58,9 @@ class RunNote:
                 await pipe.execute()
 
         await self._outage.call(write)
-        if self._clock() - self._workers_seen >= WORKERS_EVERY:
+        # None found yet (a worker's first beat may come just after the run's first
+        # note): looked for again at the next note, not WORKERS_EVERY later.
+        if not self.workers or self._clock() - self._workers_seen >= WORKERS_EVERY:
             self._workers_seen = self._clock()
             self.workers = await self._outage.call(self._live_workers)
 
