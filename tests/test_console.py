@@ -64,6 +64,7 @@ def watched_page(browser: Any, server: Served) -> tuple[Any, list[str], list[str
     requested: list[str] = []
     problems: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
+
     def logged(message: Any) -> None:
         if message.type == "error":
             problems.append(message.text)

@@ -302,3 +302,16 @@ def test_behind_a_tls_proxy_the_cookie_is_secure_and_cors_stays_closed(served):
         )
     assert "access-control-allow-origin" not in asked.headers
     assert "access-control-allow-origin" not in preflight.headers
+
+
+def test_a_login_posted_from_another_sites_page_is_refused(served):
+    server, operator, _ = served
+    with server.client() as browser:
+        foreign = {"Origin": "https://evil.example"}
+        assert (
+            browser.post("/api/login", json={"token": operator}, headers=foreign).status_code == 403
+        )
+        form = browser.post("/login", data={"token": operator}, headers=foreign)
+        assert form.status_code == 403 and "set-cookie" not in form.headers
+        own = {"Origin": server.url}
+        assert browser.post("/api/login", json={"token": operator}, headers=own).status_code == 200

@@ -122,6 +122,18 @@ def operator(identity: Identity = Depends(viewer)) -> Identity:
     return identity
 
 
+def refuse_foreign_origin(request: Request) -> None:
+    """A login posted from another site's page is refused (login CSRF: it would log the
+    browser in as someone else). Browsers send Origin with every cross-site POST."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    allowed: tuple[str, ...] = request.app.state.options.allow_origins
+    if origin != own and origin not in allowed:
+        raise Problem(403, f"A login from the page of another site ({origin}) is refused.")
+
+
 def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, {"WWW-Authenticate": 'Bearer realm="excelfmt"'})
 

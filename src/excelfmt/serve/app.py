@@ -25,7 +25,7 @@ from starlette.types import ASGIApp
 
 from .._version import __version__
 from . import api_errors, api_metrics, api_runs, pages
-from .access import COOKIE, Access, set_cookie, viewer
+from .access import COOKIE, Access, refuse_foreign_origin, set_cookie, viewer
 from .guards import BodyLimit, HostGuard
 from .options import ServeOptions
 from .problems import Problem, handle_problem, problem_response
@@ -108,6 +108,7 @@ def login(
 ) -> Response:
     """Trade a token for the session cookie (HttpOnly, SameSite=Strict); the answer
     carries the CSRF token every change made with the cookie must send."""
+    refuse_foreign_origin(request)
     access: Access = request.app.state.access
     made = access.login(str(body.get("token", "")))
     if made is None:

@@ -28,7 +28,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from ..store import runlog
 from ..store import sessions as records
 from ..store.records import STATES as ERROR_STATES
-from .access import COOKIE, Access, CookieSession, set_cookie, viewer
+from .access import COOKIE, Access, CookieSession, refuse_foreign_origin, set_cookie, viewer
 from .api_runs import options_of, store_of
 from .problems import Problem, found
 from .tokens import Identity
@@ -111,6 +111,7 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 
 @router.post("/login")
 def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
+    refuse_foreign_origin(request)
     access: Access = request.app.state.access
     made = access.login(token.strip())
     if made is None:
