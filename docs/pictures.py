@@ -25,13 +25,13 @@ from aiohttp import web
 from openpyxl import Workbook
 from rich.console import Console
 
-from excelfmt.ui.reportfile import write_report
 from excelfmt.engine import runner
 from excelfmt.metrics.counters import Snapshot
 from excelfmt.policies.resilience import LiveState
 from excelfmt.settings.config import load_settings
 from excelfmt.store.folder import Store
 from excelfmt.ui.dashboard import Board, DashboardView, render
+from excelfmt.ui.reportfile import write_report
 
 HERE = Path(__file__).resolve().parent
 IMAGES = HERE / "images"
