@@ -182,3 +182,31 @@ def test_the_runs_list_and_a_run_fit_a_phone(browser, console, workbook):
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, (path, width)
     context.close()
+
+
+def test_every_page_renders_under_its_csp_with_the_runs_figures(browser, console, api, workbook):
+    server, operator, _ = console
+    book = workbook(["Order", "Email", "Amount"], [["A-1", "a@b.example", 5], ["A-2", "x", 1]])
+    with server.client(operator) as client, book.open("rb") as handle:
+        session = client.post(
+            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+        ).json()["session"]
+    server.wait_done(operator, session)
+    page, requested, problems = watched_page(browser, server)
+    log_in(page, server, operator)
+
+    page.goto(f"{server.url}/runs/{session}")
+    frame = page.frame_locator("iframe.report")
+    assert "input.xlsx" in frame.locator("body").inner_text()  # the report, framed
+    page.goto(f"{server.url}/runs/{session}/log")
+    assert "run started over HTTP" in page.inner_text("table.log")
+    page.goto(f"{server.url}/queue")
+    assert "excelfmt serve --queue" in page.inner_text("main")  # how to turn it on
+    page.goto(f"{server.url}/apis")
+    assert f"127.0.0.1:{api.port}" in page.inner_text("table.apis")
+    page.fill("#iterations", "3")
+    page.check("input[name=confirm]")
+    page.click("form.bench button[type=submit]")
+    page.wait_for_selector('[data-field="bench-result"]:has-text("through the pool")')
+    assert problems == []
+    assert all(url.startswith(server.url) or url.startswith("data:") for url in requested)

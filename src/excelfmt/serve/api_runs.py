@@ -236,7 +236,9 @@ def report(request: Request, session_id: str) -> HTMLResponse:
     with store_of(request) as store:
         session = found(lambda: store.session(session_id))
     with usage_as(404):
-        return HTMLResponse(report_page(options.store, session.id))
+        page = report_page(options.store, session.id)
+    # Framed by the console's run page; by no other site's.
+    return HTMLResponse(page, headers={"Content-Security-Policy": "frame-ancestors 'self'"})
 
 
 @router.get("/sessions/{session_id}/fix", dependencies=[Depends(viewer)])

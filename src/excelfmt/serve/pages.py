@@ -294,7 +294,7 @@ def log_page(request: Request, session_id: str, level: str = "INFO") -> HTMLResp
     if level.upper() not in runlog.LEVELS:
         level = "INFO"
     with store_of(request) as store:
-        session = found(lambda: store.session(session_id))
+        session = records.settled(store, found(lambda: store.session(session_id)))
         path = store.log_path(session.id)
     lines = []
     for line in runlog.read(path, level) if path.exists() else []:
@@ -306,8 +306,57 @@ def log_page(request: Request, session_id: str, level: str = "INFO") -> HTMLResp
 
 @router.get("/new", dependencies=[Depends(page_operator)])
 def new_run_page(request: Request) -> HTMLResponse:
-    profiles = [
+    return render(request, "new.html", title="New run", profiles=_profiles(request))
+
+
+@router.get("/apis", dependencies=[Depends(page_viewer)])
+def apis_page(request: Request) -> HTMLResponse:
+    """Each API over the last 7 days (`metrics --since 7d`), and the performance test."""
+    from ..engine.metricsdata import hosts_metrics
+
+    with store_of(request) as store:
+        data: Any = hosts_metrics(store, "7d")
+    hosts = []
+    for h in data["hosts"]:
+        latency = h["latency_ms"]["all"]
+        statuses = ", ".join(f"{code}: {n:,}" for code, n in h["statuses"].items())
+        hosts.append(
+            {
+                "host": h["host"],
+                "runs": f"{h['runs']:,}",
+                "rows": f"{h['rows']:,}",
+                "ok": f"{h['ok']:,}",
+                "failed": f"{h['failed']:,}",
+                "rows_per_s": f"{h['rows_per_s'] or 0:,.1f}",
+                "p50": NONE if latency["p50"] is None else f"{latency['p50']:,.1f}",
+                "p99": NONE if latency["p99"] is None else f"{latency['p99']:,.1f}",
+                "statuses": statuses,
+            }
+        )
+    return render(request, "apis.html", title="APIs", hosts=hosts, profiles=_profiles(request))
+
+
+def _profiles(request: Request) -> list[dict[str, str]]:
+    return [
         {"name": p.name, "url": p.settings.url, "method": p.settings.method}
         for p in options_of(request).profiles.values()
     ]
-    return render(request, "new.html", title="New run", profiles=profiles)
+
+
+@router.get("/queue", dependencies=[Depends(page_viewer)])
+def queue_page(request: Request) -> HTMLResponse:
+    """The queue's workers, batches by state and runs (with serve --queue)."""
+    queue = options_of(request).queue
+    if not queue:
+        return render(request, "queue.html", title="Queue", queue=None)
+    from datetime import UTC, datetime
+
+    from ..scaleout.status import queue_status
+
+    status = queue_status(queue, lambda text: None)
+    workers = [
+        {**w, "seen": datetime.fromtimestamp(float(w.get("seen", 0)), UTC).isoformat()}
+        for w in status.workers
+    ]
+    return render(request, "queue.html", title="Queue", queue=queue, workers=workers,
+                  batches=status.batches, runs=status.runs)  # fmt: skip

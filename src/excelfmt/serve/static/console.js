@@ -209,8 +209,59 @@ function newRunPage() {
   });
 }
 
+function logPage() {
+  const table = document.querySelector("[data-log]");
+  if (!table || table.dataset.state !== "running") return;
+  // The log follows the run: the lines it adds, every two seconds, until it ends.
+  const body = table.querySelector("[data-lines]");
+  let shown = Number(table.dataset.count);
+  const timer = setInterval(async () => {
+    try {
+      const [log, status] = await Promise.all([
+        call("GET", `/api/logs/${table.dataset.log}?level=${table.dataset.level}`),
+        call("GET", `/api/jobs/${table.dataset.log}`),
+      ]);
+      for (const line of log.lines.slice(shown)) {
+        const row = document.createElement("tr");
+        const details = Object.entries(line).filter(([k]) => !["time", "level", "event"].includes(k));
+        for (const text of [new Date(line.time).toLocaleString(), line.level, line.event, details.map(([k, v]) => `${k}=${v}`).join(", ")]) {
+          const cell = document.createElement("td");
+          cell.textContent = text;
+          row.appendChild(cell);
+        }
+        body.appendChild(row);
+      }
+      shown = log.lines.length;
+      if (status.state !== "running") clearInterval(timer);
+    } catch (error) { clearInterval(timer); say(document, error.message); }
+  }, 2000);
+}
+
+function benchForm() {
+  const form = document.querySelector('[data-action="bench"]');
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    say(form, "");
+    const data = new FormData(form);
+    const result = form.querySelector('[data-field="bench-result"]');
+    result.textContent = "Sending…";
+    try {
+      const figures = await call("POST", "/api/metrics/performance-test", {
+        profile: data.get("profile"),
+        iterations: Number(data.get("iterations")),
+        confirm: data.get("confirm") === "on",
+      });
+      result.textContent = `${numbers.format(figures.direct_per_s)} requests/s one at a time, ` +
+        `${numbers.format(figures.pool_per_s)} through the pool: ${figures.speedup}× faster.`;
+    } catch (error) { result.textContent = ""; say(form, error.message); }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   localTimes(document);
+  logPage();
+  benchForm();
   runPage();
   runsPage();
   gridPage();
