@@ -210,3 +210,24 @@ def test_every_page_renders_under_its_csp_with_the_runs_figures(browser, console
     page.wait_for_selector('[data-field="bench-result"]:has-text("through the pool")')
     assert problems == []
     assert all(url.startswith(server.url) or url.startswith("data:") for url in requested)
+
+
+def test_new_run_previews_the_first_requests_and_sends_nothing(browser, console, api, tmp_path):
+    from .serveserver import API_SECRET
+
+    server, operator, _ = console
+    page, _, problems = watched_page(browser, server)
+    log_in(page, server, operator)
+    page.goto(f"{server.url}/new")
+    page.set_input_files("#file", str(ROOT / "examples" / "orders.xlsx"))
+    page.click('[data-action="preview"]')
+    page.wait_for_selector('[data-field="preview"]:not([hidden])')
+    shown = page.inner_text('[data-field="preview"]')
+    assert "Sheet Orders: 250 rows" in shown and "PO-1001" in shown
+    assert API_SECRET not in page.content()
+    page.fill("#sheet", "Nope")
+    page.click('[data-action="preview"]')
+    page.wait_for_selector('[data-field="problem"]:not([hidden])')
+    assert "Nope" in page.inner_text('[data-field="problem"]')  # the CLI's sentence
+    assert api.received == []
+    assert [p for p in problems if "status of 422" not in p] == []

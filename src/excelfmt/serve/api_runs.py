@@ -109,9 +109,7 @@ async def _start(
     types: list[str],
 ) -> dict[str, Any]:
     options = options_of(request)
-    if profile not in options.profiles:
-        offered = ", ".join(sorted(options.profiles)) or "none"
-        raise Problem(404, f"No profile named {profile!r} (this server offers: {offered}).")
+    _known_profile(options, profile)
     form = await request.form()
     given = {key: str(value) for key, value in form.items() if key not in ("file", "profile")}
     given.pop("type", None)
@@ -159,6 +157,39 @@ async def create_session(
 ) -> dict[str, Any]:
     """A session is a run: the same as POST /api/jobs."""
     return await _start(request, identity, file, profile, types or [])
+
+
+@router.post("/preview", description=_PER_FILE_DOC)
+async def preview_job(
+    request: Request,
+    file: Upload,
+    profile: ProfileName,
+    types: TypesField = None,
+    identity: Identity = Depends(operator),
+) -> dict[str, Any]:
+    """What a run of the file would send, and send nothing: the sheet read, the first
+    planned requests (as --dry-run shows them) and check's problems. Nothing is kept."""
+    from starlette.concurrency import run_in_threadpool
+
+    from .jobs import preview
+
+    options = options_of(request)
+    _known_profile(options, profile)
+    form = await request.form()
+    given = {key: str(value) for key, value in form.items() if key not in ("file", "profile")}
+    given.pop("type", None)
+    flags = per_file_flags(given, types or [])
+    upload = await run_in_threadpool(save_upload, options.store, file.filename or "", file.file)
+    try:
+        return await run_in_threadpool(preview, options, profile, upload, flags)
+    finally:
+        shutil.rmtree(upload.parent, ignore_errors=True)
+
+
+def _known_profile(options: ServeOptions, profile: str) -> None:
+    if profile not in options.profiles:
+        offered = ", ".join(sorted(options.profiles)) or "none"
+        raise Problem(404, f"No profile named {profile!r} (this server offers: {offered}).")
 
 
 @router.get("/jobs/{session_id}", dependencies=[Depends(viewer)])

@@ -12,6 +12,7 @@ behind: its folder goes with it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -22,7 +23,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..store.folder import Store
 from ..store.sessions import is_running
@@ -114,6 +115,43 @@ def start_run(options: ServeOptions, profile: str, upload: Path, flags: list[str
             )
         time.sleep(0.05)
     raise Problem(504, "The run is still opening its workbook; see `excelfmt sessions list`.")
+
+
+PREVIEWED = 5
+"""Planned requests a preview shows."""
+
+
+def preview(options: ServeOptions, profile: str, upload: Path, flags: list[str]) -> dict[str, Any]:
+    """What `run --dry-run` and `check` say of the upload with the profile: the sheet read,
+    the first planned requests (secrets masked) and the rows that would fail before
+    sending. Each in a process of its own, as a run reads a file: a hostile one costs the
+    server nothing. A file either refuses is a 422 with its sentence."""
+    assert options.config is not None
+    common = [str(upload), "--config", str(options.config), "--profile", profile, *flags]
+    planned = _json_of(["run", *common, "--dry-run", "--json", "--limit", str(PREVIEWED)])
+    checked = _json_of(["check", *common, "--json"])
+    return {
+        "sheet": planned.get("sheet"),
+        "requests": planned.get("requests", []),
+        "rows": checked.get("rows"),
+        "failing": checked.get("failing"),
+        "kinds": checked.get("kinds", {}),
+        "first_problems": checked.get("first", []),
+    }
+
+
+def _json_of(arguments: list[str]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "excelfmt", *arguments],
+        capture_output=True, text=True, timeout=STARTING, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        found: dict[str, Any] = json.loads(done.stdout)
+        return found
+    except ValueError:
+        said = [line for line in done.stderr.splitlines() if line.strip()]
+        text = said[-1].removeprefix("excelfmt: ") if said else f"exit code {done.returncode}"
+        raise Problem(422 if done.returncode == 2 else 500, text) from None
 
 
 def session_of(store: Path, pid: int) -> str | None:

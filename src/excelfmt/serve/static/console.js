@@ -187,9 +187,37 @@ function gridPage() {
   });
 }
 
+function showPreview(found) {
+  const place = document.querySelector('[data-field="preview"]');
+  place.hidden = false;
+  const failing = found.failing ? `; ${numbers.format(found.failing)} would fail before sending` : "; none would fail before sending";
+  place.querySelector('[data-field="preview-summary"]').textContent =
+    `Sheet ${found.sheet}: ${numbers.format(found.rows || 0)} rows${failing}.`;
+  listInto(place.querySelector('[data-field="preview-problems"]'), found.first_problems || [],
+    (problem) => typeof problem === "string" ? problem : JSON.stringify(problem));
+  const requests = place.querySelector('[data-field="preview-requests"]');
+  while (requests.firstChild) requests.removeChild(requests.firstChild);
+  for (const request of found.requests) {
+    const block = document.createElement("pre");
+    block.textContent = `row ${request.row}: ${request.method} ${request.url}\n${JSON.stringify(request.body, null, 2)}`;
+    requests.appendChild(block);
+  }
+}
+
 function newRunPage() {
   const form = document.querySelector('[data-action="new-run"]');
   if (!form) return;
+  const previewButton = form.querySelector('[data-action="preview"]');
+  if (previewButton) previewButton.addEventListener("click", async () => {
+    say(form, "");
+    if (!form.reportValidity()) return;
+    const data = new FormData(form);
+    for (const name of ["sheet", "limit"]) if (!data.get(name)) data.delete(name);
+    previewButton.disabled = true;
+    try { showPreview(await call("POST", "/api/preview", data)); }
+    catch (error) { say(form, error.message); }
+    previewButton.disabled = false;
+  });
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(form, "");
