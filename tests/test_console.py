@@ -224,6 +224,9 @@ def test_new_run_previews_the_first_requests_and_sends_nothing(browser, console,
     page.wait_for_selector('[data-field="preview"]:not([hidden])')
     shown = page.inner_text('[data-field="preview"]')
     assert "Sheet Orders: 250 rows" in shown and "PO-1001" in shown
+    assert "Columns, from row 1: Order, Customer, Email, Amount" in shown
+    offered = page.eval_on_selector_all("#sheets option", "options => options.map(o => o.value)")
+    assert "Orders" in offered  # the sheets read, to pick from
     assert API_SECRET not in page.content()
     page.fill("#sheet", "Nope")
     page.click('[data-action="preview"]')

@@ -45,6 +45,8 @@ class CheckReport:
     input: Path
     sheet: str
     columns: tuple[str, ...]
+    sheets: tuple[str, ...] = ()
+    """Every worksheet of the file, the one read among them."""
     rows: int = 0
     failing: int = 0
     """Rows with at least one problem: a run would not send them."""
@@ -72,7 +74,7 @@ def check(
         for column in unique:
             require_column(column, sheet.columns, f"--unique names '{column}'")
         planner = Planner(settings, sheet.columns)
-        report = CheckReport(input_path, sheet.name, sheet.columns)
+        report = CheckReport(input_path, sheet.name, sheet.columns, sheet.sheets)
         seen: dict[str, dict[str, int]] = {column: {} for column in unique}
         for row in sheet.rows(settings.limit):
             report.rows += 1

@@ -132,6 +132,8 @@ def preview(options: ServeOptions, profile: str, upload: Path, flags: list[str])
     checked = _json_of(["check", *common, "--json"])
     return {
         "sheet": planned.get("sheet"),
+        "sheets": checked.get("sheets", []),
+        "columns": checked.get("columns", []),
         "requests": planned.get("requests", []),
         "rows": checked.get("rows"),
         "failing": checked.get("failing"),

@@ -63,6 +63,8 @@ class Sheet:
     """Data rows below the header as the file declares them; None when it does not say."""
     _raw_rows: Iterator[RawRow]
     _types: ColumnTypes | None = None
+    sheets: tuple[str, ...] = ()
+    """Every worksheet of the file (a CSV's one, named after it): for a person to pick."""
 
     def rows(self, limit: int | None = None) -> Iterator[Row]:
         """Yield the data rows in order, skipping fully empty rows, with the column types
@@ -123,6 +125,7 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         # Numbers keep their cell's number format only for a text column to show.
         self._number_formats = any(kind == "text" for _, kind in types)
         self._close: list[Any] = []
+        self._names: list[str] = []
 
     def __enter__(self) -> Sheet:
         fmt = sniff(self._path)
@@ -142,7 +145,8 @@ class OpenSheet(AbstractContextManager["Sheet"]):
             raise InputError(f"{self._path} cannot be opened: {_reason(exc)}.") from exc
         if estimated is not None:
             estimated = max(0, estimated - self._header_row)
-        return Sheet(self._path, name, columns, self._header_row, estimated, raw, types)
+        found = tuple(self._names)
+        return Sheet(self._path, name, columns, self._header_row, estimated, raw, types, found)
 
     def __exit__(
         self,
@@ -155,6 +159,7 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         self._close.clear()
 
     def _choose(self, names: list[str], visible: list[str]) -> str:
+        self._names = names
         if self._sheet is None:
             if not visible:
                 raise InputError(f"{self._path} has no visible worksheet to read.")

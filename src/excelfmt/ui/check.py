@@ -45,6 +45,8 @@ def print_check_json(stream: TextIO, report: CheckReport, output: Path | None) -
     shown = {
         "input": str(report.input),
         "sheet": report.sheet,
+        "sheets": list(report.sheets),
+        "columns": list(report.columns),
         "rows": report.rows,
         "failing": report.failing,
         "kinds": dict(report.kinds.most_common()),

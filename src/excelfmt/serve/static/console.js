@@ -193,8 +193,18 @@ function showPreview(found) {
   const failing = found.failing ? `; ${numbers.format(found.failing)} would fail before sending` : "; none would fail before sending";
   place.querySelector('[data-field="preview-summary"]').textContent =
     `Sheet ${found.sheet}: ${numbers.format(found.rows || 0)} rows${failing}.`;
+  const header = document.querySelector("#header_row").value || "1";
+  place.querySelector('[data-field="preview-columns"]').textContent =
+    `Columns, from row ${header}: ${(found.columns || []).join(", ")}.`;
+  const sheets = document.querySelector('[data-field="sheets"]');
+  while (sheets.firstChild) sheets.removeChild(sheets.firstChild);
+  for (const name of found.sheets || []) {
+    const option = document.createElement("option");
+    option.value = name;
+    sheets.appendChild(option);
+  }
   listInto(place.querySelector('[data-field="preview-problems"]'), found.first_problems || [],
-    (problem) => typeof problem === "string" ? problem : JSON.stringify(problem));
+    (problem) => `Row ${problem.row}: ${problem.problem}`);
   const requests = place.querySelector('[data-field="preview-requests"]');
   while (requests.firstChild) requests.removeChild(requests.firstChild);
   for (const request of found.requests) {
