@@ -3,8 +3,9 @@
     .venv/bin/python docs/console_pictures.py     # needs chromium (apt-get install chromium)
 
 Starts examples/api.py's API, `excelfmt serve` with a profile aimed at it, uploads
-examples/orders.xlsx through the API, and photographs each page at 1280x800: the runs,
-the run as it goes, the finished run, the rows that need a person, New run.
+examples/orders.xlsx through the console, and photographs each page at 1280x800: New
+run with its preview, the run as it goes and finished, the rows that need a person, the
+log, the APIs, the runs.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ def main() -> None:
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.goto(f"{server.url}/?token={operator}")
                 page.goto(f"{server.url}/new")
-                page.screenshot(path=str(IMAGES / "console-new-run.png"))
                 page.set_input_files("#file", str(ROOT / "examples" / "orders.xlsx"))
+                page.click('[data-action="preview"]')
+                page.wait_for_selector('[data-field="preview"]:not([hidden])')
+                page.screenshot(path=str(IMAGES / "console-new-run.png"))
                 page.click("form.new-run button[type=submit]")
                 page.wait_for_url("**/runs/*")
                 time.sleep(5)
@@ -65,6 +68,11 @@ def main() -> None:
                 page.click("text=Rows that need a person")
                 page.wait_for_selector("[data-grid]")
                 page.screenshot(path=str(IMAGES / "console-errors.png"))
+                run_page = page.url.rsplit("/errors", 1)[0]
+                page.goto(f"{run_page}/log")
+                page.screenshot(path=str(IMAGES / "console-log.png"))
+                page.goto(f"{server.url}/apis")
+                page.screenshot(path=str(IMAGES / "console-apis.png"))
                 page.goto(f"{server.url}/")
                 page.screenshot(path=str(IMAGES / "console-runs.png"))
                 browser.close()
