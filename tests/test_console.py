@@ -234,3 +234,63 @@ def test_new_run_previews_the_first_requests_and_sends_nothing(browser, console,
     assert "Nope" in page.inner_text('[data-field="problem"]')  # the CLI's sentence
     assert api.received == []
     assert [p for p in problems if "status of 422" not in p] == []
+
+
+def test_a_row_is_fixed_and_sent_again_from_the_keyboard_alone(browser, console, api, workbook):
+    server, operator, _ = console
+    book = workbook(["Order", "Email", "Amount"], [["A-1", "nobody", 5]])
+    with server.client(operator) as client, book.open("rb") as handle:
+        session = client.post(
+            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+        ).json()["session"]
+    server.wait_done(operator, session)
+    page, _, problems = watched_page(browser, server)
+    log_in(page, server, operator)
+    page.goto(f"{server.url}/runs/{session}/errors")
+    page.focus('[data-action="send-again"]')
+    # Tab from the actions into the grid: the row's checkbox, Order, Email (refused).
+    for _ in range(6):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.dataset.column") == "Email":
+            break
+    assert page.evaluate("document.activeElement.dataset.column") == "Email"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("a1@fixed.example")
+    page.keyboard.press("Shift+Tab")
+    while page.evaluate("document.activeElement.dataset.action") != "send-again":
+        page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
+    page.wait_for_selector('td[data-field="state"]:text("ok (sent again)")')
+    assert api.received[-1].json["Email"] == "a1@fixed.example"
+    assert problems == []
+
+
+def test_the_queue_page_lists_the_workers_and_runs(browser, api, workbook, tmp_path, redis_server):
+    pytest.importorskip("bullmq")
+    from .test_queue import start_worker
+
+    api.respond = orders_api
+    tokens, operator, _ = make_tokens(tmp_path)
+    config = write_config(tmp_path, api.url)
+    server = Served(tmp_path, config, tokens, "--queue", redis_server.url).start()
+    worker = start_worker(redis_server.url, "--concurrency", "2")
+    try:
+        book = workbook(
+            ["Order", "Email", "Amount"], [[f"A-{i}", "a@b.example", 1] for i in range(20)]
+        )
+        with server.client(operator) as client, book.open("rb") as handle:
+            session = client.post(
+                "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+            ).json()["session"]
+        server.wait_done(operator, session)
+        page, _, problems = watched_page(browser, server)
+        log_in(page, server, operator)
+        page.goto(f"{server.url}/queue")
+        shown = page.inner_text("main")
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)
+        server.stop()
+    assert str(worker.pid) in shown  # the worker, by its pid
+    assert session[:8] in shown and "done" in shown
+    assert problems == []
