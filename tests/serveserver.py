@@ -91,7 +91,12 @@ class Served:
         """SIGTERM; what it printed."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            out, err = self.process.communicate(timeout=15)
+            try:
+                out, err = self.process.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # a test that fails leaves no server behind
+                self.process.communicate()
+                raise
             self.output += out + err
         return self.output
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from openpyxl import load_workbook
 
@@ -371,3 +374,42 @@ def test_with_a_queue_runs_go_through_it_and_the_pool_shows_it(
     assert set(pool["queue"]) == {"workers", "batches"}
     sessions_in_redis = redis_server.client().zrange("excelfmt:sessions", 0, -1)
     assert session in sessions_in_redis  # it went through the queue
+
+
+def test_the_server_stops_promptly_while_a_page_follows_a_run_which_goes_on(served, api, workbook):
+    import threading
+
+    server, operator, viewer = served
+    api.respond = lambda got: Reply(201, {}, delay=0.2)
+    rows = [[i] for i in range(400)]  # 4 in flight at 0.2 s: some 20 s of run
+    session = submit(server, operator, workbook(["Order"], rows)).json()["session"]
+    first_event = threading.Event()
+
+    def follow() -> None:
+        with (
+            server.client(viewer) as client,
+            client.stream("GET", f"/api/sessions/{session}/events") as stream,
+        ):
+            try:
+                for line in stream.iter_lines():
+                    if line.startswith("data:"):
+                        first_event.set()
+            except httpx.RemoteProtocolError:
+                pass  # the server went away mid-stream, as it should
+
+    watcher = threading.Thread(target=follow, daemon=True)
+    watcher.start()
+    assert first_event.wait(10)
+    began = time.monotonic()
+    server.stop()  # SIGTERM; Served.stop waits at most 15 s
+    assert time.monotonic() - began < 10
+    store = server.folder / "store"
+    status = json.loads(run_subprocess("status", session, "--json", "--store", str(store)).stdout)
+    assert status["state"] == "running"  # the run was not the server's
+    os.kill(status["pid"], signal.SIGINT)  # as Ctrl-C: it ends before the test's API does
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        shown = run_subprocess("status", session, "--json", "--store", str(store)).stdout
+        if json.loads(shown)["state"] != "running":
+            break
+        time.sleep(0.2)

@@ -43,6 +43,9 @@ def serve(options: ServeOptions, out: TextIO = sys.stderr) -> None:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         lifespan="off",
+        # A page following a run holds its event stream open until the run ends: a stop
+        # waits this long for such streams, not for the runs (which go on by themselves).
+        timeout_graceful_shutdown=3,
     )
     uvicorn.Server(config).run(sockets=[listening])
 
