@@ -196,6 +196,9 @@ def test_every_page_renders_under_its_csp_with_the_runs_figures(browser, console
     log_in(page, server, operator)
 
     page.goto(f"{server.url}/runs/{session}")
+    assert page.inner_text('[data-field="rate"]') == "none"  # the policies, as the dashboard
+    assert page.inner_text('[data-field="retry_budget"]').startswith("0 of ")
+    assert page.inner_text('[data-field="pauses"]') == "0"
     frame = page.frame_locator("iframe.report")
     assert "input.xlsx" in frame.locator("body").inner_text()  # the report, framed
     page.goto(f"{server.url}/runs/{session}/log")

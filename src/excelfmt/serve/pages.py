@@ -200,6 +200,7 @@ def live_figures(session: Any) -> dict[str, Any]:
     rate = float(progress.get("rows_per_s") or summary.get("rows_per_s") or 0)
     left = (int(estimated) - done) if isinstance(estimated, int) else None
     eta = f"{left / rate:,.0f} s" if left and rate and session.state == "running" else NONE
+    live = board[1] if board else None
     latency = NONE
     if recent and recent.ok_latency:
         failed = f"{recent.failed_latency[0] * 1000:,.0f} ms" if recent.failed_latency else NONE
@@ -218,10 +219,23 @@ def live_figures(session: Any) -> dict[str, Any]:
         "breaker": str(progress.get("breaker", NONE)),
         "retries": f"{int(summary.get('retries') or progress.get('retries') or 0):,}",
         "latency": latency,
+        **_policies(live),
         "bars": list(recent.bars) if recent else [],
         "statuses": list(recent.statuses) if recent else [],
         "messages": list(recent.messages)[:5] if recent else [],
     }
+
+
+def _policies(live: Any) -> dict[str, str]:
+    """The rate cap (and the pace the API allows), pauses and the retry budget."""
+    if live is None:
+        return {"rate": NONE, "pauses": NONE, "retry_budget": NONE}
+    rate = f"{live.rate:,.1f}/s" if live.rate else "none"
+    if live.api_pace:
+        rate += f" (the API allows {live.api_pace:,.1f}/s)"
+    pauses = f"{live.pauses:,}" + (f", paused {live.paused_for:,.0f} s" if live.paused else "")
+    used, allowed = live.retry_budget
+    return {"rate": rate, "pauses": pauses, "retry_budget": f"{used:,} of {allowed:,}"}
 
 
 def _progress_text(done: int, estimated: object) -> str:
