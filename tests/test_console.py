@@ -297,3 +297,20 @@ def test_the_queue_page_lists_the_workers_and_runs(browser, api, workbook, tmp_p
     assert str(worker.pid) in shown  # the worker, by its pid
     assert session[:8] in shown and "done" in shown
     assert problems == []
+
+
+def test_a_picture_uploaded_as_a_run_shows_the_servers_sentence(browser, console, api, tmp_path):
+    server, operator, _ = console
+    picture = tmp_path / "orders.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    page, _, problems = watched_page(browser, server)
+    log_in(page, server, operator)
+    page.goto(f"{server.url}/new")
+    page.set_input_files("#file", str(picture))
+    page.click("form.new-run button[type=submit]")
+    page.wait_for_selector('[data-field="problem"]:not([hidden])')
+    said = page.inner_text('[data-field="problem"]')
+    assert "orders.png" in said and "Traceback" not in said
+    assert page.url.endswith("/new")  # still there, the form as filled
+    assert api.received == []
+    assert [p for p in problems if "status of 422" not in p] == []
