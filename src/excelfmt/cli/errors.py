@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -18,13 +18,9 @@ from ..models import Category
 from ..settings.environment import store_folder
 from ..store.folder import Store
 from ..store.records import STATES, RowError, now
-from ..ui import records
-from ..ui.console import stdout_console
+from ..ui.lines import errors_table
 from .app import reported_errors
 from .arguments import JsonOption, StoreOption
-
-if TYPE_CHECKING:
-    pass
 
 # Commands that read or write workbooks import what does it when they run: the `run`
 # command loads this module too, and its sending process never opens a workbook
@@ -124,7 +120,7 @@ def list_errors(
                 _print_json_array(map(error_json, islice(found, limit) if limit else found))
                 return
             shown = list(found if show_all else islice(found, limit or PAGE))
-            records.print_errors(stdout_console(), shown)
+            print(errors_table(shown))
             more = 0 if show_all else opened.count_errors(session_id, **chosen) - len(shown)
         if more:
             print(
@@ -142,6 +138,9 @@ def show_error(error_id: ErrorId, store: StoreOption = None, as_json: JsonOption
         if as_json:
             print(json.dumps(error_json(error), ensure_ascii=False))
         else:
+            from ..ui import records  # rich's tables: only for the table
+            from ..ui.console import stdout_console
+
             records.print_error(stdout_console(), error)
 
 
@@ -165,6 +164,9 @@ def summarize_errors(
                 )
             )
         else:
+            from ..ui import records
+            from ..ui.console import stdout_console
+
             records.print_error_summary(stdout_console(), table)
 
 

@@ -15,7 +15,7 @@ from ..settings.environment import plain_terminal, store_folder
 from ..store import runlog, sessions
 from ..store.folder import Store
 from ..store.records import SHORT_ID, Session
-from ..ui.lines import log_line, status_line
+from ..ui.lines import log_line, sessions_table, status_line
 from .app import reported_errors
 from .arguments import JsonOption, LatestSession, StoreOption
 
@@ -37,10 +37,7 @@ def list_sessions(store: StoreOption = None, as_json: JsonOption = False) -> Non
         if as_json:
             print(json.dumps([asdict(s) for s in found], ensure_ascii=False))
         else:
-            from ..ui import records  # rich's tables: only for the table
-            from ..ui.console import stdout_console
-
-            records.print_sessions(stdout_console(), found)
+            print(sessions_table(found))
 
 
 def _shown(session_id: str | None, store: Path | None) -> tuple[Session, list[int]]:

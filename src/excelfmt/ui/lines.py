@@ -1,7 +1,8 @@
 """The plain lines people read of the store: a run's status, its log, a reprocess.
 
-Plain text without rich: `excelfmt status` and `logs` print these and nothing else, and
-a command that prints one line should not pay for loading a table renderer.
+Plain text without rich: `excelfmt status`, `logs`, `sessions list` and `errors list`
+print these and nothing else, and a command that prints lines should not pay for
+loading a table renderer.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..store.records import Session
+from ..store.records import RowError, Session
+from . import plaintable
 from .words import count
 
 if TYPE_CHECKING:
@@ -105,3 +107,42 @@ def log_line(line: dict[str, object]) -> str:
     if facts.get("traceback"):
         text += "\n" + str(facts["traceback"])
     return text
+
+
+def sessions_table(sessions: list[Session]) -> str:
+    """`excelfmt sessions list`: a line per run, newest first."""
+    if not sessions:
+        return "No sessions recorded yet."
+    rows = [
+        [
+            session.id,
+            session.started_at[:16].replace("T", " "),
+            session.state,
+            *(str(session.summary.get(name, "")) for name in ("rows", "ok", "failed")),
+            session.sheet,
+            Path(session.input).name,  # the names give way, not the figures
+        ]
+        for session in sessions
+    ]
+    headers = ("id", "started (UTC)", "state", "rows", "ok", "failed", "sheet", "input")
+    return plaintable.render(headers, rows, right=frozenset({3, 4, 5}))
+
+
+def errors_table(errors: Sequence[RowError]) -> str:
+    """`excelfmt errors list`: a line per error."""
+    if not errors:
+        return "No errors to show."
+    rows = [
+        [
+            e.short_id,
+            e.session,
+            str(e.row),
+            e.state,
+            e.category,
+            str(e.http_status or "-"),
+            e.message or "",
+        ]
+        for e in errors
+    ]
+    headers = ("id", "session", "row", "state", "category", "status", "message")
+    return plaintable.render(headers, rows, right=frozenset({2}))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -21,30 +20,6 @@ from .lines import reprocess_line, unknown_outcome
 
 if TYPE_CHECKING:
     from ..engine.reprocess import Reprocessed  # only a type: reprocess loads the workbook modules
-
-
-def print_sessions(console: Console, sessions: list[Session]) -> None:
-    """`excelfmt sessions list`: a line per run, newest first."""
-    if not sessions:
-        console.print("No sessions recorded yet.")
-        return
-    table = Table(box=None, padding=(0, 2, 0, 0))
-    for column in ("id", "started (UTC)", "state", "rows", "ok", "failed"):
-        numeric = column in ("rows", "ok", "failed")
-        table.add_column(column, justify="right" if numeric else "left", no_wrap=True)
-    table.add_column("input", overflow="fold")  # the names give way, not the figures
-    table.add_column("sheet", overflow="fold")
-    for session in sessions:
-        counts = session.summary
-        table.add_row(
-            session.id,
-            session.started_at[:16].replace("T", " "),
-            session.state,
-            *(str(counts.get(name, "")) for name in ("rows", "ok", "failed")),
-            escape(Path(session.input).name),
-            escape(session.sheet),
-        )
-    console.print(table)
 
 
 def print_session(console: Console, session: Session, unknown: Sequence[int] = ()) -> None:
@@ -76,28 +51,6 @@ def print_session(console: Console, session: Session, unknown: Sequence[int] = (
 
 def _plain(value: object) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def print_errors(console: Console, errors: Sequence[RowError]) -> None:
-    """`excelfmt errors list`: a line per error."""
-    if not errors:
-        console.print("No errors to show.")
-        return
-    table = Table(box=None, padding=(0, 2, 0, 0))
-    for column in ("id", "session", "row", "state", "category", "status"):
-        table.add_column(column, no_wrap=True, justify="right" if column == "row" else "left")
-    table.add_column("message", overflow="fold")
-    for error in errors:
-        table.add_row(
-            error.short_id,
-            error.session,
-            str(error.row),
-            error.state,
-            error.category,
-            str(error.http_status or "-"),
-            escape(error.message or ""),
-        )
-    console.print(table)
 
 
 def print_error(console: Console, error: RowError) -> None:
