@@ -104,6 +104,17 @@ class Served:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
 
+    def run_to_the_end(self, token: str, book: Path, profile: str = "orders") -> str:
+        """POST /api/jobs with `book`, wait for the run to end; its session id."""
+        with self.client(token) as client, book.open("rb") as handle:
+            started = client.post(
+                "/api/jobs", files={"file": (book.name, handle)}, data={"profile": profile}
+            )
+        started.raise_for_status()
+        session = str(started.json()["session"])
+        self.wait_done(token, session)
+        return session
+
     def wait_done(self, token: str, session: str, within: float = 60) -> dict[str, Any]:
         deadline = time.monotonic() + within
         with self.client(token) as client:

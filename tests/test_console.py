@@ -137,11 +137,7 @@ def test_an_operator_uploads_watches_and_fixes_a_row_in_the_browser(
 def test_a_viewer_sees_no_action_and_a_forged_one_is_refused(browser, console, api, workbook):
     server, operator, viewer = console
     book = workbook(["Order", "Email", "Amount"], [["A-1", "nobody", 5]])
-    with server.client(operator) as client, book.open("rb") as handle:
-        session = client.post(
-            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
-        ).json()["session"]
-    server.wait_done(operator, session)
+    session = server.run_to_the_end(operator, book)
 
     page, _, problems = watched_page(browser, server)
     log_in(page, server, viewer)
@@ -169,11 +165,7 @@ def test_a_viewer_sees_no_action_and_a_forged_one_is_refused(browser, console, a
 def test_the_runs_list_and_a_run_fit_a_phone(browser, console, workbook):
     server, operator, _ = console
     book = workbook(["Order", "Email", "Amount"], [["A-1", "a@b.example", 5]])
-    with server.client(operator) as client, book.open("rb") as handle:
-        session = client.post(
-            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
-        ).json()["session"]
-    server.wait_done(operator, session)
+    session = server.run_to_the_end(operator, book)
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
     page.goto(f"{server.url}/?token={operator}")
@@ -187,11 +179,7 @@ def test_the_runs_list_and_a_run_fit_a_phone(browser, console, workbook):
 def test_every_page_renders_under_its_csp_with_the_runs_figures(browser, console, api, workbook):
     server, operator, _ = console
     book = workbook(["Order", "Email", "Amount"], [["A-1", "a@b.example", 5], ["A-2", "x", 1]])
-    with server.client(operator) as client, book.open("rb") as handle:
-        session = client.post(
-            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
-        ).json()["session"]
-    server.wait_done(operator, session)
+    session = server.run_to_the_end(operator, book)
     page, requested, problems = watched_page(browser, server)
     log_in(page, server, operator)
 
@@ -242,11 +230,7 @@ def test_new_run_previews_the_first_requests_and_sends_nothing(browser, console,
 def test_a_row_is_fixed_and_sent_again_from_the_keyboard_alone(browser, console, api, workbook):
     server, operator, _ = console
     book = workbook(["Order", "Email", "Amount"], [["A-1", "nobody", 5]])
-    with server.client(operator) as client, book.open("rb") as handle:
-        session = client.post(
-            "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
-        ).json()["session"]
-    server.wait_done(operator, session)
+    session = server.run_to_the_end(operator, book)
     page, _, problems = watched_page(browser, server)
     log_in(page, server, operator)
     page.goto(f"{server.url}/runs/{session}/errors")
@@ -281,11 +265,7 @@ def test_the_queue_page_lists_the_workers_and_runs(browser, api, workbook, tmp_p
         book = workbook(
             ["Order", "Email", "Amount"], [[f"A-{i}", "a@b.example", 1] for i in range(20)]
         )
-        with server.client(operator) as client, book.open("rb") as handle:
-            session = client.post(
-                "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
-            ).json()["session"]
-        server.wait_done(operator, session)
+        session = server.run_to_the_end(operator, book)
         page, _, problems = watched_page(browser, server)
         log_in(page, server, operator)
         page.goto(f"{server.url}/queue")

@@ -6,7 +6,6 @@ import json
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict
 from itertools import islice
 from pathlib import Path
 from typing import Annotated
@@ -17,7 +16,7 @@ from ..errors import UsageError
 from ..models import Category
 from ..settings.environment import store_folder
 from ..store.folder import Store
-from ..store.records import STATES, RowError, now
+from ..store.records import STATES, RowError, error_json, now
 from ..ui.lines import errors_table
 from .app import reported_errors
 from .arguments import JsonOption, StoreOption
@@ -68,10 +67,6 @@ def chosen_errors(
     session_id = store.session(session).id if session else None
     chosen = None if state == "all" else state
     return list(store.errors(session_id, state=chosen, category=category))
-
-
-def error_json(error: RowError) -> dict[str, object]:
-    return {"short_id": error.short_id, **asdict(error)}
 
 
 def _print_json_array(items: Iterable[dict[str, object]]) -> None:

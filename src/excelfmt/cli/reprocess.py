@@ -15,12 +15,12 @@ from ..models import JSONValue
 from ..settings.environment import store_folder
 from ..settings.options import parse_header
 from ..store.folder import Store
-from ..store.records import RowError
+from ..store.records import error_json
 from ..ui import records
 from ..ui.console import stdout_console
 from .app import reported_errors
 from .arguments import JsonOption, StoreOption
-from .errors import CategoryOption, category_named, chosen_errors, error_json
+from .errors import CategoryOption, category_named, chosen_errors
 
 if TYPE_CHECKING:
     from ..engine.reprocess import Reprocessed
@@ -140,7 +140,9 @@ def reprocess_command(
                 if from_file:
                     # The rows of the fix workbook are the ones to send: a row deleted
                     # from it is one the person is not ready to send again.
-                    corrections = _from_fix_file(chosen, from_file)
+                    from ..engine.reprocess import fix_file_corrections
+
+                    corrections = fix_file_corrections(chosen, from_file)
                     left_out = len(chosen) - len(corrections)
                     chosen = [e for e in chosen if e.id in corrections]
                     if left_out:
@@ -161,21 +163,6 @@ def reprocess_command(
     code = ExitCode.STOPPED if result.stopped else ExitCode.ROWS_FAILED if result.failed else 0
     if code:
         raise typer.Exit(int(code))
-
-
-def _from_fix_file(errors: list[RowError], path: Path) -> dict[str, dict[str, JSONValue]]:
-    """Corrections by error id: the cells of the fix workbook's rows, for the sheet's columns."""
-    from ..sheets import fixbook
-
-    rows = fixbook.read(path)
-    corrections: dict[str, dict[str, JSONValue]] = {}
-    for error in errors:
-        cells = next((c for key, c in rows.items() if error.id.startswith(key)), None)
-        if cells is not None:
-            corrections[error.id] = {k: v for k, v in cells.items() if k in error.values}
-    if rows and not corrections:
-        raise UsageError(f"None of the error ids in {path} is an open error of this session.")
-    return corrections
 
 
 def _result_json(result: Reprocessed) -> dict[str, object]:

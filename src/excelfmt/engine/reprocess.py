@@ -75,6 +75,22 @@ def corrected_values(
     return {**error.values, **corrections}
 
 
+def fix_file_corrections(errors: Sequence[RowError], path: Path) -> dict[str, dict[str, JSONValue]]:
+    """Corrections by error id: the cells of the fix workbook's rows (`errors export`),
+    for the sheet's columns; its rows the person deleted are left out."""
+    from ..sheets import fixbook
+
+    rows = fixbook.read(path)
+    corrections: dict[str, dict[str, JSONValue]] = {}
+    for error in errors:
+        cells = next((c for key, c in rows.items() if error.id.startswith(key)), None)
+        if cells is not None:
+            corrections[error.id] = {k: v for k, v in cells.items() if k in error.values}
+    if rows and not corrections:
+        raise UsageError(f"None of the error ids in {path} is an open error of this session.")
+    return corrections
+
+
 def reprocess(
     store: Store,
     errors: Sequence[RowError],

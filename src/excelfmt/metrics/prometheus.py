@@ -79,6 +79,25 @@ def latency_bucket(seconds: float) -> float:
     return next(bound for bound in LATENCY_BUCKETS if seconds <= bound)
 
 
+def summed(parts: Iterable[ApiLive]) -> list[ApiLive]:
+    """One ApiLive per API: the senders' (or runs') in flight and limits added up, the
+    breaker open if any of theirs is."""
+    by_api: dict[str, ApiLive] = {}
+    for part in parts:
+        was = by_api.get(part.api)
+        by_api[part.api] = (
+            part
+            if was is None
+            else ApiLive(
+                part.api,
+                was.in_flight + part.in_flight,
+                was.limit + part.limit,
+                was.breaker_open or part.breaker_open,
+            )
+        )
+    return list(by_api.values())
+
+
 @dataclass(frozen=True)
 class Live:
     apis: Sequence[ApiLive]

@@ -334,18 +334,18 @@ class QueueWorker:
 
     def live(self) -> Live:
         """Each API's requests in flight, limit and breaker, for Prometheus's scrapes."""
-        from ..metrics.prometheus import ApiLive, Live
+        from ..metrics.prometheus import ApiLive, Live, summed
 
-        apis: dict[str, ApiLive] = {}
-        for sender in list(self._senders.values()):
-            gate, was = sender.policies.gate, apis.get(sender.api)
-            apis[sender.api] = ApiLive(
-                sender.api,
-                gate.taken + (was.in_flight if was else 0),
-                gate.limit + (was.limit if was else 0),
-                sender.policies.breaker.state == "open" or bool(was and was.breaker_open),
+        apis = summed(
+            ApiLive(
+                s.api,
+                s.policies.gate.taken,
+                s.policies.gate.limit,
+                s.policies.breaker.state == "open",
             )
-        return Live(list(apis.values()), self._outage.outages)
+            for s in list(self._senders.values())
+        )
+        return Live(apis, self._outage.outages)
 
     def _beat(self) -> dict[str, str | int | float]:
         """What `queue status` and the run read of this worker (from the heartbeat's thread)."""

@@ -19,7 +19,6 @@ import logging
 import shutil
 import tempfile
 from collections import Counter, defaultdict
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,17 +28,13 @@ from starlette.concurrency import run_in_threadpool
 from ..models import Category, JSONValue
 from ..store import runlog
 from ..store.folder import Store
-from ..store.records import STATES, RowError, now
+from ..store.records import STATES, RowError, error_json, now
 from .access import operator, viewer
 from .api_runs import store_of
 from .problems import Problem, found, usage_as
 from .tokens import Identity
 
 router = APIRouter(prefix="/api/errors")
-
-
-def error_json(error: RowError) -> dict[str, Any]:
-    return {"short_id": error.short_id, **asdict(error)}
 
 
 def _state(state: str) -> str | None:
@@ -188,8 +183,7 @@ async def reprocess_fix_file(
 def _send_fix_file(
     request: Request, session_id: str, path: Path, identity: Identity
 ) -> dict[str, Any]:
-    from ..engine.reprocess import reprocess
-    from ..sheets import fixbook
+    from ..engine.reprocess import fix_file_corrections, reprocess
 
     with store_of(request) as store:
         session = found(lambda: store.session(session_id))
@@ -197,15 +191,7 @@ def _send_fix_file(
         if not chosen:
             raise Problem(409, f"Session {session.id} has no open errors to send again.")
         with usage_as(422):
-            rows = fixbook.read(path)
-            corrections = {
-                e.id: {k: v for k, v in cells.items() if k in e.values}
-                for e in chosen
-                for key, cells in rows.items()
-                if e.id.startswith(key)
-            }
-            if not corrections:
-                raise Problem(422, "None of the error ids in the workbook is an open error here.")
+            corrections = fix_file_corrections(chosen, path)
             sent = [e for e in chosen if e.id in corrections]
             result = reprocess(store, sent, corrections)
         _logged(store, session.id, "fix workbook sent again over HTTP", identity, rows=len(sent))

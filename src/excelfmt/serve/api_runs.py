@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, HTMLResponse
 
 from ..store import runlog
@@ -101,30 +102,20 @@ def one_session(request: Request, session_id: str) -> dict[str, Any]:
         return session_json(store, found(lambda: store.session(session_id)))
 
 
-async def _start(
-    request: Request,
-    identity: Identity,
-    file: UploadFile,
-    profile: str,
-    types: list[str],
-) -> dict[str, Any]:
+async def _upload(
+    request: Request, file: UploadFile, profile: str, types: list[str] | None
+) -> tuple[ServeOptions, Path, list[str]]:
+    """The profile checked, the per-file form fields made flags (anything else refused
+    before a byte is written), then the upload saved: (options, its path, the flags)."""
     options = options_of(request)
-    _known_profile(options, profile)
+    if profile not in options.profiles:
+        offered = ", ".join(sorted(options.profiles)) or "none"
+        raise Problem(404, f"No profile named {profile!r} (this server offers: {offered}).")
     form = await request.form()
-    given = {key: str(value) for key, value in form.items() if key not in ("file", "profile")}
-    given.pop("type", None)
-    flags = per_file_flags(given, types)  # refused before anything is written
-    from starlette.concurrency import run_in_threadpool
-
+    given = {k: str(v) for k, v in form.items() if k not in ("file", "profile", "type")}
+    flags = per_file_flags(given, types or [])
     upload = await run_in_threadpool(save_upload, options.store, file.filename or "", file.file)
-    session = await run_in_threadpool(start_run, options, profile, upload, flags)
-    with Store(options.store) as store:
-        log = store.log_path(session)
-    with runlog.recording(log):
-        runlog.event(logging.INFO, "run started over HTTP", by=identity.name, profile=profile)
-    return {"session": session, "profile": profile, "links": {
-        "status": f"/api/jobs/{session}", "self": f"/api/sessions/{session}",
-        "log": f"/api/logs/{session}", "stop": f"/api/jobs/{session}/stop"}}  # fmt: skip
+    return options, upload, flags
 
 
 Upload = Annotated[UploadFile, File(description="The workbook or CSV to send.")]
@@ -135,7 +126,6 @@ TypesField = Annotated[
 _PER_FILE_DOC = f"Per-file settings may come as form fields too: {', '.join(PER_FILE)}."
 
 
-@router.post("/jobs", status_code=202, description=_PER_FILE_DOC)
 async def submit_job(
     request: Request,
     file: Upload,
@@ -143,20 +133,23 @@ async def submit_job(
     types: TypesField = None,
     identity: Identity = Depends(operator),
 ) -> dict[str, Any]:
-    """Start a run of the uploaded file with a profile, as `excelfmt run` would."""
-    return await _start(request, identity, file, profile, types or [])
+    """Start a run of the uploaded file with a profile, as `excelfmt run` would (a
+    session is a run: POST /api/sessions is the same)."""
+    options, upload, flags = await _upload(request, file, profile, types)
+    session = await run_in_threadpool(start_run, options, profile, upload, flags)
+    with Store(options.store) as store:
+        log = store.log_path(session)
+    with runlog.recording(log):
+        runlog.event(logging.INFO, "run started over HTTP", by=identity.name, profile=profile)
+    return {"session": session, "profile": profile, "links": {
+        "status": f"/api/jobs/{session}", "self": f"/api/sessions/{session}",
+        "log": f"/api/logs/{session}", "stop": f"/api/jobs/{session}/stop"}}  # fmt: skip
 
 
-@router.post("/sessions", status_code=202, description=_PER_FILE_DOC)
-async def create_session(
-    request: Request,
-    file: Upload,
-    profile: ProfileName,
-    types: TypesField = None,
-    identity: Identity = Depends(operator),
-) -> dict[str, Any]:
-    """A session is a run: the same as POST /api/jobs."""
-    return await _start(request, identity, file, profile, types or [])
+for _path in ("/jobs", "/sessions"):
+    router.add_api_route(
+        _path, submit_job, methods=["POST"], status_code=202, description=_PER_FILE_DOC
+    )
 
 
 @router.post("/preview", description=_PER_FILE_DOC)
@@ -169,27 +162,13 @@ async def preview_job(
 ) -> dict[str, Any]:
     """What a run of the file would send, and send nothing: the sheet read, the first
     planned requests (as --dry-run shows them) and check's problems. Nothing is kept."""
-    from starlette.concurrency import run_in_threadpool
-
     from .jobs import preview
 
-    options = options_of(request)
-    _known_profile(options, profile)
-    form = await request.form()
-    given = {key: str(value) for key, value in form.items() if key not in ("file", "profile")}
-    given.pop("type", None)
-    flags = per_file_flags(given, types or [])
-    upload = await run_in_threadpool(save_upload, options.store, file.filename or "", file.file)
+    options, upload, flags = await _upload(request, file, profile, types)
     try:
         return await run_in_threadpool(preview, options, profile, upload, flags)
     finally:
         shutil.rmtree(upload.parent, ignore_errors=True)
-
-
-def _known_profile(options: ServeOptions, profile: str) -> None:
-    if profile not in options.profiles:
-        offered = ", ".join(sorted(options.profiles)) or "none"
-        raise Problem(404, f"No profile named {profile!r} (this server offers: {offered}).")
 
 
 @router.get("/jobs/{session_id}", dependencies=[Depends(viewer)])

@@ -22,6 +22,7 @@ from ..metrics.prometheus import (
     latency_bucket,
     outcome_label,
     status_class,
+    summed,
 )
 from ..store import sessions as records
 from ..store.folder import Store
@@ -51,20 +52,19 @@ class StoreFigures:
         return list(by_api.values())
 
     def live(self) -> Live:
-        apis: dict[str, ApiLive] = {}
         with Store(self._folder) as store:
-            for session in store.sessions():
-                if records.settled(store, session).state != "running":
-                    continue
-                api, progress = api_host(session.settings.get("url")), session.progress
-                was = apis.get(api)
-                apis[api] = ApiLive(
-                    api,
-                    int(progress.get("in_flight") or 0) + (was.in_flight if was else 0),  # type: ignore[arg-type]
-                    int(progress.get("limit") or 0) + (was.limit if was else 0),  # type: ignore[arg-type]
-                    progress.get("breaker") == "open" or bool(was and was.breaker_open),
-                )
-        return Live(list(apis.values()), 0)
+            running = [s for s in store.sessions() if records.settled(store, s).state == "running"]
+        return Live(summed(map(_session_live, running)), 0)
+
+
+def _session_live(session: Session) -> ApiLive:
+    progress: dict[str, object] = dict(session.progress)
+    return ApiLive(
+        api_host(session.settings.get("url")),
+        int(str(progress.get("in_flight") or 0)),
+        int(str(progress.get("limit") or 0)),
+        progress.get("breaker") == "open",
+    )
 
 
 def _session_totals(store: Store, session: Session) -> ApiTotals:

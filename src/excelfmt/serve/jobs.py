@@ -108,7 +108,7 @@ def start_run(options: ServeOptions, profile: str, upload: Path, flags: list[str
             session = session_of(options.store, process.pid)  # a run of a few rows ends fast
             if session is not None:
                 return session
-            said = _last_sentence(folder / "run.err")
+            said = _last_sentence((folder / "run.err").read_text(errors="replace"))
             shutil.rmtree(folder, ignore_errors=True)
             raise Problem(
                 422 if code == 2 else 500, said or f"The run ended with exit code {code}."
@@ -151,9 +151,8 @@ def _json_of(arguments: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = json.loads(done.stdout)
         return found
     except ValueError:
-        said = [line for line in done.stderr.splitlines() if line.strip()]
-        text = said[-1].removeprefix("excelfmt: ") if said else f"exit code {done.returncode}"
-        raise Problem(422 if done.returncode == 2 else 500, text) from None
+        said = _last_sentence(done.stderr) or f"The check ended with exit code {done.returncode}."
+        raise Problem(422 if done.returncode == 2 else 500, said) from None
 
 
 def session_of(store: Path, pid: int) -> str | None:
@@ -177,8 +176,9 @@ def stop_run(store: Path, session_id: str) -> None:
             raise Problem(409, f"Session {session.id} is not running on this host.") from None
 
 
-def _last_sentence(path: Path) -> str:
-    lines = [line.strip() for line in path.read_text(errors="replace").splitlines()]
+def _last_sentence(output: str) -> str:
+    """What the CLI said last, without its prefix: the sentence a refusal ends with."""
+    lines = [line.strip() for line in output.splitlines()]
     said = [line for line in lines if line]
     text = said[-1] if said else ""
     return text.removeprefix("excelfmt: ").removeprefix("Error: ")

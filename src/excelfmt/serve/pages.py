@@ -28,7 +28,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from ..store import runlog
 from ..store import sessions as records
 from ..store.records import STATES as ERROR_STATES
-from .access import COOKIE, Access, CookieSession, refuse_foreign_origin, set_cookie, viewer
+from .access import (
+    COOKIE,
+    Access,
+    CookieSession,
+    operator,
+    refuse_foreign_origin,
+    set_cookie,
+    viewer,
+)
 from .api_runs import options_of, store_of
 from .problems import Problem, found
 from .tokens import Identity
@@ -62,10 +70,7 @@ def page_viewer(request: Request) -> Identity:
 
 
 def page_operator(request: Request) -> Identity:
-    identity = page_viewer(request)
-    if not identity.operates:
-        raise Problem(403, f"The token {identity.name!r} is a viewer's; this needs an operator's.")
-    return identity
+    return operator(page_viewer(request))
 
 
 async def login_redirect(request: Request, exc: Exception) -> Response:

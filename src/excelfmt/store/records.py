@@ -7,7 +7,7 @@ next. Ids are short enough to type; any unique prefix of one finds it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from ..models import JSONValue
@@ -84,6 +84,11 @@ class RowError:
 
 def error_id(session_id: str, seq: int) -> str:
     return hashlib.sha256(f"{session_id}:{seq}".encode()).hexdigest()[:ERROR_ID_DIGITS]
+
+
+def error_json(error: RowError) -> dict[str, object]:
+    """An error as `errors list --json` and serve's routes show it."""
+    return {"short_id": error.short_id, **asdict(error)}
 
 
 def row_error_from(record: dict[str, object]) -> RowError:
