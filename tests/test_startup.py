@@ -159,3 +159,53 @@ def test_token_commands_and_a_run_never_load_the_web_stack(tmp_path):
     assert not packages(listed) & web
     assert "serve.tokens" in ours(listed)
     assert not packages(modules_of("run", "--help")) & web
+
+
+CHILD_PROBE = """
+import json, sys
+from pathlib import Path
+from excelfmt.engine import sheet_process
+
+serve, record = sheet_process.serve, Path(sys.argv.pop(1))
+
+
+def probed(*args, **kwargs):
+    record.write_text(json.dumps(sorted(sys.modules)))  # what the child was forked with
+    serve(*args, **kwargs)
+
+
+sheet_process.serve = probed
+sys.argv = ["excelfmt", *sys.argv[1:]]
+from excelfmt.cli import main
+main()
+"""
+
+
+def test_the_workbook_process_starts_before_the_sending_side_loads(tmp_path, monkeypatch):
+    """The workbook process is forked before httpx, anyio, aiohttp and the policies are
+    imported: it opens the workbook while the parent loads them (the first request of
+    a run leaves ~0.3 s sooner), and it carries none of them."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["N"])
+    sheet.append([1])
+    book.save(tmp_path / "in.xlsx")
+    monkeypatch.setenv("EXCELFMT_HOME", str(tmp_path / "home"))
+    server = ApiServer().start()
+    try:
+        record = tmp_path / "child-modules.json"
+        run = ["run", str(tmp_path / "in.xlsx"), "--url", server.url, "--quiet"]
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD_PROBE, str(record), *run], timeout=60, check=False
+        )
+        assert done.returncode == 0
+        assert len(server.received) == 1
+    finally:
+        server.stop()
+    forked_with = set(json.loads(record.read_text()))
+    assert not packages(forked_with) & {"httpx", "anyio", "aiohttp", "tenacity", "rich"}
+    sending_side = {"engine.sendloop", "sending.dispatch", "sending.pool", "policies.resilience"}
+    assert not ours(forked_with) & {*sending_side, "calls.client", "calls.aiosender"}

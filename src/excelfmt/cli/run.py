@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ..engine import runner
 from ..errors import UsageError
@@ -251,7 +250,11 @@ def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
             )
         )
         return
-    live.print_dry_run(Console(highlight=False), info, requests)
+    from rich.console import Console
+
+    from ..ui.terminal import print_dry_run
+
+    print_dry_run(Console(highlight=False), info, requests)
 
 
 def _run(
@@ -264,14 +267,17 @@ def _run(
     report: Path | None = None,
 ) -> int:
     on_terminal = sys.stdout.isatty() and not (json_summary or quiet or plain_terminal())
-    console = Console(highlight=False)
     announce = not (json_summary or quiet)
-    # What a run does not show is not imported: the dashboard only on a terminal, the
-    # report and the notification only when asked (the workbook process starts sooner).
+    # What a run does not show is not imported: rich and the dashboard only on a
+    # terminal, the report and the notification only when asked (the workbook process
+    # starts sooner, and a cron job's run spends no CPU on them).
     observer: Observer
     if on_terminal:
+        from rich.console import Console
+
         from ..ui import dashboard
 
+        console = Console(highlight=False)
         observer = dashboard.DashboardView(console)
     else:
         observer = live.PlainView(sys.stderr, announce, every=settings.log_every)
@@ -288,7 +294,9 @@ def _run(
     if json_summary:
         live.print_summary_json(sys.stdout, summary)
     elif on_terminal:
-        live.print_summary_table(console, summary)
+        from ..ui.terminal import print_summary_table
+
+        print_summary_table(console, summary)
     elif not quiet:
         print(live.summary_line(summary), flush=True)
     elif summary.exit_code:

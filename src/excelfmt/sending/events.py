@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..metrics.counters import Snapshot
 from ..metrics.summary import RunSummary
-from ..policies.resilience import LiveState
+
+if TYPE_CHECKING:
+    from ..policies.resilience import LiveState  # a type only: anyio loads with it
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,16 @@ import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..metrics.counters import Snapshot
 from ..metrics.summary import RunSummary
 from ..metrics.timeline import Closed, LatencyRecord, PolicyEvent, SecondRecord
-from ..policies.resilience import LiveState
 from .private import owner_only
 from .sqlite import connect, transaction
+
+if TYPE_CHECKING:
+    from ..policies.resilience import LiveState  # a type only: anyio loads with it
 
 FILE = "metrics.sqlite3"
 SCHEMA = (

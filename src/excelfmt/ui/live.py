@@ -12,16 +12,11 @@ import shlex
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
-
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+from typing import TYPE_CHECKING, TextIO
 
 from ..metrics.counters import Snapshot
 from ..metrics.summary import RunSummary
 from ..models import Job
-from ..policies.resilience import LiveState
 from ..policies.retry import RETRYABLE
 from ..redaction import Redactor
 from ..sending.events import RunInfo
@@ -29,8 +24,11 @@ from ..settings.environment import store_folder
 from ..store.rowerrors import NEEDS_A_PERSON, describe_request
 from .words import count
 
+if TYPE_CHECKING:
+    from ..policies.resilience import LiveState  # a type only: anyio loads with it
 
-def _ms(seconds: float | None) -> str:
+
+def shown_ms(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
 
 
@@ -46,7 +44,8 @@ def summary_line(summary: RunSummary) -> str:
         state = "stopped after"
     text = (
         f"excelfmt: {', '.join(parts)} {state} {m.elapsed:.1f}s "
-        f"({m.rows_per_second:.0f} rows/s, p50 {_ms(m.latency_p50)}, p99 {_ms(m.latency_p99)}"
+        f"({m.rows_per_second:.0f} rows/s, p50 {shown_ms(m.latency_p50)}, "
+        f"p99 {shown_ms(m.latency_p99)}"
     )
     if m.cached:
         text += f", {m.cached} from cache"
@@ -128,49 +127,6 @@ def progress_line(snapshot: Snapshot, live: LiveState, expected: int | None) -> 
     )
 
 
-def print_summary_table(console: Console, summary: RunSummary) -> None:
-    """The end-of-run report on a terminal."""
-    m = summary.metrics
-    table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_row("rows", f"{m.done:,}")
-    table.add_row("[green]ok[/]", f"{m.ok:,}")
-    for name, rows in m.by_category.items():
-        table.add_row(f"[red]{name}[/]", f"{rows:,}")
-    if m.cached:
-        table.add_row("answered from cache", f"{m.cached:,}")
-    table.add_row("rows/s", f"{m.rows_per_second:.0f}")
-    table.add_row(
-        "latency p50 / p90 / p99",
-        f"{_ms(m.latency_p50)} / {_ms(m.latency_p90)} / {_ms(m.latency_p99)}",
-    )
-    figures = summary.policies or {}
-    table.add_row(
-        "concurrency (final / highest)",
-        f"{figures.get('concurrency_final', '-')} / {figures.get('concurrency_max', '-')}",
-    )
-    if figures.get("retries") or figures.get("throttled") or figures.get("breaker_opened"):
-        table.add_row(
-            "retries / 429s / breaker trips",
-            f"{figures.get('retries', 0)} / {figures.get('throttled', 0)} / "
-            f"{figures.get('breaker_opened', 0)}",
-        )
-    table.add_row("results", str(summary.output))
-    if summary.session:
-        table.add_row("session", summary.session)
-    console.print(table)
-    if summary.stopped:
-        console.print(
-            f"[yellow]Stopped early: {escape(summary.stopped)}. The rows not "
-            "listed in the results were not sent.[/]"
-        )
-    if summary.interrupted:
-        console.print(
-            "[yellow]Interrupted: the rows above were recorded; the rest were not sent.[/]"
-        )
-    if hint := resume_hint(summary):
-        console.print(escape(hint))
-
-
 def _store_flag(summary: RunSummary) -> str:
     """` --store DIR` when the run's store is not the one a command finds by itself."""
     store = summary.settings.get("store")
@@ -223,28 +179,3 @@ def describe_jobs(jobs: Sequence[Job], redactor: Redactor) -> list[dict[str, obj
         headers = dict(request.pop("headers"))  # type: ignore[arg-type]
         shown.append({"row": job.row.number, **request, "headers": headers})
     return shown
-
-
-def print_dry_run(console: Console, info: RunInfo, requests: list[dict[str, object]]) -> None:
-    for request in requests:
-        if "problem" in request:
-            console.print(f"[red]not sent: {escape(str(request['problem']))}[/]", highlight=False)
-            continue
-        line = f"Row {request['row']}: {request['method']} {request['url']}"
-        console.print(f"[bold]{escape(line)}[/]", highlight=False, soft_wrap=True)
-        for name, value in request["headers"].items():  # type: ignore[attr-defined]
-            console.print(f"  {name}: {value}", markup=False, highlight=False, soft_wrap=True)
-        if request["body"] is not None:
-            text = json.dumps(request["body"], ensure_ascii=False, indent=2)
-            console.print(
-                "  " + text.replace("\n", "\n  "), markup=False, highlight=False, soft_wrap=True
-            )
-        console.print()
-    about = info.estimated_rows if info.estimated_rows is not None else "an unknown number of"
-    console.print(
-        f"Dry run: nothing was sent. Sheet '{info.sheet}' has about {about} data "
-        f"rows; results would go to {info.output}.",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
