@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from excelfmt.calls.classify import classify_exception, classify_status
+from excelfmt.calls.failures import CouldNotConnect, NoAnswerInTime, NoResponse
 from excelfmt.calls.responses import capture, decode_body, error_message, field_errors
 from excelfmt.models import Category, JSONValue
 
@@ -42,11 +42,11 @@ def test_503_with_retry_after_is_temporary_and_rules_override():
 @pytest.mark.parametrize(
     "exc",
     [
-        httpx.ConnectError("refused"),
-        httpx.ReadTimeout("slow"),
+        CouldNotConnect("refused"),
+        NoAnswerInTime("slow"),
         ConnectionResetError(),
         TimeoutError(),
-        httpx.RemoteProtocolError("bad"),
+        NoResponse("bad"),
     ],
 )
 def test_transport_failures_are_network_errors(exc):

@@ -61,3 +61,20 @@ def test_ca_bundle_makes_a_private_ca_trusted(tls_api, workbook, cli, tmp_path):
     ca.cert_pem.write_to_path(str(bundle))
     trusted = cli("run", str(book), "--url", url, "--ca-bundle", str(bundle))
     assert trusted.exit_code == 0, trusted.output
+
+
+def test_ssl_cert_file_in_the_environment_is_trusted_as_httpx_trusts_it(
+    tls_api, workbook, cli, tmp_path
+):
+    """Without --ca-bundle, a run trusts certifi's bundle, or the one SSL_CERT_FILE names
+    (what a company's proxy set-up usually provides)."""
+    server, ca = tls_api
+    bundle = tmp_path / "company-ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    book = workbook(["Id"], [[1]])
+    run = ("run", str(book), "--url", f"{server.url}/x", "--json", "--retries", "0")
+    trusted = cli(*run, env={"SSL_CERT_FILE": str(bundle)})
+    assert trusted.exit_code == 0, trusted.output
+    assert json.loads(trusted.stdout)["ok"] == 1
+    elsewhere = cli(*run, env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": str(tmp_path / "none")})
+    assert json.loads(elsewhere.stdout)["categories"] == {"NETWORK_ERROR": 1}

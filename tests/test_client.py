@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from excelfmt.calls.classify import classify_exception, describe_exception
-from excelfmt.calls.client import MAX_BODY_BYTES, Reply, Sender, open_sender
+from excelfmt.calls.client import MAX_BODY_BYTES, Reply, open_sender
+from excelfmt.calls.failures import CouldNotConnect, NoAnswerInTime, NoResponse
+from excelfmt.calls.httpxsender import Sender
 from excelfmt.models import Job, Row
 from excelfmt.settings.config import load_settings
 from tests.apiserver import ApiServer
@@ -150,7 +152,7 @@ def test_no_answer_fails_as_a_network_error_with_a_sentence(
     api: ApiServer, answer: Answer, words: str
 ) -> None:
     api.respond = lambda got: answer
-    failure = failure_of(api.url, httpx.TransportError, timeout=0.5)
+    failure = failure_of(api.url, NoResponse, timeout=0.5)
     assert classify_exception(failure).value == "NETWORK_ERROR"
     assert words in describe_exception(failure)
 
@@ -161,5 +163,33 @@ def test_a_refused_connection_says_it_could_not_connect() -> None:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    failure = failure_of(f"http://127.0.0.1:{port}", httpx.ConnectError)
+    failure = failure_of(f"http://127.0.0.1:{port}", CouldNotConnect)
     assert "Could not connect to the API" in describe_exception(failure)
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected", "words"),
+    [
+        (httpx.ConnectError("refused"), CouldNotConnect, "Could not connect to the API (refused)"),
+        (httpx.ConnectTimeout("slow"), NoAnswerInTime, "did not answer in time"),
+        (httpx.ReadTimeout("slow"), NoAnswerInTime, "did not answer in time"),
+        (httpx.RemoteProtocolError("cut"), NoResponse, "connection to the API failed (cut)"),
+    ],
+)
+def test_an_httpx_transports_failures_read_as_aiohttps_do(
+    raised: Exception, expected: type[Exception], words: str
+) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise raised
+
+    job = Job(Row(0, 2, {}), "POST", URL, HEADERS, b"{}")
+
+    async def send() -> BaseException:
+        async with Sender(httpx.MockTransport(fail), timeout=7) as opened:
+            with pytest.raises(expected) as failed:
+                await opened.send(job)
+            return failed.value
+
+    failure = anyio.run(send)
+    assert classify_exception(failure).value == "NETWORK_ERROR"
+    assert words in describe_exception(failure)

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from excelfmt.calls.client import Reply
+from excelfmt.calls.failures import CouldNotConnect
 from excelfmt.models import Category, Job, Row
 from excelfmt.policies.resilience import Policies
 from excelfmt.sending.dispatch import Dispatcher
@@ -100,7 +101,7 @@ async def test_user_errors_are_not_retried():
 
 
 async def test_network_errors_are_retried_until_the_attempts_run_out():
-    time, api = FakeTime(), ScriptedApi(httpx.ConnectError("refused"))
+    time, api = FakeTime(), ScriptedApi(CouldNotConnect("refused"))
     outcome = await dispatcher(api, time, retries=3)(JOB)
     assert outcome is not None and outcome.category is Category.NETWORK_ERROR
     assert api.calls == 4 and outcome.attempts == 4

@@ -181,10 +181,13 @@ main()
 """
 
 
-def test_the_workbook_process_starts_before_the_sending_side_loads(tmp_path, monkeypatch):
-    """The workbook process is forked before httpx, anyio, aiohttp and the policies are
+def test_a_run_forks_its_workbook_process_first_and_loads_only_what_it_sends_with(
+    tmp_path, monkeypatch
+):
+    """The workbook process is forked before anyio, aiohttp and the policies are
     imported: it opens the workbook while the parent loads them (the first request of
-    a run leaves ~0.3 s sooner), and it carries none of them."""
+    a run leaves ~0.3 s sooner), and it carries none of them. A plain run piped to a
+    file loads neither httpx nor rich."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -203,8 +206,14 @@ def test_the_workbook_process_starts_before_the_sending_side_loads(tmp_path, mon
         )
         assert done.returncode == 0
         assert len(server.received) == 1
+        # The sending process itself: aiohttp sends; httpx (for OAuth2 and a given
+        # transport), rich (for a terminal) and the workbook libraries stay out.
+        sending = packages(modules_of(*run))
+        assert len(server.received) == 2
     finally:
         server.stop()
+    assert "aiohttp" in sending
+    assert not sending & {"httpx", "rich", "openpyxl", "xlsxwriter", "click", "pygments"}
     forked_with = set(json.loads(record.read_text()))
     assert not packages(forked_with) & {"httpx", "anyio", "aiohttp", "tenacity", "rich"}
     sending_side = {"engine.sendloop", "sending.dispatch", "sending.pool", "policies.resilience"}

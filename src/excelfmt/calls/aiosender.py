@@ -4,10 +4,9 @@ The same pool the httpx-aiohttp transport drives, without the httpx Request and 
 built around every row: those cost about a tenth of a millisecond of CPU a row, a third
 of what aiohttp itself takes (docs/architecture.md, "Sending"). What goes on the wire is
 what went before: the job's headers, aiohttp's defaults for the rest, the same timeouts,
-TLS context, proxy and pool size. Failures are raised as the httpx exceptions the rest of
-the code (and the people reading the messages) already know, so a connection refused
-reads the same whichever sender met it. A run given an httpx transport (the tests'
-MockTransport, a caller's own) goes through client.Sender instead.
+TLS context, proxy and pool size. Failures are raised as calls.failures' own, so a
+connection refused reads the same whichever sender met it. A run given an httpx
+transport (the tests' MockTransport, a caller's own) goes through httpxsender.Sender.
 """
 
 from __future__ import annotations
@@ -19,11 +18,12 @@ from contextlib import contextmanager
 from types import TracebackType
 
 import aiohttp
-import httpx
 
 from ..models import Job
 from ..settings.config import Settings
+from ..settings.environment import variables
 from .client import MAX_BODY_BYTES, Clock, Reply, plain_http
+from .failures import CouldNotConnect, NoAnswerInTime, NoResponse
 
 KEEPALIVE_SECONDS = 5.0
 """How long an idle connection is kept: httpx's default, which the runs had before."""
@@ -67,7 +67,7 @@ class AiohttpSender:
         """Send `job` and read up to MAX_BODY_BYTES of the answer. Raises on no response."""
         assert self._session is not None, "use the sender as an async context manager"
         started = self._clock()
-        with _as_httpx_errors():
+        with _as_own_failures():
             async with self._session.request(
                 job.method,
                 job.url,
@@ -102,28 +102,34 @@ async def _read(stream: aiohttp.StreamReader) -> bytes:
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext:
-    """The TLS context httpx made for the same settings: its CA bundle (or the one the
-    settings name), honouring SSL_CERT_FILE and SSL_CERT_DIR."""
+    """The TLS context httpx makes for the same settings (httpx.create_ssl_context, here
+    without importing httpx): the CA bundle the settings name, else SSL_CERT_FILE or
+    SSL_CERT_DIR when set, else certifi's bundle."""
     if settings.ca_bundle is not None:
         return ssl.create_default_context(cafile=str(settings.ca_bundle))
     if plain_http(settings):
         # No TLS will be spoken: skip loading the CA certificates (~0.1 s).
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    return httpx.create_ssl_context(verify=True, trust_env=True)
+    env = variables()
+    if env.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
+    if env.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=env["SSL_CERT_DIR"])
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 @contextmanager
-def _as_httpx_errors() -> Iterator[None]:
-    """aiohttp's failures as the httpx exceptions they correspond to, message kept."""
+def _as_own_failures() -> Iterator[None]:
+    """aiohttp's failures to get an answer as calls.failures', message kept."""
     try:
         yield
     except aiohttp.ClientConnectorError as exc:  # refused, no such host, TLS handshake
-        raise httpx.ConnectError(str(exc)) from exc
+        raise CouldNotConnect(str(exc)) from exc
     except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
-        raise httpx.ReadTimeout(str(exc) or "timed out") from exc
+        raise NoAnswerInTime(str(exc) or "timed out") from exc
     except aiohttp.InvalidURL as exc:
-        raise httpx.UnsupportedProtocol(f"not a URL that can be sent to: {exc}") from exc
-    except aiohttp.ClientPayloadError as exc:
-        raise httpx.ReadError(str(exc)) from exc
+        raise NoResponse(f"not a URL that can be sent to: {exc}") from exc
     except aiohttp.ClientError as exc:  # the server closed or reset the connection, ...
-        raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__) from exc
+        raise NoResponse(str(exc) or type(exc).__name__) from exc

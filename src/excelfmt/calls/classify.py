@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import httpx
-
 from ..models import Category
 from ..settings.options import SUCCESS
+from .failures import CouldNotConnect, NoAnswerInTime, NoResponse
 
 STATUS_TABLE: Mapping[int, Category] = {
     400: Category.REQUIRES_USER_ACTION,
@@ -45,18 +44,18 @@ def classify_status(
 
 def classify_exception(exc: BaseException) -> Category:
     """The category of a request that got no response."""
-    if isinstance(exc, httpx.TransportError | OSError | TimeoutError):
+    if isinstance(exc, NoResponse | OSError | TimeoutError):
         return Category.NETWORK_ERROR
     return Category.UNKNOWN_ERROR
 
 
 def describe_exception(exc: BaseException) -> str:
     """A short sentence for a request that got no response."""
-    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+    if isinstance(exc, NoAnswerInTime | TimeoutError):
         return "The API did not answer in time (timeout)."
-    if isinstance(exc, httpx.ConnectError | ConnectionRefusedError):
+    if isinstance(exc, CouldNotConnect | ConnectionRefusedError):
         return f"Could not connect to the API ({_detail(exc)})."
-    if isinstance(exc, httpx.TransportError | OSError):
+    if isinstance(exc, NoResponse | OSError):
         return f"The connection to the API failed ({_detail(exc)})."
     return f"Unexpected error: {type(exc).__name__}: {_detail(exc)}"
 

@@ -9,6 +9,7 @@ credentials, or no token after the retries, raise TokenError, which stops the ru
 (exit 3) with the endpoint's own words. Tokens are never logged or stored: each new one
 is handed to the redactor, which masks it in anything shown or written.
 
+Loaded only by runs that use OAuth2 (client.sending), with httpx for the token endpoint.
 Written here rather than taken from a library: the sending path hands httpx.Requests to
 a transport, without the httpx.AsyncClient auth flows that authlib's and httpx-auth's
 integrations plug into; the flow itself is short, and tested against a local server.
@@ -21,7 +22,6 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
-from typing import Protocol
 
 import anyio
 import httpx
@@ -29,19 +29,12 @@ import httpx
 from ..models import Job
 from ..settings.config import Settings
 from ..settings.credentials import ClientCredentials
-from .client import PlainSender, Reply
+from .client import Reply, SendsJobs
+from .failures import TokenError
 
 ATTEMPTS = 3
 TIMEOUT = 10.0
 _REFUSED = frozenset({400, 401, 403})
-
-
-class TokenError(Exception):
-    """No token to be had: the credentials were refused, or the endpoint did not answer."""
-
-
-class SendsJobs(Protocol):
-    async def send(self, job: Job) -> Reply: ...
 
 
 class TokenSource:
@@ -175,28 +168,10 @@ def _with_token(job: Job, token: str) -> Job:
 async def authorized(
     settings: Settings, sender: SendsJobs, learn: Callable[[str], None]
 ) -> AsyncIterator[SendsJobs]:
-    """`sender`, or one that adds an OAuth2 token when the settings ask for one."""
-    if settings.oauth2 is None:
-        yield sender
-        return
+    """`sender` adding an OAuth2 token to each request, as the settings ask."""
+    assert settings.oauth2 is not None, "client.sending loads this module only for OAuth2"
     verify: ssl.SSLContext | bool = True
     if settings.ca_bundle is not None:
         verify = ssl.create_default_context(cafile=str(settings.ca_bundle))
     async with httpx.AsyncClient(verify=verify, proxy=settings.proxy) as client:
         yield AuthorizedSender(sender, TokenSource(settings.oauth2, client, learn=learn))
-
-
-@contextlib.asynccontextmanager
-async def sending(
-    settings: Settings,
-    plain: PlainSender,
-    learn: Callable[[str], None],
-) -> AsyncIterator[SendsJobs]:
-    """What a run, a reprocess, a worker or a bench sends through: `plain` (client.
-    open_sender's), with an OAuth2 token on each request when the settings ask for one
-    (`learn` hears tokens)."""
-    async with (
-        plain,
-        authorized(settings, plain, learn) as sender,
-    ):
-        yield sender

@@ -12,13 +12,13 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 
-from ..calls.client import Clock, open_sender
+from ..calls.client import Clock, open_sender, sending
+from ..calls.failures import NoResponse
 from ..calls.jobs import Planner
-from ..calls.oauth2 import sending
 from ..errors import UsageError
 from ..metrics.histogram import LatencyHistogram
 from ..models import Job, Outcome, Row
@@ -27,6 +27,9 @@ from ..sending.dispatch import dispatcher_for
 from ..sending.eventloop import loop_options
 from ..sending.pool import Pool
 from ..settings.config import Settings
+
+if TYPE_CHECKING:
+    import httpx
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -125,7 +128,7 @@ async def _direct(
         for job in jobs:
             try:
                 reply = await sender.send(job)
-            except (httpx.TransportError, OSError, TimeoutError):
+            except (NoResponse, OSError, TimeoutError):
                 errors += 1
                 continue
             latencies.add(reply.latency)

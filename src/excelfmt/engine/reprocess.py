@@ -15,13 +15,12 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
-import httpx
 
-from ..calls.client import Clock, open_sender
+from ..calls.client import Clock, open_sender, sending
 from ..calls.jobs import Planner
-from ..calls.oauth2 import sending
 from ..calls.responses import field_errors
 from ..errors import ExcelfmtError, UsageError
 from ..models import Job, JSONValue, Outcome, Row
@@ -35,6 +34,9 @@ from ..store import runlog
 from ..store.folder import Store
 from ..store.records import RowError, Session, now
 from ..store.rowerrors import as_cells, describe_request, needs_a_person
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass

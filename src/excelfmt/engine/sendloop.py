@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 import anyio
 
-from ..calls.client import Clock, PlainSender, open_sender
-from ..calls.oauth2 import sending
+from ..calls.client import Clock, PlainSender, open_sender, sending
 from ..errors import ExcelfmtError, plain_errors
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary

@@ -23,14 +23,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import anyio
-import httpx
 
 from ..broker import keys
 from ..broker.batches import Batch, BatchRefused, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
-from ..calls.client import Clock, open_sender
-from ..calls.oauth2 import sending
+from ..calls.client import Clock, open_sender, sending
 from ..errors import ExcelfmtError
 from ..models import Outcome
 from ..policies.resilience import Policies
@@ -42,6 +40,7 @@ from .heartbeat import Heartbeat
 from .outbox import Outbox
 
 if TYPE_CHECKING:
+    import httpx
     from redis.asyncio import Redis
 
     from ..metrics.prometheus import Exposition, Live

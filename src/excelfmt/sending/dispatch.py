@@ -17,15 +17,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import anyio
-import httpx
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
 
 from ..calls.classify import classify_exception, classify_status, describe_exception
-from ..calls.client import Clock, Reply
-from ..calls.oauth2 import TokenError
+from ..calls.client import Clock, Reply, SendsJobs
+from ..calls.failures import NoResponse, TokenError
 from ..calls.responses import capture, decode_body, error_message
 from ..models import Category, Job, JSONValue, Outcome
 from ..policies.resilience import Policies
@@ -75,12 +73,6 @@ def redact_json(value: JSONValue, redact: Redactor) -> JSONValue:
     if isinstance(value, dict):
         return {redact(key): redact_json(item, redact) for key, item in value.items()}
     return value
-
-
-class SendsJobs(Protocol):
-    """The seam to the network: client.Sender in a run, a scripted fake in tests."""
-
-    async def send(self, job: Job) -> Reply: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +287,7 @@ class Dispatcher:
         except TokenError as exc:  # no token for anyone: a stop, not a row's failure
             self.stop(self._redact(str(exc)))
             return None
-        except (httpx.TransportError, OSError, TimeoutError) as exc:
+        except (NoResponse, OSError, TimeoutError) as exc:
             failed = classify_exception(exc)
             now = self._clock()
             self._observe(now, failed, None, None)
