@@ -128,3 +128,32 @@ def test_unknown_and_ambiguous_ids_are_one_clear_sentence(api, workbook, cli, tm
     shared = next(d for d in "0123456789abcdef" if sum(i.startswith(d) for i in ids) > 1)
     ambiguous = cli("sessions", "show", shared)
     assert ambiguous.exit_code == 2 and "ambiguous" in ambiguous.output
+
+
+def test_the_store_finds_runs_by_file_and_indexes_a_store_from_before_its_index(tmp_path):
+    import shutil
+
+    from excelfmt.store.folder import Store
+    from excelfmt.store.records import Session
+
+    def recorded(n: int, fingerprint: str, sheet: str = "Sheet1") -> Session:
+        started = f"2026-12-0{n}T10:00:00+00:00"
+        return Session(f"s{n}", "in.xlsx", fingerprint, sheet, {}, started, 1, "finished")
+
+    home = tmp_path / "home"
+    with Store(home) as store:
+        for session in (recorded(1, "A"), recorded(3, "B"), recorded(2, "A", "Other")):
+            store.save(session)
+        assert [s.id for s in store.sessions()] == ["s3", "s2", "s1"]
+        assert [s.id for s in store.sessions("A")] == ["s2", "s1"]
+        assert [s.id for s in store.sessions("A", "Sheet1")] == ["s1"]
+        store.save(recorded(3, "B"))  # saved again as it progresses: listed once
+        assert [s.id for s in store.sessions()] == ["s3", "s2", "s1"]
+
+    shutil.rmtree(home / "session-index")  # a store kept by a version without the index
+    with Store(home) as store:
+        assert [s.id for s in store.sessions()] == ["s3", "s2", "s1"]
+        store.delete_session("s2")
+        assert [s.id for s in store.sessions("A")] == ["s1"]
+    with Store(home) as store:
+        assert store.session_or_latest(None).id == "s3"

@@ -4,7 +4,8 @@ The store lives in one folder ($EXCELFMT_HOME, the platform's user data folder, 
 --store), readable by its owner only, since it holds what a run sent. `Store` opens it
 and hands out its parts, each in a module of this package:
 
-- session records (records.py), on diskcache here;
+- session records (records.py), on diskcache here, with an index of them by start and
+  input (sessionindex.py), so that a big store does not slow every start;
 - rows that need a person (errortable.py), SQLite indexed by session;
 - each session's journal (journal.py), plain SQLite: it is written for every row;
 - a lock file per session (locks.py), so two processes cannot run one session;
@@ -33,6 +34,7 @@ from .journal import Journal
 from .locks import is_locked, session_lock
 from .private import owner_only
 from .records import SESSION_ID_BYTES, SHORT_ID, RowError, Session
+from .sessionindex import SessionIndex
 
 if TYPE_CHECKING:
     from .responsecache import Responses
@@ -52,6 +54,9 @@ class Store:
                 str(folder / "sessions"), disk_min_file_size=1 << 30, eviction_policy="none"
             )
             self._errors = ErrorTable(folder / "errors")
+            self._index = SessionIndex(folder / "session-index")
+            if self._index.count() != len(self._sessions):
+                self._index.rebuild(self._every_session())
         except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
             raise UsageError(f"Cannot open the store at {folder}: {exc}.") from None
         self._private()
@@ -70,10 +75,16 @@ class Store:
     def close(self) -> None:
         self._sessions.close()
         self._errors.close()
+        self._index.close()
         self._private()
 
     def _private(self) -> None:
-        owner_only(self.folder, self.folder / "sessions", self.folder / "errors")
+        owner_only(
+            self.folder,
+            self.folder / "sessions",
+            self.folder / "errors",
+            self.folder / "session-index",
+        )
 
     def journal_folder(self, session_id: str) -> Path:
         return self.folder / "journals" / session_id
@@ -109,6 +120,7 @@ class Store:
 
     def save(self, session: Session) -> None:
         self._sessions.set(session.id, asdict(session))
+        self._index.note(session)
 
     def session(self, id_or_prefix: str) -> Session:
         """The session with this id, or the only one whose id starts with it."""
@@ -123,11 +135,19 @@ class Store:
             return session
         raise UsageError(f"No runs are recorded in {self.folder} yet.")
 
-    def sessions(self) -> Iterator[Session]:
-        """Every session, newest first."""
+    def sessions(
+        self, fingerprint: str | None = None, sheet: str | None = None
+    ) -> Iterator[Session]:
+        """Every session, newest first, read as it is reached; only the runs on this
+        content (and sheet) when given."""
+        for session_id in self._index.newest_first(fingerprint, sheet):
+            record = self._sessions.get(session_id)
+            if record is not None:  # deleted by another process since
+                yield Session(**record)
+
+    def _every_session(self) -> list[Session]:
         records = (self._sessions.get(key) for key in list(self._sessions))
-        found = [Session(**record) for record in records if record is not None]
-        yield from sorted(found, key=lambda s: s.started_at, reverse=True)
+        return [Session(**record) for record in records if record is not None]
 
     def delete_session(self, session_id: str) -> None:
         """The session's record, journal, log and lock (its errors go with `delete_errors`)."""
@@ -138,6 +158,7 @@ class Store:
             (self.folder / "locks" / f"{session_id}{suffix}").unlink(missing_ok=True)
         self.log_path(session_id).unlink(missing_ok=True)
         self._sessions.delete(session_id)
+        self._index.forget(session_id)
 
     # --- rows that need a person -------------------------------------------------------
 
@@ -202,7 +223,7 @@ class Store:
 
     def _sessions_with_errors(self) -> list[str]:
         """Newest session first; errors of sessions no longer recorded last."""
-        order = {s.id: index for index, s in enumerate(self.sessions())}
+        order = {session_id: n for n, session_id in enumerate(self._index.newest_first())}
         return sorted(self._errors.sessions(), key=lambda s: (order.get(s, len(order)), s))
 
     def _find(self, cache: diskcache.Cache, id_or_prefix: str, kind: str, lister: str) -> str:

@@ -337,9 +337,7 @@ def finished(store: Store, digest: str, sheet: str | None) -> Session | None:
 def _newest_on(
     store: Store, digest: str, sheet: str | None, states: tuple[str, ...]
 ) -> Session | None:
-    for session in store.sessions():
-        if session.fingerprint != digest or (sheet is not None and session.sheet != sheet):
-            continue
+    for session in store.sessions(digest, sheet):
         if shown_state(store, session) in states:
             return session
     return None
