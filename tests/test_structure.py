@@ -30,7 +30,7 @@ RANKS: dict[str, int] = {
     "serve": 9,
     "cli": 10,
 }  # fmt: skip
-PLAIN_DATA = {"_version", "models", "errors", "redaction"}
+PLAIN_DATA = {"_version", "models", "errors", "redaction", "jsontext"}
 """The modules beside the packages, besides __init__ and __main__."""
 
 

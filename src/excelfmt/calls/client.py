@@ -35,9 +35,11 @@ MAX_BODY_BYTES = 1 << 20
 Clock = Callable[[], float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Reply:
-    """What came back for one request."""
+    """What came back for one request. Made for every request and never changed; not
+    frozen because a frozen dataclass sets each field through object.__setattr__: 1.9 µs
+    to make one instead of 0.45."""
 
     status: int
     headers: Mapping[str, str]

@@ -75,9 +75,10 @@ def redact_json(value: JSONValue, redact: Redactor) -> JSONValue:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Attempt:
-    """One try at a row: its outcome, and how long the API asked us to wait, if it did."""
+    """One try at a row: its outcome, and how long the API asked us to wait, if it did.
+    Never changed; not frozen for the reason Reply is not."""
 
     outcome: Outcome
     retry_after: float | None = None

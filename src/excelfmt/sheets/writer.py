@@ -17,6 +17,7 @@ from typing import IO, Any, ClassVar, Protocol
 
 from ..calls.jobs import encode_json
 from ..calls.template import json_value
+from ..jsontext import readable
 from ..metrics.summary import RunSummary
 from ..models import JSONValue, Outcome
 from .reorder import Reorder
@@ -70,7 +71,7 @@ def _temporary_beside(path: Path, mode: str) -> IO[Any]:
 def _response_text(value: JSONValue) -> str | None:
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = value if isinstance(value, str) else readable(value)
     return text if len(text) <= CELL_LIMIT else text[: CELL_LIMIT - 1] + "…"
 
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..jsontext import readable
 from ..models import RecordedOutcome
 from .private import owner_only
 from .sqlite import connect, transaction
@@ -40,7 +41,7 @@ class Journal:
         """Write a batch in one transaction: all of it is durable, or none. `unsettled`:
         the rows in flight besides (seq, row number), whose outcome is unknown if the
         process dies now."""
-        rows = [(seq, json.dumps(outcome, ensure_ascii=False)) for seq, outcome in outcomes]
+        rows = [(seq, readable(outcome)) for seq, outcome in outcomes]
         with transaction(self._db):
             self._db.executemany("INSERT OR REPLACE INTO outcome VALUES (?, ?)", rows)
             if unsettled is not None:
