@@ -35,12 +35,12 @@ from ..sending.signals import stop_signals
 from ..settings.config import Settings
 from ..store import runlog
 from ..store.journal import Journal
-from ..store.responsecache import ResponseCache
 from .sheet_child import peak_rss_mib
 from .sheet_process import SheetProcess
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: a run without --cache-ttl loads no cache
     from ..scaleout.feed import QueueFeed
+    from ..store.responsecache import ResponseCache
 
 __all__ = ["open_sender", "send"]
 

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import anyio
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
@@ -32,7 +33,9 @@ from ..policies.throttling import read_throttle
 from ..redaction import Redactor
 from ..settings.config import Settings
 from ..store import runlog
-from ..store.responsecache import ResponseCache
+
+if TYPE_CHECKING:  # a type only: a run without --cache-ttl loads no cache
+    from ..store.responsecache import ResponseCache
 
 log = logging.getLogger(__name__)
 
