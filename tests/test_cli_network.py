@@ -78,3 +78,23 @@ def test_ssl_cert_file_in_the_environment_is_trusted_as_httpx_trusts_it(
     assert json.loads(trusted.stdout)["ok"] == 1
     elsewhere = cli(*run, env={"SSL_CERT_FILE": "", "SSL_CERT_DIR": str(tmp_path / "none")})
     assert json.loads(elsewhere.stdout)["categories"] == {"NETWORK_ERROR": 1}
+
+
+def test_certificates_that_cannot_be_loaded_are_one_sentence_and_exit_2(
+    tls_api, workbook, cli, tmp_path
+):
+    server, _ = tls_api
+    not_pem = tmp_path / "not-a-certificate.pem"
+    not_pem.write_text("not a certificate\n")
+    book = workbook(["Id"], [[1]])
+    run = ("run", str(book), "--url", f"{server.url}/x")
+    for flags, env, named in (
+        ((), {"SSL_CERT_FILE": str(tmp_path / "missing.pem")}, "SSL_CERT_FILE="),
+        ((), {"SSL_CERT_FILE": str(not_pem)}, "SSL_CERT_FILE="),
+        (("--ca-bundle", str(not_pem)), {}, "--ca-bundle"),
+    ):
+        result = cli(*run, *flags, env=env)
+        assert result.exit_code == 2, result.output
+        assert f"The CA certificates of {named}" in result.output
+        assert "Traceback" not in result.output
+    assert not server.received

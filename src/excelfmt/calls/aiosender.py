@@ -17,6 +17,7 @@ from types import TracebackType
 
 import aiohttp
 
+from ..errors import UsageError
 from ..models import Job
 from ..settings.config import Settings
 from ..settings.environment import variables
@@ -105,20 +106,30 @@ async def _read(stream: aiohttp.StreamReader) -> bytes:
 def _tls_context(settings: Settings) -> ssl.SSLContext:
     """The TLS context httpx makes for the same settings (httpx.create_ssl_context, here
     without importing httpx): the CA bundle the settings name, else SSL_CERT_FILE or
-    SSL_CERT_DIR when set, else certifi's bundle."""
+    SSL_CERT_DIR when set, else certifi's bundle. UsageError if the named one cannot be
+    loaded (a missing file, or not PEM certificates)."""
+    env = variables()
+    cafile: str | None = None
+    capath: str | None = None
     if settings.ca_bundle is not None:
-        return ssl.create_default_context(cafile=str(settings.ca_bundle))
-    if plain_http(settings):
+        source, cafile = f"--ca-bundle {settings.ca_bundle}", str(settings.ca_bundle)
+    elif plain_http(settings):
         # No TLS will be spoken: skip loading the CA certificates (~0.1 s).
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    env = variables()
-    if env.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=env["SSL_CERT_FILE"])
-    if env.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=env["SSL_CERT_DIR"])
-    import certifi
+    elif env.get("SSL_CERT_FILE"):
+        source, cafile = f"SSL_CERT_FILE={env['SSL_CERT_FILE']}", env["SSL_CERT_FILE"]
+    elif env.get("SSL_CERT_DIR"):
+        source, capath = f"SSL_CERT_DIR={env['SSL_CERT_DIR']}", env["SSL_CERT_DIR"]
+    else:
+        import certifi
 
-    return ssl.create_default_context(cafile=certifi.where())
+        source, cafile = "certifi's bundle", certifi.where()
+    try:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except OSError as exc:  # ssl.SSLError is one: not PEM certificates
+        raise UsageError(
+            f"The CA certificates of {source} cannot be loaded: {exc.strerror or exc}."
+        ) from None
 
 
 def _own_failure(exc: aiohttp.ClientError | TimeoutError) -> NoResponse:
