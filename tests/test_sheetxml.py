@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 import pytest
 from openpyxl.reader.excel import ExcelReader
@@ -180,3 +181,121 @@ def test_a_worksheet_with_a_dtd_is_refused() -> None:
     xml = b'<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet><sheetData/></worksheet>'
     with pytest.raises(ValueError, match="DTD"):
         list(sheet_rows(io.BytesIO(xml), [], datetime(1899, 12, 30), *(frozenset(),) * 3))
+
+
+# Most rows are read by regular expressions and the rest by expat (sheetxml._PlainRows);
+# these sheets mix the two, row by row, and must read as openpyxl reads them whatever
+# the chunk size cuts through.
+_EPOCH = datetime(1899, 12, 30)
+_STRINGS = ["zero", "one_x000D_two", ""]
+_MIXED_ROWS = [
+    '<row r="1" spans="1:3" x14ac:dyDescent="0.25"><c r="A1" t="s"><v>0</v></c>'
+    '<c r="B1" s="1"><v>45000</v></c><c r="C1"><v>1.5E3</v></c></row>',
+    '<row r="2"><c r="A2" t="str"><v>a &amp; b</v></c><c r="B2"><v>7</v></c></row>',
+    '<row r="4"><c r="A4" t="s"><v>1</v></c><c r="B4" cm="1"><f>A1</f><v>3</v></c></row>',
+    '<row r="5"><c r="C5"><f t="shared" ref="C5:C6" si="0">A5+1</f><v>2</v></c>'
+    '<c r="A5" t="b"><v>1</v></c><c r="A5" t="e"><v>#N/A</v></c></row>',
+    "<row r='6'><c r='A6'><v>6</v></c></row>",
+    '<row r="7"/>',
+    '<row r="8">\n  <c r="A8" t="s">\n    <v>2</v>\n  </c>\n  <c><v>8</v></c>\n'
+    '  <c s="1"/>\n</row>',
+    '<row r="9" xmlns="urn:other"><c r="A9"><v>9</v></c></row>',
+    '<row><c><v>10</v></c><c t="d"><v>2024-02-03T04:05:06</v></c><c t="str"><v>ünï</v></c></row>',
+    '<row r="11"><c r="B11" t="inlineStr"/><c r="D11" t="str"><v></v></c></row>',
+]
+"""Rows read plainly and rows that are not, in turn (row 9 is in another namespace: not
+a row here, so the next one, unnumbered, is 9)."""
+_PLAIN_ROW_99 = '<row r="99"><c r="A99"><v>99</v></c></row>'
+_TAILS = {
+    "cdata": '<row r="12"><c r="A12" t="inlineStr"><is><t><![CDATA[</row> '
+    + _PLAIN_ROW_99
+    + "]]></t></is></c></row>",
+    "comment": f"<row r='12' /><!-- </row> {_PLAIN_ROW_99} -->",
+    "instruction": f"<row r='12' /><?pi </row> {_PLAIN_ROW_99} ?>",
+    "nested": '<row r="12"><x:ext xmlns:x="urn:x"><row r="98"><c r="A98"><v>98</v></c></row>'
+    + _PLAIN_ROW_99
+    + "</x:ext></row>",
+}
+"""Endings that hide a "</row>" from a search for it; the row after must still be 13."""
+_LAST_ROW = '<row r="13"><c r="A13" t="s"><v>0</v></c></row>'
+
+
+_X14AC = 'xmlns:x14ac="urn:x14ac"'
+
+
+def _worksheet(rows: list[str], root: str = "", encoding: str = "UTF-8") -> str:
+    return (
+        f'<?xml version="1.0" encoding="{encoding}" standalone="yes"?>\n'
+        f'<worksheet xmlns="{SHEET_MAIN_NS}" {root}><dimension ref="A1:D12"/><sheetData>'
+        + "".join(rows)
+        + '</sheetData><mergeCells count="0"/></worksheet>'
+    )
+
+
+def _as_openpyxl_reads(xml: bytes) -> list[Any]:
+    source = io.BytesIO(xml)
+    parser = WorkSheetParser(
+        source, _STRINGS, data_only=True, epoch=_EPOCH, date_formats={1}, timedelta_formats=set()
+    )
+    return list(_openpyxl_rows(parser, source, frozenset({1})))
+
+
+def _as_read(xml: bytes) -> list[Any]:
+    days = frozenset({1})
+    return list(sheet_rows(io.BytesIO(xml), _STRINGS, _EPOCH, days, frozenset(), days))
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 333, 1 << 16])
+@pytest.mark.parametrize("tail", [*_TAILS, "none"])
+def test_plain_and_other_rows_mixed_read_as_openpyxl_reads_them(monkeypatch, chunk, tail) -> None:
+    xml = _worksheet([*_MIXED_ROWS, _TAILS.get(tail, ""), _LAST_ROW], _X14AC).encode()
+    monkeypatch.setattr(sheetxml, "CHUNK_BYTES", chunk)
+    found = _as_read(xml)
+    # The same rows expat alone reads (nothing in a Latin-1 part is read plainly)...
+    assert found == _as_read(xml.decode().replace("UTF-8", "ISO-8859-1").encode("latin-1"))
+    numbers = [number for number, _ in found]
+    assert numbers[:8] == [1, 2, 4, 5, 6, 8, 9, 11] and numbers[-1] == 13
+    if tail != "nested":  # ...and, for rows as every writer writes them, openpyxl's
+        assert 99 not in numbers
+        assert found == _as_openpyxl_reads(xml)
+        for (_, got), (_, want) in zip(found, _as_openpyxl_reads(xml), strict=True):
+            assert [type(v) for v in got] == [type(v) for v in want]
+    if tail == "cdata":
+        assert (12, (f"</row> {_PLAIN_ROW_99}",)) in found
+
+
+@pytest.mark.parametrize("chunk", [7, 1 << 16])
+def test_a_sheet_in_another_encoding_or_prefix_reads_as_openpyxl_reads_it(
+    monkeypatch, chunk
+) -> None:
+    monkeypatch.setattr(sheetxml, "CHUNK_BYTES", chunk)
+    latin = _worksheet(_MIXED_ROWS, _X14AC, "ISO-8859-1").encode("latin-1")
+    assert _as_read(latin) == _as_openpyxl_reads(latin)
+    assert (9, (10, datetime(2024, 2, 3, 4, 5, 6), "ünï")) in _as_read(latin)
+    prefixed = _worksheet(_MIXED_ROWS, _X14AC).replace("<", "<x:")
+    prefixed = prefixed.replace("<x:/", "</x:").replace("<x:?", "<?").replace("<x:!", "<!")
+    prefixed = prefixed.replace(f'xmlns="{SHEET_MAIN_NS}"', f'xmlns:x="{SHEET_MAIN_NS}"')
+    rows = _as_read(prefixed.encode())
+    assert rows == _as_openpyxl_reads(prefixed.encode())
+    assert rows[0] == (1, ("zero", datetime(2023, 3, 15).date(), 1500.0))
+
+
+def test_a_sheet_data_tag_in_a_comment_is_not_where_rows_start() -> None:
+    xml = _worksheet(_MIXED_ROWS, _X14AC).replace(
+        "<dimension", f"<!-- <sheetData>{_PLAIN_ROW_99} --><dimension"
+    )
+    assert _as_read(xml.encode()) == _as_openpyxl_reads(xml.encode())
+    assert 99 not in [number for number, _ in _as_read(xml.encode())]
+
+
+def test_a_worksheet_cut_short_is_refused_as_broken_xml() -> None:
+    xml = _worksheet(_MIXED_ROWS, _X14AC).encode()
+    for cut in (xml.index(b'<row r="8"'), xml.index(b"<v>7</v>") + 3, len(xml) - 30):
+        with pytest.raises(ExpatError):
+            _as_read(xml[:cut])
+
+
+def test_a_plain_looking_row_that_is_not_well_formed_is_refused() -> None:
+    for row in ('<row r="1"><c r="A1"><v>1</v></c></rowx>', '<row r="1"><c r="A1"><v>1</c></row>'):
+        with pytest.raises(ExpatError):
+            _as_read(_worksheet([row, '<row r="2"><c r="A2"><v>2</v></c></row>']).encode())

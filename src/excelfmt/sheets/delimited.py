@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InputError
 
-if TYPE_CHECKING:  # sheetxml loads openpyxl, which the sending process never needs
-    from .sheetxml import RawRow
+if TYPE_CHECKING:  # cellvalue loads openpyxl, which the sending process never needs
+    from .cellvalue import RawRow
 
 SAMPLE_BYTES = 64 * 1024
 CANDIDATES = ",;\t|"

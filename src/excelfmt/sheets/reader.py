@@ -27,8 +27,9 @@ from xml.parsers.expat import ExpatError
 from ..errors import ExcelfmtError, InputError
 from ..models import CellValue, Row
 from . import delimited
+from .cellvalue import RawRow
 from .coltypes import ColumnTypes
-from .sheetxml import RawRow, sheet_rows
+from .sheetxml import sheet_rows
 from .sniff import Format, sniff
 from .xlsxparts import (
     date_only_styles,

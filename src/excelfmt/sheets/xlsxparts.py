@@ -11,7 +11,7 @@ import re
 import zipfile
 from typing import Any
 
-from .sheetxml import guarded_parser
+from .expatrows import guarded_parser
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
 
