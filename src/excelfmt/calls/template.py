@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import cast
 
 from ..errors import TemplateError
 from ..models import CellError, CellValue, JSONValue, Row
@@ -44,8 +45,13 @@ def iso_duration(value: timedelta) -> str:
     return sign + (text if text != "P" else "PT0S")
 
 
+_AS_THEY_ARE = frozenset({str, int, float, type(None)})
+
+
 def json_value(value: CellValue, column: str) -> JSONValue:
     """A cell as it goes into JSON: dates and times as ISO 8601."""
+    if type(value) in _AS_THEY_ARE:  # most cells, by exact type: a CellError is a str
+        return cast("JSONValue", value)
     if isinstance(value, CellError):
         raise RowProblem(f"cell {column} holds the Excel error {value}; fix it in the sheet")
     if isinstance(value, datetime | date | time):

@@ -41,6 +41,8 @@ _PLAIN_CELL = re.compile(
 value text), b"" for each one absent."""
 _ROW_NUMBER = re.compile(rb'\sr="([^"]*)"')
 _ROW_START = re.compile(rb"\s*<row[\s/>]")
+_MOMENTS_KEPT = 4096
+"""Dates and times remembered at most: a column of distinct timestamps stays small."""
 
 
 class PlainRows:
@@ -66,6 +68,8 @@ class PlainRows:
         """Styles (as written) in which a number is the number written: not a date, and
         no format kept for a text column."""
         self._shared_texts: list[CellValue] | None = None
+        self._moments: dict[tuple[bytes, bytes], CellValue] = {}
+        """Dates and times by (style, number) as written: they are immutable, so shared."""
 
     def read(self, data: bytes, expat: ExpatRows) -> bytes:
         """Read the rows `data` holds whole, handing those that are not plain to expat;
@@ -146,12 +150,22 @@ class PlainRows:
 
     def _value(self, kind: bytes, style: bytes, raw: bytes) -> CellValue:
         code = int(style or 0)
-        if not kind and code not in self._styles.dates and code not in self._styles.number_formats:
+        moment = not kind and code in self._styles.dates
+        if moment:
+            # A column of dates holds the same few days over and over: openpyxl's
+            # from_excel is 3 µs a cell, a look-up here a tenth of that.
+            known = self._moments.get((style, raw))
+            if known is not None:
+                return known
+        elif not kind and code not in self._styles.number_formats:
             self._plain_numbers.add(style)
-        text = raw.decode()
-        return cell_value(
-            kind.decode() or "n", code, text, None, self._shared_strings, self._styles
-        )
+        kind_name, text = kind.decode() or "n", raw.decode()
+        value = cell_value(kind_name, code, text, None, self._shared_strings, self._styles)
+        if moment:
+            if len(self._moments) >= _MOMENTS_KEPT:
+                self._moments.clear()
+            self._moments[style, raw] = value
+        return value
 
     def _texts(self) -> list[CellValue]:
         """The shared strings as _value gives them: unescaped, and None for ""."""
