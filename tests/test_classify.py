@@ -99,6 +99,17 @@ def test_decode_body():
     assert decode_body(b"  ") is None
 
 
+def test_a_json_answer_in_any_encoding_json_allows_reads_as_its_value():
+    for encoded in (
+        '{"name": "Zoë"}'.encode(),
+        '\ufeff{"name": "Zoë"}'.encode(),  # a UTF-8 BOM
+        '{"name": "Zoë"}'.encode("utf-16"),
+        '{"name": "Zoë"}'.encode("utf-32-le"),
+    ):
+        assert decode_body(encoded, "application/json") == {"name": "Zoë"}, encoded
+    assert decode_body(b'{"name": "\xff"}', "application/json") == '{"name": "\ufffd"}'
+
+
 def test_capture_dotted_paths():
     body: JSONValue = {"data": {"id": 5, "items": [{"sku": "A"}, {"sku": "B"}]}}
     assert capture(
