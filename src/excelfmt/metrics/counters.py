@@ -81,15 +81,16 @@ class Metrics:
         """Where the run stands, taking nothing from the timeline (a queued run's note
         reads it too: had it taken the closed seconds, the store would not get them)."""
         elapsed = max(now - self.started, 1e-9)
+        p50, p90, p99 = self.latency.quantiles(0.50, 0.90, 0.99)
         return Snapshot(
             done=self.done,
             ok=self.ok,
             by_category={c.value: n for c, n in sorted(self.by_category.items()) if n},
             elapsed=elapsed,
             rows_per_second=(self.done - self.resumed) / elapsed,
-            latency_p50=self.latency.quantile(0.50),
-            latency_p90=self.latency.quantile(0.90),
-            latency_p99=self.latency.quantile(0.99),
+            latency_p50=p50,
+            latency_p90=p90,
+            latency_p99=p99,
             resumed=self.resumed,
             cached=self.cached,
             recent=self.timeline.recent(now) if self.timeline else None,

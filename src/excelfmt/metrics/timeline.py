@@ -113,7 +113,7 @@ class _Second:
 
 
 def percentiles(histogram: LatencyHistogram) -> Percentiles | None:
-    p50, p90, p99 = (histogram.quantile(q) for q in (0.5, 0.9, 0.99))
+    p50, p90, p99 = histogram.quantiles(0.5, 0.9, 0.99)
     return None if p50 is None or p90 is None or p99 is None else (p50, p90, p99)
 
 
