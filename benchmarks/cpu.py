@@ -10,6 +10,9 @@ workbook included, as a user waits for it. The ceiling is raw aiohttp sending th
 JSON body at the same concurrency in a process of its own (benchmarks/clients.py),
 measured in every round beside each excelfmt run, so a slow minute hits both.
 
+Each ratio is printed twice: the ratio of the medians, and (rounds: ...) the median of
+the ratios of each round, each excelfmt run beside the aiohttp run of its own minute.
+
 Goals (docs/performance.md): at 0 ms, CPU per row at most 2x aiohttp's CPU per request;
 at 50 ms, rows/s at least 0.95x aiohttp's. `--src` runs the code of another checkout
 with this environment's packages (PYTHONPATH), for old-and-new comparisons.
@@ -101,12 +104,25 @@ def measure(
     finally:
         server.terminate()
         server.wait(10)
+    return {latency: summary(runs) for latency, runs in found.items()}
+
+
+def summary(runs: dict[str, list[dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Each sender's medians, and the median of its ratios to aiohttp round by round: each
+    beside the aiohttp run of its own minute, the steadier figure on a VM whose speed
+    drifts by 15% within minutes."""
+    base = runs["aiohttp"]
     return {
-        latency: {
-            name: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
-            for name, rs in runs.items()
+        name: {
+            **{key: statistics.median(r[key] for r in rs) for key in rs[0]},
+            "cpu_ratio": statistics.median(
+                r["cpu_ms"] / b["cpu_ms"] for r, b in zip(rs, base, strict=True)
+            ),
+            "rate_ratio": statistics.median(
+                r["rows_per_s"] / b["rows_per_s"] for r, b in zip(rs, base, strict=True)
+            ),
         }
-        for latency, runs in found.items()
+        for name, rs in runs.items()
     }
 
 
@@ -123,7 +139,8 @@ def table(medians: dict[str, dict[str, dict[str, float]]]) -> str:
             rate = figures["rows_per_s"] / base["rows_per_s"]
             lines.append(
                 f"| {latency} ms | {name} | {figures['cpu_ms'] * 1000:.0f} µs "
-                f"| {figures['rows_per_s']:,.0f} | {cpu:.2f} | {rate:.2f} |"
+                f"| {figures['rows_per_s']:,.0f} | {cpu:.2f} (rounds: {figures['cpu_ratio']:.2f}) "
+                f"| {rate:.2f} (rounds: {figures['rate_ratio']:.2f}) |"
             )
     return "\n".join(lines)
 
