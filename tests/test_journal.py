@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from excelfmt.models import RecordedOutcome
 from excelfmt.store.journal import ROWS_PER_STATEMENT, Journal
 
 
 def test_a_batch_of_many_statements_keeps_every_row_and_the_last_word_on_each(tmp_path: Path):
     journal = Journal(tmp_path / "session")
     count = 2 * ROWS_PER_STATEMENT + 3  # three statements, the last one short
-    batch = [(seq, (None, 201, None, {"id": seq, "name": "Zoë"}, 0.01, 1)) for seq in range(count)]
+    batch: list[tuple[int, RecordedOutcome]] = [
+        (seq, (None, 201, None, {"id": seq, "name": "Zoë"}, 0.01, 1)) for seq in range(count)
+    ]
     batch.append((7, ("TEMPORARY_FAILURE", 503, "busy", None, 0.5, 3)))  # the same row again
     journal.record(batch, unsettled=[(count, count + 2)])
     journal.close()
