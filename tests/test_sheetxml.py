@@ -12,6 +12,7 @@ from xml.parsers.expat import ExpatError
 
 import pytest
 from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE, is_datetime
 from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils.escape import unescape
 from openpyxl.worksheet._reader import WorkSheetParser
@@ -20,9 +21,10 @@ from openpyxl.xml.functions import iterparse
 
 from excelfmt.models import CellError
 from excelfmt.sheets import sheetxml
+from excelfmt.sheets.package import read_package
 from excelfmt.sheets.sheetxml import sheet_rows
 from excelfmt.sheets.sniff import Format, sniff
-from excelfmt.sheets.xlsxparts import date_only_styles, shared_strings, style_formats
+from excelfmt.sheets.xlsxparts import date_only_styles, shared_strings
 
 from .conftest import CORPUS
 
@@ -57,21 +59,29 @@ def _openpyxl_value(cell: dict[str, Any], days: frozenset[int]) -> Any:
 
 
 def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
-    """(sheet part, rows by openpyxl, rows by excelfmt) for every worksheet of the book."""
+    """(sheet part, rows by openpyxl, rows by excelfmt) for every worksheet of the book:
+    openpyxl's package reader and sheet parser against package.py, xlsxparts and
+    sheet_rows, each side on its own."""
     with path.open("rb") as handle, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reader = ExcelReader(handle, read_only=True, data_only=True)
         reader.read_manifest()
-        reader.shared_strings = shared_strings(reader)
+        reader.read_strings()
         reader.read_workbook()
         apply_stylesheet(reader.archive, reader.wb)
         book = reader.wb
         dates = frozenset(book._date_formats)  # type: ignore[attr-defined]
         durations = frozenset(book._timedelta_formats)  # type: ignore[attr-defined]
-        days = date_only_styles(style_formats(book))
+        days = frozenset(
+            style for style, code in _openpyxl_formats(book).items() if is_datetime(code) == "date"
+        )
+        package = read_package(reader.archive)
+        strings = shared_strings(reader.archive, package.shared_strings)
+        parts = {sheet.part for sheet in package.sheets}
         for _, rel in reader.parser.find_sheets():
             if "chartsheet" in rel.Type or rel.target not in reader.valid_files:
                 continue
+            assert rel.target in parts
             with reader.archive.open(rel.target) as source:
                 parser = WorkSheetParser(
                     source,
@@ -86,14 +96,26 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
                 found = list(
                     sheet_rows(
                         source,
-                        reader.shared_strings,
-                        book.epoch,
-                        dates,
-                        durations,
-                        days,
+                        strings,
+                        package.epoch,
+                        package.dates,
+                        package.durations,
+                        date_only_styles(package.formats),
                     )
                 )
             yield rel.target, expected, found
+
+
+def _openpyxl_formats(book: Any) -> dict[int, str]:
+    """Each cell style's number format code by style id, from openpyxl's workbook."""
+    codes = {}
+    for style_id, style in enumerate(book._cell_styles):
+        number_format = style.numFmtId
+        if number_format < BUILTIN_FORMATS_MAX_SIZE:
+            codes[style_id] = BUILTIN_FORMATS.get(number_format, "General")
+        else:
+            codes[style_id] = book._number_formats[number_format - BUILTIN_FORMATS_MAX_SIZE]
+    return codes
 
 
 def _openable(path: Path) -> bool:

@@ -8,11 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from openpyxl.utils.datetime import from_excel, from_ISO8601
-from openpyxl.utils.escape import unescape
-
 from ..models import CellError, CellValue
 from .numfmt import displayed
+from .ooxml import from_excel, from_iso8601, unescape
 
 RawRow = tuple[int, tuple[CellValue, ...]]
 """A sheet row number and its cell values, before the header is applied."""
@@ -61,7 +59,7 @@ def cell_value(
             shown_as = styles.number_formats.get(style)
             return number if shown_as is None else displayed(number, shown_as)
         try:
-            moment = from_excel(number, styles.epoch, timedelta=style in styles.durations)
+            moment = from_excel(number, styles.epoch, duration=style in styles.durations)
         except (OverflowError, ValueError):
             return CellError("#VALUE!")  # a date outside the calendar
         return _day_or_moment(moment, style, styles)
@@ -70,7 +68,7 @@ def cell_value(
     elif kind == "b":
         return bool(int(raw))
     elif kind == "d":
-        return _day_or_moment(from_ISO8601(raw), style, styles)  # type: ignore[no-untyped-call]
+        return _day_or_moment(from_iso8601(raw), style, styles)
     elif kind == "e":
         return CellError(raw)
     else:  # "str" (a formula's text) and anything unknown: the text as written

@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from openpyxl.utils.cell import column_index_from_string
-from openpyxl.xml.constants import SHEET_MAIN_NS
-
 from ..models import CellValue
 from .cellvalue import CellStyles, RawRow, cell_value, row_number
+from .ooxml import SHEET_MAIN_NS, column_index
 
 _DIGITS = "0123456789"
 
@@ -56,7 +54,7 @@ class ExpatRows:
             if name == cell_tag:
                 reference = attributes.get("r")
                 if reference:
-                    at["column"] = column_index_from_string(reference.rstrip(_DIGITS).upper())
+                    at["column"] = column_index(reference.rstrip(_DIGITS))
                 else:
                     at["column"] += 1
                 cell.kind = attributes.get("t", "n")

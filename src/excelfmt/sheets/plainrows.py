@@ -11,12 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from openpyxl.utils.cell import column_index_from_string
-from openpyxl.utils.escape import unescape
-
 from ..models import CellValue
 from .cellvalue import CellStyles, RawRow, cell_value, row_number
 from .expatrows import ExpatRows
+from .ooxml import column_index, unescape
 
 # Possessive quantifiers (*+, ++, ?+): nothing these match needs backtracking into,
 # and giving it up makes the expressions a third faster.
@@ -176,5 +174,5 @@ class PlainRows:
         return self._shared_texts
 
     def _column(self, letters: bytes) -> int:
-        column = self._columns[letters] = column_index_from_string(letters.decode().upper())
+        column = self._columns[letters] = column_index(letters.decode())
         return column

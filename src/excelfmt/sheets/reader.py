@@ -1,17 +1,16 @@
 """Workbook -> header + a stream of Rows.
 
-.xlsx/.xlsm are opened with openpyxl's package reader (workbook, shared strings, styles)
-and the sheet's rows streamed by sheetxml (values, not formulas), so memory does not grow
-with the sheet. CSV and TSV are streamed by delimited (the csv module). Formats openpyxl
-cannot open (.xls, .xlsb, .ods, Strict OOXML) go through python-calamine, which loads
-one sheet whole; those files are small in practice. The format is the content's, never
-the name's.
+.xlsx/.xlsm are opened by reading their package as openpyxl does (package.py: workbook,
+shared strings, styles) and the sheet's rows streamed by sheetxml (values, not
+formulas), so memory does not grow with the sheet. CSV and TSV are streamed by
+delimited (the csv module). Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict
+OOXML) go through python-calamine, which loads one sheet whole; those files are small
+in practice. The format is the content's, never the name's.
 Every problem with the file becomes an InputError naming file, sheet and cell.
 """
 
 from __future__ import annotations
 
-import warnings
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -29,15 +28,11 @@ from ..models import CellValue, Row
 from . import delimited
 from .cellvalue import RawRow
 from .coltypes import ColumnTypes
+from .ooxml import column_letters
+from .package import read_package
 from .sheetxml import sheet_rows
 from .sniff import Format, sniff
-from .xlsxparts import (
-    date_only_styles,
-    declared_last_row,
-    shared_strings,
-    shown_formats,
-    style_formats,
-)
+from .xlsxparts import date_only_styles, declared_last_row, shared_strings, shown_formats
 
 if TYPE_CHECKING:
     from ..settings.config import Settings
@@ -132,7 +127,7 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         fmt = sniff(self._path)
         try:
             if fmt is Format.XLSX:
-                name, estimated, raw = self._open_openpyxl()
+                name, estimated, raw = self._open_xlsx()
             elif fmt is Format.CSV:
                 name, estimated, raw = self._open_delimited()
             else:
@@ -173,50 +168,35 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         listed = ", ".join(f"'{name}'" for name in names) or "none"
         raise InputError(f"{self._path} has no sheet '{self._sheet}'; its sheets are: {listed}.")
 
-    def _open_openpyxl(self) -> tuple[str, int | None, Iterator[RawRow]]:
+    def _open_xlsx(self) -> tuple[str, int | None, Iterator[RawRow]]:
         # openpyxl's own read-only worksheets scan every sheet end to end at load time
         # when a writer left out the <dimension> element (openpyxl's write-only mode
-        # does), and wrap each cell in an object. Reading the package's parts with
-        # openpyxl's reader and streaming the one sheet with sheetxml avoids both.
-        from openpyxl.reader.excel import ExcelReader
-        from openpyxl.styles.stylesheet import apply_stylesheet
-
-        handle = self._path.open("rb")  # a file object: openpyxl then skips its suffix check
+        # does), and wrap each cell in an object; importing it at all is a third of
+        # this process's start. The package's parts are read as openpyxl reads them
+        # (package.py) and the one sheet streamed by sheetxml.
+        handle = self._path.open("rb")
         self._close.append(handle)
-        reader = ExcelReader(handle, read_only=True, data_only=True)
-        self._close.append(reader.archive)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "no default style" and the like: harmless
-            reader.read_manifest()
-            reader.shared_strings = shared_strings(reader)
-            reader.read_workbook()
-            apply_stylesheet(reader.archive, reader.wb)
-        sheets = {
-            sheet.name: (sheet, rel)
-            for sheet, rel in reader.parser.find_sheets()
-            if "chartsheet" not in rel.Type and rel.target in reader.valid_files
-        }
+        archive = zipfile.ZipFile(handle)
+        self._close.append(archive)
+        package = read_package(archive)
+        sheets = {sheet.name: sheet for sheet in package.sheets}
         if not sheets:
             raise InputError(f"{self._path} contains no worksheets.")
-        visible = [
-            name for name, (sheet, _) in sheets.items() if (sheet.state or "visible") == "visible"
-        ]
+        visible = [sheet.name for sheet in package.sheets if sheet.visible]
         name = self._choose(list(sheets), visible)
-        part = sheets[name][1].target
-        estimated = declared_last_row(reader.archive, part)
-        source = reader.archive.open(part)
+        part = sheets[name].part
+        estimated = declared_last_row(archive, part)
+        strings = shared_strings(archive, package.shared_strings)
+        source = archive.open(part)
         self._close.append(source)
-        book = reader.wb
-        formats = style_formats(book)
-        dates = frozenset(book._date_formats)  # type: ignore[attr-defined]
         rows = sheet_rows(
             source,
-            reader.shared_strings,
-            book.epoch,
-            dates,
-            frozenset(book._timedelta_formats),  # type: ignore[attr-defined]
-            date_only_styles(formats),
-            shown_formats(formats, dates) if self._number_formats else None,
+            strings,
+            package.epoch,
+            package.dates,
+            package.durations,
+            date_only_styles(package.formats),
+            shown_formats(package.formats, package.dates) if self._number_formats else None,
         )
         return name, estimated, rows
 
@@ -297,10 +277,9 @@ def _read_header(path: Path, sheet: str, header_row: int, raw: Iterator[RawRow])
     names = [_header_text(value) for value in found[1]]
     while names and not names[-1]:
         names.pop()
-    from openpyxl.utils import get_column_letter
 
     def cell(index: int) -> str:
-        return f"{get_column_letter(index + 1)}{header_row}"
+        return f"{column_letters(index + 1)}{header_row}"
 
     empty = [cell(i) for i, name in enumerate(names) if not name]
     if empty:

@@ -1,32 +1,30 @@
 """The parts of an .xlsx package that reading one sheet's rows needs besides the sheet:
-the shared strings, each style's number format, and the size the sheet declares.
+the shared strings, the styles that make dates, and the size the sheet declares.
 
-They are read with openpyxl's package reader already open (reader.py); the shared
-strings with expat, as the sheet itself (sheetxml.py).
+package.py finds the parts; the shared strings are read with expat, as the sheet itself
+(sheetxml.py).
 """
 
 from __future__ import annotations
 
 import re
 import zipfile
-from typing import Any
 
 from .expatrows import guarded_parser
+from .ooxml import SHEET_MAIN_NS, date_kind
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
 
 
-def shared_strings(reader: Any) -> list[str]:
-    """The shared-strings table as openpyxl reads it, three times faster.
+def shared_strings(archive: zipfile.ZipFile, part: str | None) -> list[str]:
+    """The shared-strings table (the part package.py found, if any) as openpyxl reads it,
+    three times faster.
 
     openpyxl builds a descriptor object per string: a sheet of a million distinct
     strings waited ten seconds before its first request. This is expat with three
     handlers. A string's text is its <t> plus each rich-text run's <t>; phonetic runs
     (<rPh>) are not text. Like defusedxml, it refuses any DTD (no entity bombs).
     """
-    from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
-
-    part = reader.package.find(SHARED_STRINGS)
     if part is None:
         return []
     text, phonetic, item = (f"{SHEET_MAIN_NS}}}{tag}" for tag in ("t", "rPh", "si"))
@@ -55,7 +53,7 @@ def shared_strings(reader: Any) -> list[str]:
             pieces.append(data)
 
     parser = guarded_parser("the shared strings declare", start, end, characters)
-    with reader.archive.open(part.PartName[1:]) as source:
+    with archive.open(part) as source:
         parser.ParseFile(source)
     return strings
 
@@ -68,25 +66,9 @@ def declared_last_row(archive: zipfile.ZipFile, part: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def style_formats(book: Any) -> dict[int, str]:
-    """Each cell style's number format code, by style id."""
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, BUILTIN_FORMATS_MAX_SIZE
-
-    codes = {}
-    for style_id, style in enumerate(book._cell_styles):
-        number_format = style.numFmtId
-        if number_format < BUILTIN_FORMATS_MAX_SIZE:
-            codes[style_id] = BUILTIN_FORMATS.get(number_format, "General")
-        else:
-            codes[style_id] = book._number_formats[number_format - BUILTIN_FORMATS_MAX_SIZE]
-    return codes
-
-
 def date_only_styles(formats: dict[int, str]) -> frozenset[int]:
     """Style ids whose number format shows a date without a time: those cells are dates."""
-    from openpyxl.styles.numbers import is_datetime
-
-    return frozenset(style for style, code in formats.items() if is_datetime(code) == "date")
+    return frozenset(style for style, code in formats.items() if date_kind(code) == "date")
 
 
 def shown_formats(formats: dict[int, str], dates: frozenset[int]) -> dict[int, str]:
