@@ -12,7 +12,6 @@ import pytest
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles.numbers import (
     BUILTIN_FORMATS,
-    BUILTIN_FORMATS_MAX_SIZE,
     is_date_format,
     is_datetime,
     is_timedelta_format,
@@ -27,6 +26,7 @@ from excelfmt.sheets import ooxml
 from excelfmt.sheets.package import read_package
 
 from .conftest import CORPUS
+from .test_sheetxml import openpyxl_formats
 
 BOOKS = sorted(p for p in CORPUS.iterdir() if p.suffix in (".xlsx", ".xlsm"))
 
@@ -44,19 +44,12 @@ def _as_openpyxl_reads(path: Path) -> dict[str, Any]:
             for sheet, rel in reader.parser.find_sheets()
             if "chartsheet" not in rel.Type and rel.target in reader.valid_files
         }
-        formats = {}
-        for style, cell_style in enumerate(book._cell_styles):
-            number = cell_style.numFmtId
-            if number < BUILTIN_FORMATS_MAX_SIZE:
-                formats[style] = BUILTIN_FORMATS.get(number, "General")
-            else:
-                formats[style] = book._number_formats[number - BUILTIN_FORMATS_MAX_SIZE]
         shared = reader.package.find(SHARED_STRINGS)
         return {
             "sheets": list(sheets.items()),
             "epoch": book.epoch,
             "shared_strings": shared.PartName[1:] if shared else None,
-            "formats": formats,
+            "formats": openpyxl_formats(book),
             "dates": frozenset(book._date_formats),  # type: ignore[attr-defined]
             "durations": frozenset(book._timedelta_formats),  # type: ignore[attr-defined]
         }
@@ -139,12 +132,12 @@ def test_iso_8601_text_becomes_what_openpyxl_makes_of_it() -> None:
         "",
     ]
     for text in texts:
-        expected = from_ISO8601(text)  # type: ignore[no-untyped-call]
+        expected = from_ISO8601(text)
         found = ooxml.from_iso8601(text)
         assert found == expected and type(found) is type(expected), text
     for broken in ("yesterday", "2024-13-01", "P1D"):
         with pytest.raises(ValueError, match=r"month|Invalid datetime"):
-            from_ISO8601(broken)  # type: ignore[no-untyped-call]
+            from_ISO8601(broken)
         with pytest.raises(ValueError, match=r"month|Invalid datetime"):
             ooxml.from_iso8601(broken)
 

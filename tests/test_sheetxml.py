@@ -73,7 +73,7 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
         dates = frozenset(book._date_formats)  # type: ignore[attr-defined]
         durations = frozenset(book._timedelta_formats)  # type: ignore[attr-defined]
         days = frozenset(
-            style for style, code in _openpyxl_formats(book).items() if is_datetime(code) == "date"
+            style for style, code in openpyxl_formats(book).items() if is_datetime(code) == "date"
         )
         package = read_package(reader.archive)
         strings = shared_strings(reader.archive, package.shared_strings)
@@ -106,7 +106,7 @@ def _sheets(path: Path) -> Iterator[tuple[str, list[Any], list[Any]]]:
             yield rel.target, expected, found
 
 
-def _openpyxl_formats(book: Any) -> dict[int, str]:
+def openpyxl_formats(book: Any) -> dict[int, str]:
     """Each cell style's number format code by style id, from openpyxl's workbook."""
     codes = {}
     for style_id, style in enumerate(book._cell_styles):
