@@ -157,6 +157,16 @@ def test_import_excelfmt_loads_neither_typer_nor_rich():
     assert packages_loaded_by("excelfmt", ("typer", "rich", "click")) == []
 
 
+def test_nothing_imports_openpyxl():
+    # .xlsx is read as openpyxl 3.1 reads it, without it (sheets/package.py, ooxml.py):
+    # openpyxl is the tests' reference, a test dependency, not an installed one.
+    for path in PACKAGE.rglob("*.py"):
+        assert not re.search(r"^\s*(from|import) openpyxl", path.read_text(), re.M), path
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    installed = pyproject.split("[project.optional-dependencies]")[0]
+    assert '"openpyxl' not in installed.split("dependencies = [", 1)[1].split("]", 1)[0]
+
+
 def test_the_command_line_loads_no_workbook_library():
     # The sending process never opens a workbook; the workbook process imports what it
     # needs. openpyxl loaded by the CLI cost the sending process 10 MiB of its memory.

@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 import traceback
-import warnings
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -60,8 +59,6 @@ def log_folder() -> Path:
 
 def _setup_logging() -> None:
     """Warnings and errors go to a log file, never to the terminal as tracebacks."""
-    # openpyxl warns about harmless quirks of other writers (no default style, ...).
-    warnings.filterwarnings("ignore", module="openpyxl")
     root = logging.getLogger("excelfmt")
     if any(getattr(h, "excelfmt_cli", False) for h in root.handlers):
         return  # a second command in the same process (tests) keeps the first handler

@@ -23,7 +23,7 @@ from .arguments import JsonOption, StoreOption
 
 # Commands that read or write workbooks import what does it when they run: the `run`
 # command loads this module too, and its sending process never opens a workbook
-# (openpyxl alone is 10 MiB of its memory, and the workbook process inherits it).
+# (XlsxWriter alone is 12 MiB of its memory, and the workbook process inherits it).
 
 errors_app = typer.Typer(
     help="Rows that need a person (bad data, 4xx): list, inspect, export to fix, clear.",

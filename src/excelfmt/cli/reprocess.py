@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # Commands that read or write workbooks import what does it when they run: the `run`
 # command loads this module too, and its sending process never opens a workbook
-# (openpyxl alone is 10 MiB of its memory, and the workbook process inherits it).
+# (XlsxWriter alone is 12 MiB of its memory, and the workbook process inherits it).
 
 _NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 

@@ -29,9 +29,9 @@ _TEXT_CONTROLS = frozenset(b"\t\n\r\x0c\x1a")  # tab, line ends, form feed, DOS 
 
 class Format(Enum):
     XLSX = "xlsx"
-    """Transitional Office Open XML (.xlsx, .xlsm): streamed by openpyxl."""
+    """Transitional Office Open XML (.xlsx, .xlsm): streamed by sheets/package, sheetxml."""
     XLSX_NONSTANDARD = "xlsx (non-standard)"
-    """Strict OOXML, or part names with backslashes: openpyxl cannot open these."""
+    """Strict OOXML, or part names with backslashes: read by calamine, as openpyxl cannot."""
     XLSB = "xlsb"
     XLS = "xls"
     ODS = "ods"
