@@ -33,11 +33,16 @@ def test_a_killed_workers_batches_go_to_another_worker_before_its_lock_lapses(
         str(orders(workbook, 400)), "--url", api.url, "--queue", redis_server.url,
         "--batch-rows", "50", "--concurrency", "8", "--json",
     )  # fmt: skip
-    wait_for_requests(api, 40)
-    victim.kill()
-    victim.communicate()
-    # Within BullMQ's lock, which alone would hold the victim's batches for 30 s more.
-    out, err = run.communicate(timeout=25)
+    try:
+        wait_for_requests(api, 40)
+        victim.kill()
+        victim.communicate()
+        # Within BullMQ's lock, which alone would hold the victim's batches for 30 s more.
+        out, err = run.communicate(timeout=25)
+    finally:
+        if run.poll() is None:  # failed: leave no run behind, nor its pipes open
+            run.kill()
+            run.communicate()
 
     assert run.returncode == 0, err
     assert json.loads(out)["ok"] == 400
