@@ -267,3 +267,25 @@ def test_xml_entity_bombs_in_shared_strings_are_refused(tmp_path: Path) -> None:
             copy.writestr(name, data)
     with pytest.raises(InputError, match="DTD"):
         read(bomb)
+
+
+def test_broken_package_parts_are_refused_with_a_sentence_naming_them(tmp_path: Path) -> None:
+    import zipfile
+
+    source = CORPUS / "readings_plain_table.xlsx"
+    broken = {
+        "xl/styles.xml": (b'numFmtId="', b'numFmtId="x', "number format id 'x"),
+        "xl/workbook.xml": (b"<workbook", b'<!DOCTYPE w [<!ENTITY a "b">]><workbook', "DTD"),
+        "xl/_rels/workbook.xml.rels": (b'Id="rId1"', b'Id="rIdX"', r"missing \(rId1\)"),
+    }
+    for part, (old, new, said) in broken.items():
+        path = tmp_path / f"{part.replace('/', '_')}.xlsx"
+        with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as copy:
+            for name in original.namelist():
+                data = original.read(name)
+                if name == part:
+                    assert old in data, part
+                    data = data.replace(old, new)
+                copy.writestr(name, data)
+        with pytest.raises(InputError, match=f"cannot be opened: .*{said}"):
+            read(path)

@@ -174,11 +174,11 @@ def _styles(archive: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int], f
     def start(name: str, attributes: dict[str, str]) -> None:
         name = _local(name)
         if name == "numFmt":
-            custom[int(attributes["numFmtId"])] = attributes.get("formatCode", "")
+            custom[_format_id(attributes.get("numFmtId"))] = attributes.get("formatCode", "")
         elif name == "cellXfs":
             depth["cellXfs"] += 1
         elif name == "xf" and depth["cellXfs"]:
-            styles.append(int(attributes.get("numFmtId") or 0))
+            styles.append(_format_id(attributes.get("numFmtId") or "0"))
 
     def end(name: str) -> None:
         if _local(name) == "cellXfs":
@@ -199,6 +199,15 @@ def _styles(archive: zipfile.ZipFile) -> tuple[dict[int, str], frozenset[int], f
         if is_timedelta_format(code):
             durations.add(style)
     return formats, frozenset(dates), frozenset(durations)
+
+
+def _format_id(text: str | None) -> int:
+    try:
+        return int(text or "")
+    except ValueError:
+        raise ValueError(
+            f"its styles (xl/styles.xml) give a number format id {text!r}, not a number"
+        ) from None
 
 
 def _parse(
