@@ -18,6 +18,7 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 WINDOWS_EPOCH = datetime(1899, 12, 30)
 MAC_EPOCH = datetime(1904, 1, 1)
 _SECONDS_PER_DAY = 86400
+Moment = datetime | date | time | timedelta
 
 BUILTIN_FORMATS_MAX_SIZE = 164
 """Number format ids below this are Excel's own; a workbook's own start here."""
@@ -122,9 +123,6 @@ def from_excel(value: float, epoch: datetime = WINDOWS_EPOCH, duration: bool = F
     if 0 < value < 60 and epoch == WINDOWS_EPOCH:
         day += 1
     return epoch + timedelta(days=day) + part
-
-
-Moment = datetime | date | time | timedelta
 
 
 def from_iso8601(text: str) -> Moment | None:

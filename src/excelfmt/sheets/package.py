@@ -15,7 +15,7 @@ from __future__ import annotations
 import posixpath
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from .expatrows import guarded_parser
@@ -56,11 +56,11 @@ class Package:
     epoch: datetime
     shared_strings: str | None
     """The shared strings' part, if the package declares one."""
-    formats: dict[int, str] = field(default_factory=dict)
+    formats: dict[int, str]
     """Each cell style's number format code, by style id."""
-    dates: frozenset[int] = frozenset()
+    dates: frozenset[int]
     """Style ids whose numbers are dates or times."""
-    durations: frozenset[int] = frozenset()
+    durations: frozenset[int]
     """Style ids whose numbers are elapsed time."""
 
 
