@@ -12,9 +12,10 @@ import httpx
 import pytest
 
 from excelfmt.calls.classify import classify_exception, describe_exception
-from excelfmt.calls.client import MAX_BODY_BYTES, Reply, open_sender
+from excelfmt.calls.client import open_sender
 from excelfmt.calls.failures import CouldNotConnect, NoAnswerInTime, NoResponse
 from excelfmt.calls.httpxsender import Sender
+from excelfmt.calls.reply import MAX_BODY_BYTES, Reply
 from excelfmt.models import Job, Row
 from excelfmt.settings.config import load_settings
 from tests.apiserver import ApiServer

@@ -10,8 +10,8 @@ import anyio
 import httpx
 import pytest
 
-from excelfmt.calls.client import Reply
 from excelfmt.calls.failures import CouldNotConnect
+from excelfmt.calls.reply import Reply
 from excelfmt.models import Category, Job, Row
 from excelfmt.policies.resilience import Policies
 from excelfmt.sending.dispatch import Dispatcher

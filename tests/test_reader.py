@@ -274,7 +274,7 @@ def test_broken_package_parts_are_refused_with_a_sentence_naming_them(tmp_path: 
 
     source = CORPUS / "readings_plain_table.xlsx"
     broken = {
-        "xl/styles.xml": (b'numFmtId="', b'numFmtId="x', "number format id 'x"),
+        "xl/styles.xml": (b'numFmtId="', b'numFmtId="x', r"its styles cannot be read"),
         "xl/workbook.xml": (b"<workbook", b'<!DOCTYPE w [<!ENTITY a "b">]><workbook', "DTD"),
         "xl/_rels/workbook.xml.rels": (b'Id="rId1"', b'Id="rIdX"', r"missing \(rId1\)"),
     }

@@ -21,8 +21,8 @@ from ..errors import UsageError
 from ..models import Job
 from ..settings.config import Settings
 from ..settings.environment import variables
-from .client import MAX_BODY_BYTES, Clock, Reply, plain_http
 from .failures import CouldNotConnect, NoAnswerInTime, NoResponse
+from .reply import MAX_BODY_BYTES, Clock, Reply, plain_http
 
 KEEPALIVE_SECONDS = 5.0
 """How long an idle connection is kept: httpx's default, which the runs had before."""

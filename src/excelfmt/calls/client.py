@@ -1,4 +1,4 @@
-"""What sending a Job brings back (Reply), and the sender a run uses.
+"""The sender a run uses (what it brings back is reply.py's).
 
 A run sends through aiohttp's connection pool directly (aiosender.py): httpx's own async
 pool collapses under concurrency (encode/httpx#3215), and the httpx Request and Response
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypeAlias
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, TypeAlias
 
-from ..models import Job
 from ..settings.config import Settings
+from .reply import Clock, SendsJobs
 
 if TYPE_CHECKING:
     import httpx
@@ -28,25 +27,6 @@ if TYPE_CHECKING:
 
 PlainSender: TypeAlias = "Sender | AiohttpSender"
 """A sender without OAuth2: aiohttp's pool or a given httpx transport."""
-
-MAX_BODY_BYTES = 1 << 20
-"""Bytes of a response body kept; the rest is not read (a results cell holds 32k)."""
-
-Clock = Callable[[], float]
-
-
-@dataclass(slots=True)
-class Reply:
-    """What came back for one request. Made for every request and never changed; not
-    frozen because a frozen dataclass sets each field through object.__setattr__: 1.9 µs
-    to make one instead of 0.45."""
-
-    status: int
-    headers: Mapping[str, str]
-    """Header names in lower case; of a repeated header, the last."""
-    body: bytes
-    reason: str
-    latency: float
 
 
 def open_sender(
@@ -64,20 +44,6 @@ def open_sender(
     from .httpxsender import Sender
 
     return Sender(transport, timeout=settings.timeout, clock=clock)
-
-
-def plain_http(settings: Settings) -> bool:
-    """Whether the run speaks no TLS: plain http:// and no https:// proxy."""
-    return settings.url.lower().startswith("http://") and not (
-        settings.proxy or ""
-    ).lower().startswith("https://")
-
-
-class SendsJobs(Protocol):
-    """The seam to the network: a sender (with OAuth2 perhaps) in a run, a scripted fake in
-    tests."""
-
-    async def send(self, job: Job) -> Reply: ...
 
 
 @contextlib.asynccontextmanager

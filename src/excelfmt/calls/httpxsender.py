@@ -16,8 +16,8 @@ from types import TracebackType
 import httpx
 
 from ..models import Job
-from .client import MAX_BODY_BYTES, Clock, Reply
 from .failures import CouldNotConnect, NoAnswerInTime, NoResponse
+from .reply import MAX_BODY_BYTES, Clock, Reply
 
 _FRAMING_HEADERS = frozenset({"host", "content-length", "transfer-encoding"})
 """Headers httpx adds or weighs itself; a job that sets one gets httpx's own handling."""

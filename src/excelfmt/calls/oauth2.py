@@ -29,8 +29,8 @@ import httpx
 from ..models import Job
 from ..settings.config import Settings
 from ..settings.credentials import ClientCredentials
-from .client import Reply, SendsJobs
 from .failures import TokenError
+from .reply import Reply, SendsJobs
 
 ATTEMPTS = 3
 TIMEOUT = 10.0

@@ -65,6 +65,7 @@ Delimiter = Annotated[str | None, setting_option("delimiter", WORKBOOK, metavar=
 Encoding = Annotated[str | None, setting_option("encoding", WORKBOOK, metavar="NAME")]
 ColumnType = Annotated[list[str] | None, setting_option("type", WORKBOOK, metavar="COLUMN=TYPE")]
 DecimalComma = Annotated[bool | None, setting_option("decimal_comma", WORKBOOK)]
+MaxInflation = Annotated[int | None, setting_option("max_inflation", WORKBOOK, metavar="RATIO")]
 Limit = Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")]
 Profile = Annotated[str | None, setting_option("profile", OUTPUT, metavar="NAME")]
 AuthEnv = Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")]

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..calls.client import Clock, open_sender, sending
+from ..calls.client import open_sender, sending
 from ..calls.failures import NoResponse
 from ..calls.jobs import Planner
+from ..calls.reply import Clock
 from ..errors import UsageError
 from ..metrics.histogram import LatencyHistogram
 from ..models import Job, Outcome, Row

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from ..calls.client import Clock, open_sender, sending
+from ..calls.client import open_sender, sending
 from ..calls.jobs import Planner
+from ..calls.reply import Clock
 from ..calls.responses import field_errors
 from ..errors import ExcelfmtError, UsageError
 from ..models import Job, JSONValue, Outcome, Row

@@ -25,7 +25,7 @@ from .sheet_process import SheetProcess
 if TYPE_CHECKING:
     import httpx
 
-    from ..calls.client import Clock
+    from ..calls.reply import Clock
 
 
 def run(

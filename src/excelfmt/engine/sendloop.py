@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, cast
 
 import anyio
 
-from ..calls.client import Clock, PlainSender, open_sender, sending
+from ..calls.client import PlainSender, open_sender, sending
+from ..calls.reply import Clock
 from ..errors import ExcelfmtError, plain_errors
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary

@@ -29,7 +29,7 @@ import anyio
 from ..broker import keys
 from ..broker.batches import batch_data, outcome_from_record, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
-from ..calls.client import Clock
+from ..calls.reply import Clock
 from ..models import Category, Job, Outcome
 from ..sending.dispatch import replayed
 from ..sending.pool import Deliver, take_jobs

@@ -12,7 +12,7 @@ from typing import Any, cast
 
 from ..broker import keys
 from ..broker.connection import Outage
-from ..calls.client import Clock
+from ..calls.reply import Clock
 
 WORKERS_EVERY = 5.0
 """Seconds between looks at the workers' heartbeats (a SCAN of Redis's keys)."""

@@ -18,7 +18,7 @@ from ..broker import keys
 from ..broker.batches import shared_settings
 from ..broker.connection import Outage, client, require_queue_extra
 from ..broker.sharedpace import HoldSync, SharedPace
-from ..calls.client import Clock
+from ..calls.reply import Clock
 from ..errors import UsageError
 from ..metrics.counters import Metrics
 from ..models import JSONValue

@@ -28,7 +28,8 @@ from ..broker import keys
 from ..broker.batches import Batch, BatchRefused, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
-from ..calls.client import Clock, open_sender, sending
+from ..calls.client import open_sender, sending
+from ..calls.reply import Clock
 from ..errors import ExcelfmtError
 from ..models import Outcome
 from ..policies.resilience import Policies

@@ -23,8 +23,8 @@ import anyio
 from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt, wait_random_exponential
 
 from ..calls.classify import classify_exception, classify_status, describe_exception
-from ..calls.client import Clock, Reply, SendsJobs
 from ..calls.failures import NoResponse, TokenError
+from ..calls.reply import Clock, Reply, SendsJobs
 from ..calls.responses import capture, decode_body, error_message
 from ..models import Category, Job, JSONValue, Outcome
 from ..policies.resilience import Policies

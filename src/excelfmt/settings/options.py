@@ -103,6 +103,15 @@ OPTIONS: tuple[Option, ...] = (
         "decimal columns of a CSV from a European system.",
         "flag",
     ),
+    Option(
+        "max_inflation",
+        as_whole(1, 1_000_000_000),
+        100,
+        "The most a part of an .xlsx may inflate, as a multiple of its compressed size "
+        "(parts under 4 MiB are never refused); past it the file is refused as a zip "
+        "bomb. Raise it for an honest, very sparse sheet.",
+        "number",
+    ),
     Option("limit", as_whole(1, 100_000_000), None, "Send only the first N data rows.", "number"),
     Option(
         "output",

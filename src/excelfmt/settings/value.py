@@ -29,6 +29,7 @@ class Settings:
     encoding: str | None = None
     type: tuple[tuple[str, str], ...] = ()
     decimal_comma: bool = False
+    max_inflation: int = 100
     limit: int | None = None
     output: Path | None = None
     profile: str | None = None

@@ -1,7 +1,7 @@
 """Everything that reads or writes a workbook.
 
-sniff (the format, by content), reader, package and sheetxml (header + streamed rows:
-the .xlsx read as openpyxl reads it, without importing it), writer (the
+sniff (the format, by content), reader (header + streamed rows; an .xlsx read by openpyxl
+through opc, xlsxbook and xlsxrows, corrected where Excel shows otherwise), writer (the
 results workbook or JSON lines, in input order via reorder), fixbook (the fix workbook of
 `errors export`, and reading corrections back) and export (results rendered again from
 the journal).

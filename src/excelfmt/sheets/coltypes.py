@@ -63,7 +63,7 @@ class ColumnTypes:
         as it was and the row gets a `problem`. (The cells that did convert are kept
         converted: a fix of the bad one then sends the postcode as it was shown.)"""
         values = dict(row.values)
-        problems = []
+        problems = [row.problem] if row.problem else []
         for column, convert in self._columns:
             value = values[column]
             if value is None or isinstance(value, CellError):

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from ..errors import InputError
 
 if TYPE_CHECKING:  # a type only: the sending process never loads the xlsx readers
-    from .cellvalue import RawRow
+    from .cells import RawRow
 
 SAMPLE_BYTES = 64 * 1024
 CANDIDATES = ",;\t|"

@@ -15,7 +15,10 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 
 _PLACEHOLDERS = "0#?"
-_QUOTED_OR_TOKEN = re.compile(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]|[eE][+-]|.', re.DOTALL)
+_QUOTED_OR_TOKEN = re.compile(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]|(?i:general)|[eE][+-]|.', re.DOTALL)
+_GENERAL = "G"
+"""The token for General inside a section ([Blue]General, General" kg"): the number as
+General shows it."""
 _CURRENCY = re.compile(r"^\[\$([^-\]]*)(?:-[0-9A-Fa-f]+)?\]$")
 _GENERAL_DIGITS = 15
 """Significant digits Excel keeps and shows of a number."""
@@ -61,6 +64,8 @@ def render(number: int | float, number_format: str) -> str:
     tokens = _tokens(section)
     if tokens is None:
         return general(number)
+    if _GENERAL in tokens:  # colours, a locale or literal text around General
+        return sign + "".join(general(value) if t == _GENERAL else t[1:] for t in tokens)
     if not any(t in _PLACEHOLDERS for t in tokens):
         return _literals(tokens)  # e.g. a zero section that says "none"
     # Spaces from ? placeholders align numbers in a column; an API wants none of them.
@@ -103,6 +108,8 @@ def _tokens(section: str) -> list[str] | None:
                 tokens.append("=" + currency.group(1))
             elif token[1:-1].lower().startswith(("<", ">", "=")) or "dbnum" in token.lower():
                 return None  # conditions and native numerals
+        elif token.lower() == "general":
+            tokens.append(_GENERAL)
         elif token == "%":
             tokens.append("=%")
         elif token in _PLACEHOLDERS or token in ".," or token in ("E+", "E-", "e+", "e-"):

@@ -1,16 +1,18 @@
 """Workbook -> header + a stream of Rows.
 
-.xlsx/.xlsm are opened by reading their package as openpyxl does (package.py: workbook,
-shared strings, styles) and the sheet's rows streamed by sheetxml (values, not
-formulas), so memory does not grow with the sheet. CSV and TSV are streamed by
-delimited (the csv module). Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict
-OOXML) go through python-calamine, which loads one sheet whole; those files are small
-in practice. The format is the content's, never the name's.
-Every problem with the file becomes an InputError naming file, sheet and cell.
+.xlsx/.xlsm are read with openpyxl (xlsxbook: the package; xlsxrows: one sheet's rows,
+values not formulas, streamed), its output corrected where Excel shows otherwise, so
+memory does not grow with the sheet. CSV and TSV are streamed by delimited (the csv
+module). Formats openpyxl cannot open (.xls, .xlsb, .ods, Strict OOXML) go through
+python-calamine, which loads one sheet whole; those files are small in practice. The
+format is the content's, never the name's.
+Every problem with the file becomes an InputError naming file, sheet and cell; a cell
+that cannot be read refuses its row (Row.problem), not the file.
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -19,20 +21,16 @@ from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 from xml.etree.ElementTree import ParseError
-from xml.parsers.expat import ExpatError
 
 from ..errors import ExcelfmtError, InputError
 from ..models import CellValue, Row
 from . import delimited
-from .cellvalue import RawRow
+from .cells import BadCell, RawRow
 from .coltypes import ColumnTypes
-from .ooxml import column_letters
-from .package import read_package
-from .sheetxml import sheet_rows
+from .opc import MAX_RATIO
 from .sniff import Format, sniff
-from .xlsxparts import date_only_styles, declared_last_row, shared_strings, shown_formats
 
 if TYPE_CHECKING:
     from ..settings.config import Settings
@@ -69,10 +67,13 @@ class Sheet:
         seq = 0
         try:
             for number, cells in self._raw_rows:
+                if number <= self.header_row:
+                    continue  # written after the rows below it: above the header all the same
                 if not any(_has_value(value) for value in cells[:width]):
                     continue
                 padded = cells[:width] + (None,) * (width - len(cells))
-                row = Row(seq, number, dict(zip(self.columns, padded, strict=True)))
+                values = dict(zip(self.columns, padded, strict=True))
+                row = Row(seq, number, values, _unread_cells(values))
                 yield row if self._types is None else self._types.apply(row)
                 seq += 1
                 if limit is not None and seq >= limit:
@@ -96,6 +97,7 @@ def open_sheet(path: Path, settings: Settings) -> OpenSheet:
         encoding=settings.encoding,
         types=settings.type,
         decimal_comma=settings.decimal_comma,
+        max_inflation=settings.max_inflation,
     )
 
 
@@ -112,12 +114,15 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         encoding: str | None = None,
         types: Sequence[tuple[str, str]] = (),
         decimal_comma: bool = False,
+        max_inflation: int = MAX_RATIO,
     ) -> None:
         """`delimiter` and `encoding` settle what is otherwise worked out for CSV/TSV;
-        `types` (column, type) and `decimal_comma` say what cells are (coltypes)."""
+        `types` (column, type) and `decimal_comma` say what cells are (coltypes);
+        `max_inflation` is the most a workbook part may inflate (opc.Archive)."""
         self._path, self._sheet, self._header_row = path, sheet, header_row
         self._delimiter, self._encoding = delimiter, encoding
         self._types, self._decimal_comma = types, decimal_comma
+        self._max_inflation = max_inflation
         # Numbers keep their cell's number format only for a text column to show.
         self._number_formats = any(kind == "text" for _, kind in types)
         self._close: list[Any] = []
@@ -169,35 +174,31 @@ class OpenSheet(AbstractContextManager["Sheet"]):
         raise InputError(f"{self._path} has no sheet '{self._sheet}'; its sheets are: {listed}.")
 
     def _open_xlsx(self) -> tuple[str, int | None, Iterator[RawRow]]:
-        # openpyxl's own read-only worksheets scan every sheet end to end at load time
-        # when a writer left out the <dimension> element (openpyxl's write-only mode
-        # does), and wrap each cell in an object; importing it at all is a third of
-        # this process's start. The package's parts are read as openpyxl reads them
-        # (package.py) and the one sheet streamed by sheetxml.
+        # Imported here: a CSV run, and every command that reads no workbook, loads no
+        # openpyxl.
+        import warnings
+
+        from .xlsxbook import Book
+        from .xlsxrows import sheet_rows
+
         handle = self._path.open("rb")
         self._close.append(handle)
-        archive = zipfile.ZipFile(handle)
-        self._close.append(archive)
-        package = read_package(archive)
-        sheets = {sheet.name: sheet for sheet in package.sheets}
+        with warnings.catch_warnings():
+            # openpyxl warns of what it leaves out (extensions, a sheet without an id, a
+            # missing default style); none of it changes a value.
+            warnings.simplefilter("ignore")
+            book = Book(handle, str(self._path), self._max_inflation)
+        self._close.append(book)
+        sheets = {sheet.name: sheet for sheet in book.sheets}
         if not sheets:
             raise InputError(f"{self._path} contains no worksheets.")
-        visible = [sheet.name for sheet in package.sheets if sheet.visible]
+        visible = [sheet.name for sheet in book.sheets if sheet.visible]
         name = self._choose(list(sheets), visible)
         part = sheets[name].part
-        estimated = declared_last_row(archive, part)
-        strings = shared_strings(archive, package.shared_strings)
-        source = archive.open(part)
+        estimated = _declared_last_row(book.open_part(part))
+        source = book.open_part(part)
         self._close.append(source)
-        rows = sheet_rows(
-            source,
-            strings,
-            package.epoch,
-            package.dates,
-            package.durations,
-            date_only_styles(package.formats),
-            shown_formats(package.formats, package.dates) if self._number_formats else None,
-        )
+        rows = sheet_rows(source, book.shared_strings, book.styles, self._number_formats)
         return name, estimated, rows
 
     def _open_delimited(self) -> tuple[str, int | None, Iterator[RawRow]]:
@@ -252,6 +253,14 @@ def _calamine_value(value: Any) -> CellValue:
     return value  # type: ignore[no-any-return]
 
 
+def _unread_cells(values: dict[str, CellValue]) -> str | None:
+    """Why the row's unreadable cells (BadCell) cannot be sent; each is then kept as the
+    text written, for a person to fix."""
+    bad = {column: cell for column, cell in values.items() if isinstance(cell, BadCell)}
+    values.update((column, str(cell)) for column, cell in bad.items())
+    return "; ".join(f"{column}: {cell.reason}" for column, cell in bad.items()) or None
+
+
 def _has_value(value: CellValue) -> bool:
     return value is not None and not (isinstance(value, str) and not value.strip())
 
@@ -299,13 +308,47 @@ def _read_header(path: Path, sheet: str, header_row: int, raw: Iterator[RawRow])
     return tuple(names)
 
 
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?[A-Z]*(\d+)"')
+
+
+def _declared_last_row(part: IO[bytes]) -> int | None:
+    """The last row the sheet's <dimension> declares, for progress only: its head is
+    read, and a dimension of one cell (what writers leave who do not know) is none."""
+    with part:
+        found = _DIMENSION.search(part.read(8192))
+    last = int(found.group(1)) if found else None
+    return last if last is not None and last > 1 else None
+
+
+def column_letters(index: int) -> str:
+    """A column's letters from its number: 1 is A, 28 is AB."""
+    letters = ""
+    while index > 0:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+_OPENPYXL_STEP = re.compile(r"^Unable to read workbook: could not read (\w[\w ]*?) from")
+
+
 def _reason(exc: BaseException) -> str:
     """A short, human reason for a parser failure."""
+    step = _OPENPYXL_STEP.match(str(exc))
+    if step and exc.__cause__ is not None:  # openpyxl's own wrapping names the part it read
+        return f"its {step[1]} cannot be read: {_reason(exc.__cause__)}"
+    if type(exc).__module__.startswith("defusedxml"):
+        return (
+            "its XML declares entities in a DTD, which excelfmt does not read "
+            "(a few bytes of them can expand without end)"
+        )
+    if isinstance(exc, OSError) and not exc.errno and "workbook part" in str(exc):
+        return "it has no workbook part: it is not a workbook Excel wrote"
     if isinstance(exc, zipfile.BadZipFile):
         return f"the file is damaged or truncated ({exc})"
     if isinstance(exc, KeyError):
         return f"a part of the workbook is missing ({exc.args[0] if exc.args else exc})"
-    if isinstance(exc, ParseError | ExpatError):
+    if isinstance(exc, ParseError):
         return f"its XML is broken ({exc})"
     text = str(exc).strip().rstrip(".")
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

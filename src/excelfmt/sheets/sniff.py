@@ -29,7 +29,7 @@ _TEXT_CONTROLS = frozenset(b"\t\n\r\x0c\x1a")  # tab, line ends, form feed, DOS 
 
 class Format(Enum):
     XLSX = "xlsx"
-    """Transitional Office Open XML (.xlsx, .xlsm): streamed by sheets/package, sheetxml."""
+    """Transitional Office Open XML (.xlsx, .xlsm): read by openpyxl (xlsxbook, xlsxrows)."""
     XLSX_NONSTANDARD = "xlsx (non-standard)"
     """Strict OOXML, or part names with backslashes: read by calamine, as openpyxl cannot."""
     XLSB = "xlsb"

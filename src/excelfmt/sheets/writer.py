@@ -7,7 +7,9 @@ came from outside (the sheet, the API) is never written as a formula.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import tempfile
 from collections.abc import Sequence
@@ -28,7 +30,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 """A text cell starting with one of these is given Excel's quote prefix: it stays text."""
 WIDTH_SAMPLE = 1000  # rows looked at to size the columns
 _SECTION = object()  # marks a title row in the Summary sheet
-_RESULTS_PART = "xl/worksheets/sheet1.xml"
+_MOMENTS = (datetime, date, time, timedelta)
 
 
 class ResultsWriter(Protocol):
@@ -114,15 +116,13 @@ class JsonlResults:
 class XlsxResults:
     """The input columns plus status, HTTP status, message and response, formatted.
 
-    XlsxWriter makes the workbook (constant-memory mode: about three times faster than
-    openpyxl's write-only mode, docs/performance.md); the data rows are written as XML
-    by rowxml.RowWriter as they come, in order, and spliced into it at the end.
+    XlsxWriter makes the workbook in constant-memory mode (about three times faster than
+    openpyxl's write-only mode, docs/performance.md): each row is written as it comes, in
+    input order, through its public write_* calls, one format per kind of cell.
     """
 
     def __init__(self, path: Path, columns: Sequence[str], capture: Sequence[str]) -> None:
         import xlsxwriter
-
-        from .rowxml import RowWriter
 
         self.path = path
         self._inputs = list(columns)
@@ -138,9 +138,9 @@ class XlsxResults:
         self._widths = [len(name) + 2 for name in self._header]
         self._order = Reorder()
         self._rows = 0
+        self._closed = False
         self._tmp = _temporary_beside(path, "wb")
         self._tmp.close()
-        self._data = _temporary_beside(path, "wb")  # the data rows' XML, until the splice
         self._book = xlsxwriter.Workbook(
             self._tmp.name,
             {
@@ -157,13 +157,11 @@ class XlsxResults:
         header = self._formats.get("header")
         for column, name in enumerate(self._header):
             self._sheet.write_string(0, column, name, header)
-        self._row_xml = RowWriter(self._data, width, self._formats.number)
 
     def add(self, outcomes: Sequence[Outcome]) -> None:
         self._write(self._order.push(outcomes))
 
     def _write(self, outcomes: Sequence[Outcome]) -> None:
-        rows: list[tuple[int, list[Any], tuple[str, ...]]] = []
         for outcome in outcomes:
             self._rows += 1
             values: list[Any] = [outcome.row.values.get(c) for c in self._inputs]
@@ -175,42 +173,63 @@ class XlsxResults:
                 values += [_captured_value(captured.get(path)) for path in self._capture]
             else:
                 values.append(_response_text(outcome.response))
-            rows.append((self._rows + 1, values, self._roles[not outcome.ok]))
+            roles = self._roles[not outcome.ok]
+            for column, value in enumerate(values):
+                self._cell(self._rows, column, value, roles[column])
             if self._rows <= WIDTH_SAMPLE:
                 for column, value in enumerate(values):
                     if value is not None:
                         width = _display_width(value)
                         self._widths[column] = max(self._widths[column], width)
-        self._row_xml.write(rows)
+
+    def _cell(self, row: int, column: int, value: Any, role: str) -> None:
+        sheet, formats = self._sheet, self._formats
+        if isinstance(value, str):
+            if len(value) > CELL_LIMIT:
+                value = value[: CELL_LIMIT - 1] + "…"
+            # Never a formula, and marked so it stays text when edited in Excel.
+            quote = value.startswith(FORMULA_TRIGGERS)
+            sheet.write_string(row, column, value, formats.get(role, quote=quote))
+        elif value is None:
+            if role:  # a failed row is coloured across, its empty cells too
+                sheet.write_blank(row, column, None, formats.get(role))
+        elif isinstance(value, bool):
+            sheet.write_boolean(row, column, value, formats.get(role))
+        elif isinstance(value, int | float):
+            if math.isfinite(value):
+                sheet.write_number(row, column, value, formats.get(role))
+            else:  # no such number in Excel: its text
+                sheet.write_string(row, column, str(value), formats.get(role))
+        elif isinstance(value, datetime | date | time | timedelta) and not _has_offset(value):
+            kind = type(value).__name__ if type(value) in _MOMENTS else "datetime"
+            sheet.write_datetime(row, column, value, formats.get(role, kind=kind))
+        else:  # a Decimal keeps its digits, a moment with an offset its offset: as text
+            text = value.isoformat() if isinstance(value, datetime | time) else str(value)
+            self._cell(row, column, text, role)
 
     def finish(self, summary: RunSummary) -> None:
         self._write(self._order.drain())
-        self._data.close()
         for column, width in enumerate(self._widths):
             self._sheet.set_column(column, column, min(max(width + 1, 8), 60))
         last = len(self._header) - 1
         self._sheet.autofilter(0, 0, self._rows, last)
         self._write_summary(summary)
-        self._book.close()
-        from xlsxwriter.utility import xl_col_to_name
-
-        from .rowxml import splice
-
-        whole = _temporary_beside(self.path, "wb")
-        whole.close()
         try:
-            dimension = f"A1:{xl_col_to_name(last)}{self._rows + 1}"
-            splice(Path(self._tmp.name), _RESULTS_PART, Path(self._data.name), dimension,
-                   Path(whole.name))  # fmt: skip
-            os.replace(whole.name, self.path)
+            self._close_book()
+            os.replace(self._tmp.name, self.path)
         finally:
-            for part in (self._tmp.name, self._data.name, whole.name):
-                Path(part).unlink(missing_ok=True)
+            Path(self._tmp.name).unlink(missing_ok=True)
 
     def discard(self) -> None:
-        self._data.close()
-        for part in (self._tmp.name, self._data.name):
-            Path(part).unlink(missing_ok=True)
+        # XlsxWriter has no abort: closing is what lets go of its temporary row files.
+        with contextlib.suppress(Exception):
+            self._close_book()
+        Path(self._tmp.name).unlink(missing_ok=True)
+
+    def _close_book(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._book.close()
 
     def _write_summary(self, summary: RunSummary) -> None:
         sheet = self._book.add_worksheet("Summary")
@@ -279,13 +298,6 @@ class _Formats:
         self._book = book
         self._made: dict[tuple[str, str, bool], Any] = {}
 
-    def number(self, role: str, kind: str, quote: bool) -> int | None:
-        """The style number in styles.xml of a cell with this role, or None for none.
-        XlsxWriter numbers a format the first time a cell of it is written; here the
-        cells are written by rowxml, so it is asked the same way."""
-        made = self.get(role, kind=kind, quote=quote)
-        return None if made is None else int(made._get_xf_index())
-
     def get(self, role: str, *, kind: str = "", quote: bool = False) -> Any:
         key = (role, kind, quote)
         made = self._made.get(key)
@@ -297,6 +309,11 @@ class _Formats:
                 properties["quote_prefix"] = True
             made = self._made[key] = self._book.add_format(properties)
         return made
+
+
+def _has_offset(value: datetime | date | time | timedelta) -> bool:
+    """A moment with a UTC offset, which an Excel date cannot hold."""
+    return isinstance(value, datetime | time) and value.utcoffset() is not None
 
 
 def _captured_value(value: JSONValue) -> Any:
