@@ -265,3 +265,19 @@ def test_a_bad_cell_deep_in_a_run_refuses_its_row_and_the_rest_is_sent(
     assert refused["message"] == "Row 4000: Flag: 'maybe' is not TRUE or FALSE."
     listed = json.loads(cli("errors", "list", "--json").stdout)
     assert [e["message"] for e in listed] == [refused["message"]]
+
+
+def test_a_sheet_that_breaks_off_after_rows_were_sent_stops_the_run_not_exit_2(
+    tmp_path: Path, api: ApiServer, cli: Any
+) -> None:
+    rows = [row(1, cell("A1", "Id", "inlineStr"))]
+    rows += [row(n, cell(f"A{n}", str(n))) for n in range(2, 4001)]
+    path = package(tmp_path / "cut.xlsx", "".join(rows) + "<<broken")
+
+    result = cli("run", str(path), "--url", api.url, "--quiet")
+
+    assert len(api.received) == 3999
+    assert result.exit_code == 3  # stopped early: 2 says nothing was sent
+    said = result.stderr.strip()
+    assert "its XML is broken" in said and "The 3,999 rows read before it are recorded" in said
+    assert said.endswith("The rest of the sheet was not sent.")

@@ -20,7 +20,7 @@ import anyio
 
 from ..calls.client import PlainSender, open_sender, sending
 from ..calls.reply import Clock
-from ..errors import ExcelfmtError, plain_errors
+from ..errors import ExcelfmtError, InputError, RunStopped, plain_errors
 from ..metrics.counters import Metrics
 from ..metrics.summary import RunSummary
 from ..metrics.timeline import Timeline
@@ -232,9 +232,13 @@ async def _run(
     if pool.feed_error is not None:
         error = pool.feed_error
         if isinstance(error, ExcelfmtError):
-            raise type(error)(
-                f"{error} The {metrics.done} rows already sent are recorded in {info.output}."
+            message = (
+                f"{error} The {metrics.done:,} rows read before it are recorded in {info.output}."
             )
+            if metrics.done and isinstance(error, InputError):
+                # The file broke off after rows went out: exit 2 would say nothing was sent.
+                raise RunStopped(f"{message} The rest of the sheet was not sent.")
+            raise type(error)(message)
         raise error
     observer.finished(summary)
     return summary
