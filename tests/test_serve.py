@@ -146,6 +146,7 @@ def entity_bomb(folder: Path) -> Path:
     import zipfile
 
     from .conftest import CORPUS
+    from .test_reader import LAUGHS
 
     bomb = folder / "bomb.xlsx"
     source = CORPUS / "readings_plain_table.xlsx"
@@ -153,10 +154,16 @@ def entity_bomb(folder: Path) -> Path:
         for name in original.namelist():
             data = original.read(name)
             if name == "xl/sharedStrings.xml":
-                entity = b'<!DOCTYPE sst [<!ENTITY a "aaaaaaaaaa">]><sst '
-                data = data.replace(b"<sst ", entity, 1)
+                head, _, rest = data.partition(b"?>")
+                data = head + b"?>" + LAUGHS + rest.replace(b"<sst ", b"<sst a='&a9;' ", 1)
             copy.writestr(name, data)
     return bomb
+
+
+def zip_bomb(folder: Path) -> Path:
+    from .test_hostile_xlsx import with_leading_whitespace
+
+    return with_leading_whitespace(folder / "sparse.xlsx", 64 << 20)
 
 
 def from_corpus(name: str) -> Any:
@@ -174,7 +181,8 @@ def from_corpus(name: str) -> Any:
     ("make", "said"),
     [
         (html_saved_as_xlsx, "HTML"),
-        (entity_bomb, "DTD"),
+        (entity_bomb, "entity bomb"),
+        (zip_bomb, "zip bomb"),
         (from_corpus("encrypted_aes.xlsx"), "password"),
         (from_corpus("corrupt_bad_crc.xlsx"), "damaged"),
     ],
@@ -413,3 +421,29 @@ def test_the_server_stops_promptly_while_a_page_follows_a_run_which_goes_on(serv
         if json.loads(shown)["state"] != "running":
             break
         time.sleep(0.2)
+
+
+def test_a_zip_bomb_upload_is_refused_at_once_and_the_server_keeps_answering(served, api, tmp_path):
+    """64 MiB of whitespace in 64 KiB of zip, to every route that reads an upload, while
+    another user reads the runs: each refused with the sentence, none of it inflated."""
+    import concurrent.futures
+
+    server, operator, viewer = served
+    bomb = zip_bomb(tmp_path)
+
+    def upload(route: str) -> Any:
+        with server.client(operator) as client, bomb.open("rb") as handle:
+            return client.post(
+                route, files={"file": (bomb.name, handle)}, data={"profile": "orders"}
+            )
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        refusals = [pool.submit(upload, route) for route in ("/api/jobs", "/api/preview") * 2]
+        with server.client(viewer) as client:
+            listed = [client.get("/api/sessions").status_code for _ in range(5)]
+        answers = [refused.result() for refused in refusals]
+    assert listed == [200] * 5
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        assert "zip bomb" in answer.json()["detail"] and "sparse.xlsx" in answer.json()["detail"]
+    assert api.received == []

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ExcelfmtError
 from ..metrics.summary import RunSummary
@@ -36,9 +36,6 @@ from .wire import (
     job_from_wire,
     outcome_to_wire,
 )
-
-if TYPE_CHECKING:
-    pass
 
 READY_TIMEOUT = 600.0
 """Seconds to wait for the child to open the workbook (a huge shared-strings table)."""
@@ -55,6 +52,7 @@ def _context() -> Any:
             [
                 "excelfmt.engine.sheet_child",
                 "excelfmt.sheets.reader",
+                "excelfmt.sheets.xlsxrows",  # and openpyxl
                 "excelfmt.calls.jobs",
                 "excelfmt.sheets.writer",
                 "xlsxwriter",

@@ -73,7 +73,8 @@ class Sheet:
                     continue
                 padded = cells[:width] + (None,) * (width - len(cells))
                 values = dict(zip(self.columns, padded, strict=True))
-                row = Row(seq, number, values, _unread_cells(values))
+                problem = _unread_cells(values) if BadCell in map(type, padded) else None
+                row = Row(seq, number, values, problem)
                 yield row if self._types is None else self._types.apply(row)
                 seq += 1
                 if limit is not None and seq >= limit:
@@ -337,10 +338,10 @@ def _reason(exc: BaseException) -> str:
     step = _OPENPYXL_STEP.match(str(exc))
     if step and exc.__cause__ is not None:  # openpyxl's own wrapping names the part it read
         return f"its {step[1]} cannot be read: {_reason(exc.__cause__)}"
-    if type(exc).__module__.startswith("defusedxml"):
+    if isinstance(exc, ParseError) and "amplification" in str(exc):
         return (
-            "its XML declares entities in a DTD, which excelfmt does not read "
-            "(a few bytes of them can expand without end)"
+            "its XML declares entities that expand without end (an entity bomb), which "
+            "excelfmt does not read"
         )
     if isinstance(exc, OSError) and not exc.errno and "workbook part" in str(exc):
         return "it has no workbook part: it is not a workbook Excel wrote"

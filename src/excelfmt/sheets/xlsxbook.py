@@ -106,8 +106,6 @@ class Book:
             try:
                 step()
             except (TypeError, ValueError) as exc:
-                if type(exc).__module__.startswith("defusedxml"):
-                    raise  # the reader names an entity bomb for what it is
                 raise InputError(
                     f"{shown_as} cannot be opened: its {part} cannot be read, as a value in "
                     "it is not one the format allows there; open it in Excel and save it again."
