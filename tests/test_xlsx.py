@@ -281,3 +281,20 @@ def test_a_sheet_that_breaks_off_after_rows_were_sent_stops_the_run_not_exit_2(
     said = result.stderr.strip()
     assert "its XML is broken" in said and "The 3,999 rows read before it are recorded" in said
     assert said.endswith("The rest of the sheet was not sent.")
+
+
+def test_what_openpyxl_leaves_out_of_a_sheet_says_nothing(tmp_path: Path) -> None:
+    # openpyxl warns of an extension it drops; pytest makes any warning an error here.
+    rows = row(1, cell("A1", "V", "inlineStr")) + row(2, cell("A2", "1"))
+    path = package(tmp_path / "x.xlsx", rows)
+    with zipfile.ZipFile(path) as original:
+        parts = {i.filename: original.read(i) for i in original.infolist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(
+        b"</worksheet>",
+        b'<extLst><ext uri="{78C0D931-6437-407d-A8EE-F0AAD7539E65}"/></extLst></worksheet>',
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    assert values(path) == [1]

@@ -330,14 +330,8 @@ def column_letters(index: int) -> str:
     return letters
 
 
-_OPENPYXL_STEP = re.compile(r"^Unable to read workbook: could not read (\w[\w ]*?) from")
-
-
 def _reason(exc: BaseException) -> str:
     """A short, human reason for a parser failure."""
-    step = _OPENPYXL_STEP.match(str(exc))
-    if step and exc.__cause__ is not None:  # openpyxl's own wrapping names the part it read
-        return f"its {step[1]} cannot be read: {_reason(exc.__cause__)}"
     if isinstance(exc, ParseError) and "amplification" in str(exc):
         return (
             "its XML declares entities that expand without end (an entity bomb), which "

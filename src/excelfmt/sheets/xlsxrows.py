@@ -22,6 +22,7 @@ The parse is linear in the part's size (expat, through ElementTree's iterparse).
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
 from typing import IO, Any
@@ -45,7 +46,17 @@ def sheet_rows(
     """The part's rows that have a cell, in file order. `number_formats`: numbers keep
     the format they are shown in (numfmt.displayed), for text columns."""
     shown = styles.shown if number_formats else {}
-    for number, cells in _Parser(source, shared_strings).parse():
+    with warnings.catch_warnings():
+        # openpyxl warns of what it leaves out of a sheet (extensions, a header it cannot
+        # parse): nothing a value depends on, and no sentence for a person.
+        warnings.filterwarnings("ignore", category=UserWarning, module="openpyxl")
+        yield from _rows(_Parser(source, shared_strings).parse(), styles, shown)
+
+
+def _rows(
+    parsed: Iterator[tuple[int, list[dict[str, Any]]]], styles: Styles, shown: dict[int, str]
+) -> Iterator[RawRow]:
+    for number, cells in parsed:
         if not cells:
             continue
         values: list[CellValue] = [None] * max(cell["column"] for cell in cells)
