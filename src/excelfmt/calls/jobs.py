@@ -18,6 +18,7 @@ from ..jsontext import compact
 from ..models import Job, JSONValue, Row
 from ..settings.config import Settings
 from ..settings.options import parse_header
+from .bulk import style_for, trace_id
 from .template import BodyRenderer, RowProblem, compile_body, lookup, parse, row_object
 
 # Methods that carry no body unless a body template asks for one.
@@ -77,6 +78,7 @@ class Planner:
         self._body: BodyRenderer | None = (
             compile_body(settings.body, columns) if settings.body is not None else None
         )
+        self._item = _Item(settings, columns) if settings.batch > 1 else None
         self._credentials = settings.credentials
         self._base_headers = {
             "accept": ("Accept", "application/json"),
@@ -100,7 +102,9 @@ class Planner:
                 raise RowProblem(row.problem)
             method = self._method_of(row)
             self._url_of(row)
-            if self._body is not None:
+            if self._item is not None:
+                self._item.value(row, self._body)
+            elif self._body is not None:
                 self._body(row)
             elif method not in BODILESS_METHODS:
                 row_object(row)
@@ -135,7 +139,9 @@ class Planner:
         url = self._url_of(row)
 
         body: bytes | None = None
-        if self._body is not None:
+        if self._item is not None:
+            body = self._item.encode(row, self._body)
+        elif self._body is not None:
             body = encode_json(self._body(row))
         elif method not in BODILESS_METHODS:
             body = encode_json(row_object(row))
@@ -151,3 +157,35 @@ class Planner:
             key = idempotency_key(row, method, url, body)
             headers[IDEMPOTENCY_HEADER.lower()] = (IDEMPOTENCY_HEADER, key)
         return Job(row, method, url, tuple(headers.values()), body)
+
+
+class _Item:
+    """A row as one item of a batch (--batch): its JSON value, with the trace id a
+    `match = "trace"` style needs in it, after its action line in an ndjson style. The
+    batch's envelope is put round the items when it is sent (calls.bulk)."""
+
+    def __init__(self, settings: Settings, columns: Sequence[str]) -> None:
+        style = style_for(settings)
+        self._trace = style.trace
+        self._style = style.name
+        action = settings.bulk_action if settings.bulk_action is not None else style.action
+        self._action: BodyRenderer | None = None
+        if style.format == "ndjson" and action:
+            self._action = compile_body(action, columns)
+
+    def value(self, row: Row, body: BodyRenderer | None) -> JSONValue:
+        value = body(row) if body is not None else row_object(row)
+        if self._trace is not None:
+            if not isinstance(value, dict):
+                raise RowProblem(
+                    f"the {self._style} style's inputs are JSON objects (they carry "
+                    f"{self._trace}), and the body template gives {type(value).__name__}"
+                )
+            value = {**value, self._trace: trace_id(row)}
+        return value
+
+    def encode(self, row: Row, body: BodyRenderer | None) -> bytes:
+        item = encode_json(self.value(row, body))
+        if self._action is None:
+            return item
+        return encode_json(self._action(row)) + b"\n" + item

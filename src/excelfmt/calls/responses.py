@@ -75,6 +75,11 @@ def field_errors(body: JSONValue) -> list[tuple[str, str]]:
                 continue
             field = item.get("field") or item.get("name") or item.get("pointer") or item.get("loc")
             message = item.get("message") or item.get("msg") or item.get("reason")
+            named = item.get("fields")
+            if field is None and isinstance(named, list) and message is not None:
+                # Salesforce: {"statusCode": ..., "message": ..., "fields": ["Email"]}
+                pairs.extend((str(name), str(message)) for name in named)
+                continue
             if isinstance(field, list):  # FastAPI: "loc": ["body", "amount"]
                 field = ".".join(str(part) for part in field if part != "body")
             if field is not None and message is not None:

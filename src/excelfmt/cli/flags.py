@@ -14,6 +14,7 @@ REQUEST, WORKBOOK, SENDING = "Request", "Workbook", "Sending"
 OUTPUT, AUTH = "Output", "Authentication and network"
 POLITE = "Politeness and resilience"
 SCALE = "Scale-out (queue extra)"
+BULK = "Bulk: many rows a request"
 
 
 def _literal(text: str) -> str:
@@ -67,6 +68,14 @@ ColumnType = Annotated[list[str] | None, setting_option("type", WORKBOOK, metava
 DecimalComma = Annotated[bool | None, setting_option("decimal_comma", WORKBOOK)]
 MaxInflation = Annotated[int | None, setting_option("max_inflation", WORKBOOK, metavar="RATIO")]
 Limit = Annotated[int | None, setting_option("limit", WORKBOOK, metavar="N")]
+Batch = Annotated[int | None, setting_option("batch", BULK, metavar="N")]
+BatchBytes = Annotated[str | None, setting_option("batch_bytes", BULK, metavar="SIZE")]
+Bulk = Annotated[
+    str | None,
+    setting_option("bulk", BULK, metavar="array|salesforce|hubspot|elasticsearch|NAME"),
+]
+BulkAction = Annotated[str | None, setting_option("bulk_action", BULK, metavar="JSON")]
+BisectBudget = Annotated[int | None, setting_option("bisect_budget", BULK, metavar="N")]
 Profile = Annotated[str | None, setting_option("profile", OUTPUT, metavar="NAME")]
 AuthEnv = Annotated[str | None, setting_option("auth_env", AUTH, metavar="VAR")]
 BasicAuthEnv = Annotated[str | None, setting_option("basic_auth_env", AUTH, metavar="VAR")]

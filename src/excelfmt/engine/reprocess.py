@@ -26,6 +26,7 @@ from ..calls.responses import field_errors
 from ..errors import ExcelfmtError, UsageError
 from ..models import Job, JSONValue, Outcome, Row
 from ..policies.resilience import Policies
+from ..sending.bulk import handler_for
 from ..sending.dispatch import Pace, dispatcher_for
 from ..sending.pool import Deliver, Pool
 from ..settings.config import Settings, recorded_settings
@@ -256,7 +257,7 @@ async def _send_all(
         dispatcher = dispatcher_for(
             settings, sender, policies, clock, redactor=redactor, shared_pace=pace
         )
-        pool = Pool(dispatcher, deliver, settings.concurrency)
+        pool = Pool(handler_for(settings, dispatcher), deliver, settings.concurrency)
 
         async def stop_when_told() -> None:
             await dispatcher.stopping.wait()  # the API stayed down past --max-outage

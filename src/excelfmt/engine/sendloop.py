@@ -27,6 +27,7 @@ from ..metrics.timeline import Timeline
 from ..models import Outcome
 from ..policies.authguard import AuthGuard
 from ..policies.resilience import Policies
+from ..sending.bulk import handler_for
 from ..sending.dispatch import dispatcher_for
 from ..sending.eventloop import loop_options
 from ..sending.events import Observer, RunInfo
@@ -174,7 +175,7 @@ async def _run(
         pool: Pool | QueueFeed = (
             queued.feed(dispatcher, deliver, observer.noticed)
             if queued
-            else Pool(dispatcher, deliver, settings.concurrency)
+            else Pool(handler_for(settings, dispatcher), deliver, settings.concurrency)
         )
 
         async def watch_signals() -> None:
@@ -225,7 +226,7 @@ async def _run(
         session=info.session,
         interrupted=interrupted,
         stopped=dispatcher.stop_reason,
-        policies=_policy_figures(policies, now),
+        policies=_policy_figures(policies, now, settings.batch),
     )
     late = await _save_through_signals(sheet, summary, handle_signals)
     summary = replace(summary, peak_rss_mib=_peak_memory(sheet), interrupted=interrupted or late)
@@ -288,9 +289,12 @@ def _log_row(outcome: Outcome) -> None:
     )
 
 
-def _policy_figures(policies: Policies, now: float) -> dict[str, int]:
+def _policy_figures(policies: Policies, now: float, batch: int) -> dict[str, int]:
     live = policies.live(now)
     return {
+        "batch": batch,
+        "requests": live.requests,
+        "bisect_requests": live.bisections,
         "retries": live.retries,
         "throttled": live.throttled,
         "breaker_opened": live.breaker_opened,

@@ -26,7 +26,8 @@ class RunSummary:
     stopped: str | None = None
     """Why the run stopped early (the API stayed down, credentials refused), if it did."""
     policies: dict[str, int] | None = None
-    """retries, throttled (429s), breaker_opened, concurrency_final, concurrency_max."""
+    """batch (rows a request), requests, bisect_requests, retries, throttled (429s),
+    breaker_opened, concurrency_final, concurrency_max."""
     peak_rss_mib: dict[str, float] | None = None
     """Peak memory of the sending process and of the workbook process, once known."""
 

@@ -42,6 +42,8 @@ class LiveState:
     paused_for: float = 0.0
     """Seconds left of a pause the API asked for (Retry-After)."""
     pauses: int = 0
+    requests: int = 0
+    bisections: int = 0
     retry_budget: tuple[int, int] = (0, 0)
     """Retries taken in the budget's window, and how many it allows there."""
     batches: int | None = None
@@ -66,6 +68,10 @@ class Policies:
     backoff_cap: float = 30.0
     retries: int = 0
     throttled: int = 0
+    requests: int = 0
+    """Requests sent, first tries and retries: with --batch, fewer than rows."""
+    bisections: int = 0
+    """Requests spent narrowing a batch refused as a whole down to its bad rows."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -105,5 +111,7 @@ class Policies:
             breaker_open_for=self.breaker.open_for(now),
             paused_for=max(0.0, self.limiter.paused_until - now),
             pauses=self.limiter.pauses,
+            requests=self.requests,
+            bisections=self.bisections,
             retry_budget=self.budget.use(now),
         )

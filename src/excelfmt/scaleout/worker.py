@@ -33,6 +33,7 @@ from ..calls.reply import Clock
 from ..errors import ExcelfmtError
 from ..models import Outcome
 from ..policies.resilience import Policies
+from ..sending.bulk import handler_for
 from ..sending.dispatch import Dispatcher, dispatcher_for
 from ..sending.pool import Pool
 from ..settings.config import Settings, recorded_settings
@@ -221,7 +222,8 @@ class QueueWorker:
         if self._exposition is not None:
             self._exposition.batch_taken()
             gather = _observed(gather, self._exposition, sender.api)
-        pool = Pool(sender.dispatcher, gather, sender.settings.concurrency)
+        handler = handler_for(sender.settings, sender.dispatcher)
+        pool = Pool(handler, gather, sender.settings.concurrency)
         self._pools[held] = pool
         sender.active += 1
         try:

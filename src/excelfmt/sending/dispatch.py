@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -101,7 +102,8 @@ def dispatcher_for(
         sender,
         policies,
         status_rules=settings.status_rules,
-        capture_paths=settings.capture,
+        # A batched run's answers hold many rows: sending.bulk captures from each row's item.
+        capture_paths=settings.capture if settings.batch <= 1 else (),
         redactor=redactor or settings.redactor(),
         cache=cache,
         clock=clock,
@@ -143,6 +145,9 @@ class Dispatcher:
         self.stop_reason: str | None = None
         self.stopping = anyio.Event()
 
+    async def sleep(self, seconds: float) -> None:
+        await self._sleep(seconds)
+
     def stop(self, reason: str) -> None:
         """Finish nothing new: rows still waiting return None and stay unsent."""
         if self.stop_reason is None:
@@ -169,13 +174,23 @@ class Dispatcher:
         return outcome
 
     async def _with_retries(self, job: Job) -> Outcome | None:
+        tried = await self.attempts(job)
+        if tried is None:
+            return None
+        attempt, count = tried
+        return attempt.outcome if count == 1 else replace(attempt.outcome, attempts=count)
+
+    async def attempts(self, job: Job) -> tuple[Attempt, int] | None:
+        """Send `job` until it is answered for good or its retries run out: the last
+        attempt and how many were made; None when the run stops first. (A batch of rows
+        goes this way as one request: sending.bulk.)"""
         first = await self._try(job, 1)
         if first is None:
             return None
         if first.outcome.category not in RETRYABLE:
             # Most rows end at their first attempt: tenacity's bookkeeping per attempt (a
             # tenth of the CPU of a row) is only paid by the rows that need a retry.
-            return first.outcome
+            return first, 1
         numbers = itertools.count(1)
 
         async def next_attempt() -> Attempt | None:
@@ -189,14 +204,20 @@ class Dispatcher:
         retrying = self._idle_loops.pop() if self._idle_loops else self._retry_loop()
         try:
             attempt: Attempt | None = await retrying(next_attempt)
-            attempts = retrying.statistics["attempt_number"]
+            count = retrying.statistics["attempt_number"]
         finally:
             self._idle_loops.append(retrying)
         if attempt is None:
             return None
         if self.stop_reason and attempt.outcome.category in RETRYABLE:
             return None  # it would have been retried: unfinished, not failed
-        return replace(attempt.outcome, attempts=attempts)
+        return attempt, count
+
+    def backoff(self, retry: int) -> float:
+        """The wait before retry number `retry` (1 for the first): capped exponential with
+        full jitter, as between a row's own attempts."""
+        ceiling = min(self.policies.backoff_cap, self.policies.backoff_base * 2 ** (retry - 1))
+        return random.uniform(0, ceiling)
 
     def _retry_loop(self) -> AsyncRetrying:
         return AsyncRetrying(
@@ -261,6 +282,10 @@ class Dispatcher:
                 await self._sleep(p.controller.hold)
         return attempt
 
+    async def retry_allowed(self) -> bool:
+        """Wait for the retry budget to allow one more retry; False if the run stops."""
+        return await self._retry_allowed()
+
     async def _retry_allowed(self) -> bool:
         while not self.policies.budget.try_withdraw(self._clock()):
             if self.stop_reason:
@@ -286,6 +311,7 @@ class Dispatcher:
     async def _send(self, job: Job) -> Attempt | None:
         p = self.policies
         started = self._clock()
+        p.requests += 1
         try:
             reply = await self._sender.send(job)
         except TokenError as exc:  # no token for anyone: a stop, not a row's failure

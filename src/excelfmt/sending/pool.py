@@ -3,6 +3,10 @@
     jobs (sync iterator) --worker thread, in chunks--> feeder --stream of chunks-->
     N workers (each: handle(job) -> Outcome) --bounded stream--> collector -> deliver()
 
+With --batch each worker takes a batch of jobs (sending.bulk sends it) instead of one:
+as many as fit, of the rows already read, waiting a moment (LINGER) for more when the
+batch is not full.
+
 The jobs iterator reads and plans rows; it runs in a worker thread so parsing the workbook
 never stalls requests in flight. Both streams are bounded, so memory depends on the
 concurrency, not on the sheet. Stopping is two-stage: `stop()` ends feeding and lets the
@@ -19,11 +23,15 @@ import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ..models import Job, Outcome
+from .bulk import BulkDispatcher, batch_key, sent_alone
 
 CHUNK_ROWS = 256
 """Rows read per hand-over from the reading thread: amortises the thread hop."""
 MAX_BATCH = 512
 """Most outcomes delivered at once; delivery is batched so the writer can use a thread."""
+
+POLL_SECONDS = 0.005
+"""How often a batch that is waiting for rows looks for them."""
 
 Handle = Callable[[Job], Awaitable[Outcome | None]]
 """A row's outcome, or None when the run is stopping and the row was left unfinished."""
@@ -33,7 +41,7 @@ Deliver = Callable[[Sequence[Outcome]], Awaitable[None]]
 class Pool:
     """Run `handle` over jobs with at most `concurrency` in flight; deliver every outcome."""
 
-    def __init__(self, handle: Handle, deliver: Deliver, concurrency: int) -> None:
+    def __init__(self, handle: Handle | BulkDispatcher, deliver: Deliver, concurrency: int) -> None:
         self._handle = handle
         self._deliver = deliver
         self._concurrency = concurrency
@@ -48,6 +56,7 @@ class Pool:
         self.in_flight = 0
         self.unsettled: dict[int, int] = {}
         """Rows handed to `handle` and not yet delivered (sent, perhaps): seq -> number."""
+        self._bulk = handle if isinstance(handle, BulkDispatcher) else None
         self.feed_error: Exception | None = None
         """An exception raised by the jobs iterator (e.g. a damaged sheet), kept for later."""
 
@@ -69,16 +78,16 @@ class Pool:
             with self._working:
                 async with out_send, chunk_receive, anyio.create_task_group() as workers:
                     workers.start_soon(self._feed, jobs, chunk_send)
+                    work = self._work_batches if self._bulk is not None else self._work
                     for _ in range(self._concurrency):
-                        workers.start_soon(self._work, chunk_receive, out_send.clone())
+                        workers.start_soon(work, chunk_receive, out_send.clone())
 
     async def _feed(self, jobs: Iterator[Job], send: MemoryObjectSendStream[list[Job]]) -> None:
         async with send:
             with self._feeding:
+                rows = max(CHUNK_ROWS, self._bulk.size if self._bulk else 0)
                 while self.feed_error is None:
-                    chunk, self.feed_error = await anyio.to_thread.run_sync(
-                        take_jobs, jobs, CHUNK_ROWS
-                    )
+                    chunk, self.feed_error = await anyio.to_thread.run_sync(take_jobs, jobs, rows)
                     if not chunk:
                         return
                     await send.send(chunk)
@@ -99,12 +108,14 @@ class Pool:
     async def _work(
         self, chunks: MemoryObjectReceiveStream[list[Job]], send: MemoryObjectSendStream[Outcome]
     ) -> None:
+        handle = self._handle
+        assert not isinstance(handle, BulkDispatcher)
         async with send:
             while (job := await self._next_job(chunks)) is not None:
                 self.in_flight += 1
                 self.unsettled[job.row.seq] = job.row.number
                 try:
-                    outcome = await self._handle(job)
+                    outcome = await handle(job)
                 finally:
                     self.in_flight -= 1
                 if outcome is None:
@@ -113,6 +124,87 @@ class Pool:
                     send.send_nowait(outcome)
                 except anyio.WouldBlock:  # the collector is behind: wait for it
                     await send.send(outcome)
+
+    async def _work_batches(
+        self, chunks: MemoryObjectReceiveStream[list[Job]], send: MemoryObjectSendStream[Outcome]
+    ) -> None:
+        assert self._bulk is not None
+        async with send:
+            while batch := await self._next_batch(self._bulk, chunks):
+                taken = len(batch)
+                emitted = 0
+                self._taken(batch)
+
+                def more(again: list[Job]) -> list[Job]:
+                    nonlocal taken
+                    joining = self._joining(again, self._bulk)  # type: ignore[arg-type]
+                    taken += len(joining)
+                    self._taken(joining)
+                    return joining
+
+                async def emit(outcomes: Sequence[Outcome]) -> None:
+                    nonlocal emitted
+                    emitted += len(outcomes)
+                    self.in_flight -= len(outcomes)
+                    for outcome in outcomes:
+                        await send.send(outcome)
+
+                try:
+                    await self._bulk(batch, more, emit)
+                finally:
+                    self.in_flight -= taken - emitted  # left unfinished: the run stops
+
+    def _taken(self, jobs: list[Job]) -> None:
+        self.in_flight += len(jobs)
+        for job in jobs:
+            self.unsettled[job.row.seq] = job.row.number
+
+    async def _next_batch(
+        self, bulk: BulkDispatcher, chunks: MemoryObjectReceiveStream[list[Job]]
+    ) -> list[Job]:
+        """Rows for one request: those already read that can share it, as many as fit,
+        after waiting up to bulk.linger for more; [] when there are no more rows."""
+        first = await self._next_job(chunks)
+        if first is None:
+            return []
+        batch = [first]
+        if sent_alone(first):
+            return batch
+        deadline = anyio.current_time() + bulk.linger
+        while len(batch) < bulk.size and not self._stopping:
+            batch.extend(self._joining(batch, bulk))
+            if len(batch) >= bulk.size or self._queue or self._exhausted:
+                break  # full, or the next row cannot share this request, or none is left
+            if anyio.current_time() >= deadline:
+                break
+            await self._poll_chunk(chunks)
+        return batch
+
+    def _joining(self, batch: list[Job], bulk: BulkDispatcher) -> list[Job]:
+        """Queued rows that can go in one request with `batch`, in order, as many as fit:
+        taking stops at the first that cannot (another URL) or would pass a limit."""
+        wired = [job for job in batch if not sent_alone(job)]
+        key = batch_key(wired[0])
+        size = sum(len(job.body or b"") + 1 for job in wired)
+        taken: list[Job] = []
+        while self._queue and len(batch) + len(taken) < bulk.size:
+            job = self._queue[0]
+            if not sent_alone(job):
+                size += len(job.body or b"") + 1
+                if batch_key(job) != key or size > bulk.max_bytes:
+                    break
+            taken.append(self._queue.popleft())
+        return taken
+
+    async def _poll_chunk(self, chunks: MemoryObjectReceiveStream[list[Job]]) -> None:
+        """Wait a little for the reading thread's next chunk. Polled, not a cancelled
+        receive: a receive cancelled at the moment a chunk arrives would drop it."""
+        try:
+            self._queue.extend(chunks.receive_nowait())
+        except anyio.WouldBlock:
+            await anyio.sleep(POLL_SECONDS)
+        except (anyio.EndOfStream, anyio.ClosedResourceError):
+            self._exhausted = True
 
     async def _collect(self, receive: MemoryObjectReceiveStream[Outcome]) -> None:
         async with receive:

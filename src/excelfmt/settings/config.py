@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from ..errors import UsageError
 from ..models import JSONValue
 from ..redaction import MASK
+from .bulking import check_batching, chosen_style, styles_in
 from .credentials import read_credentials
 from .environment import store_folder, variables
 from .options import OPTIONS, OPTIONS_BY_NAME, Option, parse_header
@@ -54,7 +55,9 @@ def _load_toml(path: Path) -> dict[str, object]:
 def _read_config_file(path: Path, profile: str | None = None) -> dict[str, object]:
     """The file's top-level settings, with those of its [profile.NAME] table over them."""
     if profile is None:
-        return _top_level(path, _load_toml(path))
+        data = _load_toml(path)
+        styles_in(path, data)
+        return _top_level(path, data)
     profiles = read_profiles(path)
     if profile not in profiles:
         offered = ", ".join(sorted(profiles)) or "none"
@@ -65,6 +68,7 @@ def _read_config_file(path: Path, profile: str | None = None) -> dict[str, objec
 def read_profiles(path: Path) -> dict[str, dict[str, object]]:
     """Each [profile.NAME] of a config file: its settings over the file's top-level ones."""
     data = _load_toml(path)
+    styles_in(path, data)
     tables = data.pop("profile", {})
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise UsageError(
@@ -183,7 +187,10 @@ def merged_values(
             f"--profile {profile} needs a config file with a [profile.{profile}] table "
             "(--config FILE, or ./excelfmt.toml)."
         )
-    if config_file is not None or path.is_file():
+    styles: dict[str, dict[str, JSONValue]] = {}
+    read = config_file is not None or path.is_file()
+    if read:
+        styles = styles_in(path, _load_toml(path))
         for key, raw in _read_config_file(path, profile).items():
             option = OPTIONS_BY_NAME[key]
             values[key] = _relative_to(_convert(option, raw, f"{path}"), path.parent)
@@ -194,6 +201,7 @@ def merged_values(
         if raw is not None and raw != ():
             option = OPTIONS_BY_NAME[name]
             values[name] = _convert(option, raw, option.flag)
+    chosen_style(values, styles, path if read else None)
     return values
 
 
@@ -247,8 +255,8 @@ def _recorded_values(recorded: Mapping[str, JSONValue]) -> dict[str, object]:
     values = _defaults()
     for option in OPTIONS:
         raw = recorded.get(option.name)
-        if option.name == "body":
-            values["body"] = raw  # recorded as the JSON value itself, not as JSON text
+        if option.name in ("body", "bulk_action"):
+            values[option.name] = raw  # recorded as the JSON value itself, not as JSON text
         elif raw is not None and raw != []:
             values[option.name] = _convert(option, raw, "the session's settings")
     return values
@@ -296,6 +304,7 @@ def _settled(values: dict[str, object], env: Mapping[str, str]) -> Settings:
             f"min_concurrency ({values['min_concurrency']}) is more than concurrency "
             f"({values['concurrency']}); the adaptive limit needs min <= max."
         )
+    check_batching(values)
     if not values["url"]:
         raise UsageError("No API URL: give --url, set EXCELFMT_URL, or put url in excelfmt.toml.")
     found = read_credentials(values, env)

@@ -199,13 +199,13 @@ def as_status_rules(value: object) -> tuple[tuple[int, str], ...]:
     return tuple(sorted(dict(parse_status_rule(item) for item in items).items()))
 
 
-def _json_value(value: object) -> JSONValue:
+def json_value(value: object) -> JSONValue:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, list):
-        return [_json_value(item) for item in value]
+        return [json_value(item) for item in value]
     if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
+        return {str(key): json_value(item) for key, item in value.items()}
     raise ValueError(f"{value!r} cannot be part of a JSON body")
 
 
@@ -213,10 +213,10 @@ def as_body(value: object) -> JSONValue:
     """A body template: JSON text from a flag or the environment, any value from TOML."""
     if isinstance(value, str):
         try:
-            return _json_value(json.loads(value))
+            return json_value(json.loads(value))
         except json.JSONDecodeError as exc:
             raise ValueError(f"is not valid JSON ({exc.msg} at character {exc.pos})") from None
-    return _json_value(value)
+    return json_value(value)
 
 
 def as_path(value: object) -> Path | None:

@@ -10,6 +10,7 @@ ValueError with the reason a person should read.
 
 from __future__ import annotations
 
+from .bulking import BULK_OPTIONS
 from .converters import (
     SUCCESS,
     as_body,
@@ -137,6 +138,7 @@ OPTIONS: tuple[Option, ...] = (
         "path",
     ),
     *POLITENESS_OPTIONS,
+    *BULK_OPTIONS,
     *SCALEOUT_OPTIONS,
     Option(
         "proxy",

@@ -6,6 +6,8 @@ committed file equal to this output, so the reference cannot drift from the code
 
 from __future__ import annotations
 
+from ..jsontext import compact
+from .bulking import PRESETS
 from .options import OPTIONS, Option
 
 
@@ -69,8 +71,80 @@ def configuration_reference() -> str:
         'customer = { email = "{Email}", name = "{Customer}" }',
         "```",
         "",
+        *_bulk_section(),
     ]
     return "\n".join(lines)
+
+
+def _bulk_section() -> list[str]:
+    lines = [
+        "## Bulk styles: many rows a request",
+        "",
+        "With `batch` (or `bulk` alone), up to N rows go in one request and each row still",
+        "gets its own outcome. `body` stays the template of one row, the item; `bulk` says",
+        "how the items are wrapped and how the answer maps back to the rows:",
+        "",
+        "```sh",
+        "# Salesforce sObject Collections: 200 records a request, one SaveResult each",
+        "excelfmt run accounts.xlsx --bulk salesforce \\",
+        "  --url https://x.my.salesforce.com/services/data/v60.0/composite/sobjects \\",
+        '  --body \'{"attributes": {"type": "Account"}, "Name": "{Name}"}\'',
+        "# HubSpot CRM batch create: 100 inputs, failures named in a 207 Multi-Status",
+        "excelfmt run contacts.xlsx --bulk hubspot \\",
+        "  --url https://api.hubapi.com/crm/v3/objects/contacts/batch/create \\",
+        '  --body \'{"properties": {"email": "{Email}"}}\'',
+        "# Elasticsearch or OpenSearch _bulk: NDJSON, an action line per row",
+        "excelfmt run orders.xlsx --bulk elasticsearch --batch 500 --url http://es:9200/_bulk \\",
+        '  --bulk-action \'{"index": {"_index": "orders", "_id": "{Order}"}}\'',
+        "# A plain JSON array; an answer of as many items maps by position",
+        "excelfmt run orders.xlsx --batch 50 --url https://api.example.com/orders/bulk",
+        "```",
+        "",
+        "A batch refused as a whole with a 4xx that names no row (a strict array endpoint's",
+        "422) is bisected: each half is sent again, down to the rows that caused it, about",
+        "2·k·log2(N) extra requests for k bad rows among N, at most `bisect_budget` a batch.",
+        "Items answered 429 or 5xx are sent again alone (with fresh rows); rows whose item",
+        "succeeded are never sent again.",
+        "",
+        "The presets, as the tables they are (a `[bulk.NAME]` table takes the same keys):",
+        "",
+        "| style | format | envelope | results | maps by | success / status | message | most rows |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, table in PRESETS.items():
+        envelope = compact(table.get("envelope")) if "envelope" in table else "-"
+        success = table.get("success") or table.get("status") or "-"
+        maps = table.get("match", "position")
+        if maps == "trace":
+            maps = f"trace ({table['trace']}; failures in {table['errors']})"
+        lines.append(
+            f"| `{name}` | {table['format']} | `{envelope}` | `{table.get('results') or '(the answer)'}` "
+            f"| {maps} | `{success}` | `{table.get('message', '-')}` "
+            f"| {table.get('max_batch', '-')} |"
+        )
+    lines += [
+        "",
+        "A style of your own, in excelfmt.toml, chosen with `--bulk mine` (or `bulk =",
+        '"mine"` in a profile; a top-level `bulk` key is either a name or these tables):',
+        "",
+        "```toml",
+        "[bulk.mine]",
+        'format = "json"                           # or "ndjson": a line per row',
+        'envelope = { data = "{_items}" }          # where the array of items goes',
+        'results = "data.results"                  # the list of per-item results in the answer',
+        'success = "ok"                            # an item\'s true/false (or status = "code")',
+        'message = "error.text"                    # an item\'s message',
+        "max_batch = 500",
+        "```",
+        "",
+        'Other keys: `match = "trace"` with `trace` (the field each input gets, its row',
+        "number), `errors` (the list of failures), `error_id` (where a failure names its",
+        "input) and `id` (where a result does), as HubSpot's multi-status answers; `action`",
+        "(ndjson: the line before each document). A path is dotted (`errors.0.message`);",
+        "`*` is the only value of a one-key object (`*.status` in Elasticsearch's items).",
+        "",
+    ]
+    return lines
 
 
 if __name__ == "__main__":

@@ -64,6 +64,13 @@ class Settings:
     api_key_env: str | None = None
     status_rule: tuple[tuple[int, str], ...] = ()
     capture: tuple[str, ...] = ()
+    batch: int = 1
+    """Settled by config.py: never None here."""
+    batch_bytes: int = 5_000_000
+    bulk: str | dict[str, JSONValue] | None = None
+    """A preset's name, or a style's whole table (a [bulk.NAME] of the config file)."""
+    bulk_action: JSONValue = None
+    bisect_budget: int = 100
     cache_ttl: float = 0.0
     cache_methods: tuple[str, ...] = ("GET", "HEAD")
     log_every: float = 60.0

@@ -28,11 +28,20 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
     if m.cached:
         table.add_row("answered from cache", f"{m.cached:,}")
     table.add_row("rows/s", f"{m.rows_per_second:.0f}")
+    figures = summary.policies or {}
+    if figures.get("batch", 1) > 1:
+        requests = figures.get("requests", 0)
+        per_second = requests / m.elapsed if m.elapsed > 0 else 0.0
+        table.add_row(
+            "requests (batch)",
+            f"{requests:,} ({per_second:.1f}/s, up to {figures['batch']:,} rows each)",
+        )
+        if figures.get("bisect_requests"):
+            table.add_row("  narrowing refused batches", f"{figures['bisect_requests']:,}")
     table.add_row(
         "latency p50 / p90 / p99",
         f"{shown_ms(m.latency_p50)} / {shown_ms(m.latency_p90)} / {shown_ms(m.latency_p99)}",
     )
-    figures = summary.policies or {}
     table.add_row(
         "concurrency (final / highest)",
         f"{figures.get('concurrency_final', '-')} / {figures.get('concurrency_max', '-')}",
