@@ -203,3 +203,206 @@ def test_a_batch_beyond_the_styles_maximum_is_refused_before_anything_is_sent(
     assert result.exit_code == 2
     assert "batch 101 is more than the hubspot style takes in one request (100)" in result.output
     assert api.received == []
+
+
+def test_a_dry_run_and_a_check_show_the_first_request_whole(api, workbook, cli) -> None:
+    book = workbook(HEADER, [*orders(3), ["O-4", "#N/A", "x@y"], *orders(2)])
+    action = '{"index": {"_index": "orders", "_id": "{Order}"}}'
+    flags = ("--url", f"{api.url}/_bulk", "--bulk", "elasticsearch", "--batch", "4")
+
+    dry = cli("run", str(book), *flags, "--bulk-action", action, "--dry-run", "--json")
+
+    assert dry.exit_code == 0, dry.output
+    *refused, request = json.loads(dry.stdout)["requests"]
+    # The row with an Excel error never enters a batch: the batch takes the next one.
+    assert [r["row"] for r in refused] == [5] and "#N/A" in refused[0]["problem"]
+    assert request["rows"] == [2, 3, 4, 6]
+    assert request["headers"]["Content-Type"] == "application/x-ndjson"
+    assert request["body"][:2] == [
+        {"index": {"_index": "orders", "_id": "O-1"}},
+        {"Order": "O-1", "Amount": 1.5, "Email": "buyer1@example.com"},
+    ]
+    assert len(request["body"]) == 8
+    shown = cli("run", str(book), *flags, "--bulk-action", action, "--dry-run").stdout
+    assert "Rows 2-6 (4 in one request): POST" in shown
+    assert '{"index": {"_index": "orders", "_id": "O-1"}}' in shown
+    checked = json.loads(cli("check", str(book), *flags, "--json").stdout)
+    assert checked["first_request_rows"] == [2, 3, 4, 6]
+    assert checked["first_request"]["body"][1]["Order"] == "O-1"
+    assert api.received == []
+
+
+def test_a_style_of_ones_own_from_excelfmt_toml(api, workbook, cli, tmp_path) -> None:
+    from .apiserver import Reply
+
+    def answer(received: Any) -> Reply:
+        records = received.json["data"]["records"]
+        return Reply(
+            200,
+            {"outcome": [{"ok": bad(r) is False, "why": "no @ in Email"} for r in records]},
+        )
+
+    from .bulkapis import bad
+
+    api.respond = answer
+    (tmp_path / "excelfmt.toml").write_text(
+        f"""
+url = "{api.url}/import"
+[bulk.mine]
+envelope = {{ data = {{ records = "{{_items}}" }} }}
+results = "outcome"
+success = "ok"
+message = "why"
+max_batch = 25
+"""
+    )
+    book = workbook(HEADER, orders(30, bad={29}))
+
+    result = cli("run", str(book), "--bulk", "mine", "--json")
+
+    assert result.exit_code == 1, result.output
+    assert len(api.received) == 2 and len(api.received[0].json["data"]["records"]) == 25
+    rows = by_order(book)
+    assert rows["O-29"]["message"] == "no @ in Email" and rows["O-30"]["status"] == "ok"
+    # The session keeps the style itself: a reprocess elsewhere sends as this run did.
+    session = json.loads(result.stdout)["session"]
+    shown = json.loads(cli("sessions", "show", session, "--json").stdout)
+    assert shown["settings"]["bulk"]["envelope"] == {"data": {"records": "{_items}"}}
+    too_many = cli("run", str(book), "--bulk", "mine", "--batch", "26")
+    assert too_many.exit_code == 2 and "(25)" in too_many.output
+    unknown = cli("run", str(book), "--bulk", "theirs")
+    assert unknown.exit_code == 2
+    assert "no style named 'theirs'" in unknown.output and "defines: mine" in unknown.output
+
+
+def test_bad_bulk_settings_get_one_sentence(api, workbook, cli, tmp_path) -> None:
+    book = workbook(HEADER, orders(2))
+    said = {
+        ("--batch", "5", "--cache-ttl", "60"): "cannot be used with batch",
+        ("--bulk", "array", "--bulk-action", "{}"): "the array style has none",
+        ("--batch", "5", "--method", "GET"): "--method GET carries none",
+        ("--bulk", "x y"): "is not a style name",
+        ("--batch-bytes", "lots"): "expected a size like 5MB",
+    }
+    for flags, sentence in said.items():
+        result = cli("run", str(book), "--url", api.url, *flags)
+        assert result.exit_code == 2 and sentence in result.output, (flags, result.output)
+    (tmp_path / "bad.toml").write_text('url = "http://x"\n[bulk.odd]\nformat = "xml"\n')
+    result = cli("run", str(book), "--config", str(tmp_path / "bad.toml"), "--bulk", "odd")
+    assert result.exit_code == 2
+    assert "[bulk.odd] format must be json or ndjson, not 'xml'" in result.output
+    assert api.received == []
+
+
+def test_fixed_rows_are_sent_again_in_batches_of_the_same_style(
+    api, workbook, cli, tmp_path
+) -> None:
+    from openpyxl import load_workbook
+
+    server = BulkApi("array")
+    api.respond = server
+    book = workbook(HEADER, orders(40, bad={3, 17, 33}))
+    result, summary = run_bulk(cli, book, f"{api.url}/orders", "--batch", "40")
+    assert summary["failed"] == 3
+    fix = tmp_path / "fix.xlsx"
+    assert cli("errors", "export", "--session", summary["session"], "-o", str(fix)).exit_code == 0
+    wb = load_workbook(fix)
+    sheet = wb["Errors"]
+    header = [cell.value for cell in sheet[1]]
+    for row in sheet.iter_rows(min_row=2):
+        cell = row[header.index("Email")]
+        cell.value = str(cell.value).replace(".example", "@example")
+    wb.save(fix)
+    server.requests, server.batch_sizes = 0, []
+
+    again = cli("reprocess", "--session", summary["session"], "--from", str(fix), "--json")
+
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["reprocessed"] == 3
+    assert server.batch_sizes == [3]  # one request for the three corrected rows
+    assert {row["status"] for row in by_order(book).values()} == {"ok"}
+
+
+def test_killed_with_kill_9_a_batched_run_resumes_with_nothing_lost(api, workbook, cli) -> None:
+    import signal
+
+    from .apiserver import Reply
+    from .test_resume import start, wait_for
+
+    def slow_array(received: Any) -> Reply:
+        return Reply(201, [{"id": r["Order"]} for r in received.json], delay=0.05)
+
+    api.respond = slow_array
+    rows, batch, concurrency = 3000, 50, 4
+    book = workbook(HEADER, orders(rows))
+    command = ["run", str(book), "--url", f"{api.url}/orders", "--json"]
+    command += ["--batch", str(batch), "--concurrency", str(concurrency)]
+
+    first = start(command)
+    wait_for(lambda: len(api.received) >= 10)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    session = json.loads(cli("sessions", "list", "--json").stdout)[0]["id"]
+    resumed = start([*command, "--resume", session])
+    out, err = resumed.communicate(timeout=60)
+
+    assert resumed.returncode == 0, err
+    summary = json.loads(out)
+    assert summary["ok"] == rows and 0 < summary["resumed"] < rows
+    sent = [record["Order"] for got in api.received for record in got.json]
+    assert sorted(set(sent)) == sorted(f"O-{n}" for n in range(1, rows + 1))
+    # Rows sent twice were in the batches in flight when the process died, no more.
+    assert len(sent) - rows <= batch * concurrency
+    assert {row["status"] for row in by_order(book).values()} == {"ok"}
+
+
+def test_a_queue_worker_batches_its_rows_and_the_shared_rate_counts_requests(
+    api, workbook, redis_server
+) -> None:
+    from .conftest import run_subprocess
+
+    server = BulkApi("salesforce")
+    api.respond = server
+    book = workbook(HEADER, orders(500, bad={250}))
+
+    result = run_subprocess(
+        "run", str(book), "--url", f"{api.url}/composite/sobjects", "--queue", redis_server.url,
+        "--bulk", "salesforce", "--batch-rows", "50", "--rate", "20", "--json",
+    )  # fmt: skip
+
+    assert result.returncode == 1, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["ok"], summary["failed"]) == (499, 1)
+    # A queued batch holds a whole request's rows (--batch 200 over --batch-rows 50).
+    assert server.requests == 3 and max(server.batch_sizes) == 200
+    assert (
+        by_order(book)["O-250"]["message"] == "Email: invalid email address: buyer250.example.com"
+    )
+
+
+def test_serve_starts_a_batched_run_from_a_profile(api, workbook, tmp_path) -> None:
+    pytest.importorskip("fastapi")
+    from .serveserver import Served, make_tokens
+
+    server_api = BulkApi("array")
+    api.respond = server_api
+    tokens, operator, viewer = make_tokens(tmp_path)
+    config = tmp_path / "serve.toml"
+    config.write_text(
+        f'[profile.orders]\nurl = "{api.url}/orders"\nbatch = 20\nretries = 0\n'
+        'auth_env = "ORDERS_TOKEN"\n'
+    )
+    served = Served(tmp_path, config, tokens).start()
+    try:
+        book = workbook(HEADER, orders(45, bad={41}))
+        with served.client(operator) as client, book.open("rb") as handle:
+            started = client.post(
+                "/api/jobs", files={"file": (book.name, handle)}, data={"profile": "orders"}
+            )
+        assert started.status_code == 202, started.text
+        status = served.wait_done(viewer, started.json()["session"])
+    finally:
+        served.stop()
+
+    assert (status["summary"]["ok"], status["summary"]["failed"]) == (44, 1)
+    assert max(server_api.batch_sizes) == 20 and server_api.requests < 45

@@ -160,6 +160,29 @@ class BulkStyle:
         return [found.get(trace, done) for trace in traces]
 
 
+def batch_key(job: Job) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """What the rows of one request share: method, URL and headers (but the row's own
+    Idempotency-Key, which the batch's replaces)."""
+    headers = tuple(h for h in job.headers if h[0].lower() != IDEMPOTENCY_HEADER)
+    return job.method, job.url, headers
+
+
+def first_batch(jobs: Sequence[Job], settings: Settings) -> list[Job]:
+    """The rows that go in the first request, as the pool would gather them from `jobs`
+    (planned rows in order): what a dry run and a check show."""
+    sendable = [job for job in jobs if job.problem is None]
+    if not sendable:
+        return []
+    taken = [sendable[0]]
+    size = len(sendable[0].body or b"")
+    for job in sendable[1 : settings.batch]:
+        size += len(job.body or b"") + 1
+        if batch_key(job) != batch_key(taken[0]) or size > settings.batch_bytes:
+            break
+        taken.append(job)
+    return taken
+
+
 def trace_id(row: Row) -> str:
     """The id a row's input carries in a `match = "trace"` style: its sheet row number,
     unique in a batch and the same when the row is sent again."""

@@ -251,8 +251,11 @@ def run_command(
 def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
     from ..engine import preview  # only a dry run plans requests in this process
 
-    info, jobs = preview.preview(settings, workbook, DRY_RUN_ROWS)
-    requests = live.describe_jobs(jobs, settings.redactor())
+    planned = preview.preview(settings, workbook, DRY_RUN_ROWS)
+    info = planned.info
+    requests = live.describe_jobs(planned.jobs, settings.redactor())
+    if planned.batched:  # the last is the first request of a batched run, for all its rows
+        requests[-1]["rows"] = planned.batched
     if as_json:
         print(
             json.dumps(

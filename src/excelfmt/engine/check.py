@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..calls.bulk import first_batch, style_for
 from ..calls.jobs import Planner
 from ..calls.template import require_column
-from ..models import CellValue, Row
+from ..models import CellValue, Job, JSONValue, Row
 from ..settings.config import Settings
 from ..sheets.reader import open_sheet
+from ..store.rowerrors import describe_request
 
 SHOWN = 20
 """Problems the report keeps for the screen; the problems file has them all."""
@@ -52,6 +54,11 @@ class CheckReport:
     """Rows with at least one problem: a run would not send them."""
     kinds: Counter[str] = field(default_factory=Counter)
     first: list[Problem] = field(default_factory=list)
+    first_request: dict[str, JSONValue] | None = None
+    """The first request a run would send (with --batch, for all the rows it carries),
+    secrets masked."""
+    first_rows: list[int] = field(default_factory=list)
+    """The sheet rows the first request carries."""
 
     @property
     def clean(self) -> bool:
@@ -76,8 +83,13 @@ def check(
         planner = Planner(settings, sheet.columns)
         report = CheckReport(input_path, sheet.name, sheet.columns, sheet.sheets)
         seen: dict[str, dict[str, int]] = {column: {} for column in unique}
+        opening: list[Job] = []  # planned whole, for the first request only
         for row in sheet.rows(settings.limit):
             report.rows += 1
+            if len(opening) < settings.batch:
+                planned = planner.plan(row)
+                if planned.problem is None:  # a refused row never enters the batch
+                    opening.append(planned)
             found = []
             why = planner.problem(row)
             if why:
@@ -98,6 +110,11 @@ def check(
                 if len(report.first) < SHOWN:
                     report.first.append(problem)
                 on_problem(problem)
+    batch = first_batch(opening, settings)
+    if batch:
+        request = style_for(settings).wrap(batch) if settings.batch > 1 else batch[0]
+        report.first_request = describe_request(request, settings.redactor())
+        report.first_rows = [job.row.number for job in batch]
     return report
 
 

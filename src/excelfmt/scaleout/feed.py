@@ -89,6 +89,9 @@ class QueueFeed:
 
         assert settings.queue is not None
         self._settings = settings
+        # A queued batch holds at least one request's rows (--batch): a worker batches
+        # the rows of each queued batch it takes, never across two.
+        self._rows_a_batch = max(settings.batch_rows, settings.batch)
         self._session = session
         self._shared = shared
         self._deliver = deliver
@@ -217,7 +220,7 @@ class QueueFeed:
                     local.append(_local_outcome(job))
                 elif job.row.seq not in self.unsettled:  # an adopted batch has it already
                     batch.append(job)
-                    if len(batch) >= self._settings.batch_rows:
+                    if len(batch) >= self._rows_a_batch:
                         await self._enqueue(batch)
                         batch = []
             if local:
@@ -339,8 +342,8 @@ class QueueFeed:
             rows = list(pending.jobs.values())
             del self._pending[name]
             runlog.event(logging.WARNING, "batch enqueued again", batch=name, rows=len(rows))
-            for start in range(0, len(rows), self._settings.batch_rows):
-                chunk = rows[start : start + self._settings.batch_rows]
+            for start in range(0, len(rows), self._rows_a_batch):
+                chunk = rows[start : start + self._rows_a_batch]
                 await self._enqueue(chunk, again=True)
 
     def _refused(self, name: str, reason: str) -> None:

@@ -38,13 +38,6 @@ More = Callable[[list[Job]], list[Job]]
 """More rows, already read, that can share a request with the given ones."""
 
 
-def batch_key(job: Job) -> tuple[str, str, tuple[tuple[str, str], ...]]:
-    """What the rows of one request share: method, URL and headers (but the row's own
-    Idempotency-Key, which the batch's replaces)."""
-    headers = tuple(h for h in job.headers if h[0].lower() != "idempotency-key")
-    return job.method, job.url, headers
-
-
 def sent_alone(job: Job) -> bool:
     """Rows settled without a request: refused locally, or done in the run resumed."""
     return job.problem is not None or job.recorded is not None

@@ -22,8 +22,9 @@ from itertools import islice
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from ..calls.bulk import batch_key
 from ..models import Job, Outcome
-from .bulk import BulkDispatcher, batch_key, sent_alone
+from .bulk import BulkDispatcher, sent_alone
 
 CHUNK_ROWS = 256
 """Rows read per hand-over from the reading thread: amortises the thread hop."""

@@ -108,7 +108,7 @@ def _bulk_section() -> list[str]:
         "",
         "The presets, as the tables they are (a `[bulk.NAME]` table takes the same keys):",
         "",
-        "| style | format | envelope | results | maps by | success / status | message | most rows |",
+        "| style | format | envelope | results | maps by | success / status | message | most |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, table in PRESETS.items():
@@ -117,8 +117,9 @@ def _bulk_section() -> list[str]:
         maps = table.get("match", "position")
         if maps == "trace":
             maps = f"trace ({table['trace']}; failures in {table['errors']})"
+        results = table.get("results") or "(the answer)"
         lines.append(
-            f"| `{name}` | {table['format']} | `{envelope}` | `{table.get('results') or '(the answer)'}` "
+            f"| `{name}` | {table['format']} | `{envelope}` | `{results}` "
             f"| {maps} | `{success}` | `{table.get('message', '-')}` "
             f"| {table.get('max_batch', '-')} |"
         )

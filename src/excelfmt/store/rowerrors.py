@@ -57,17 +57,27 @@ def describe_request(job: Job | None, redact: Redactor) -> dict[str, JSONValue] 
         return None
     body: JSONValue = None
     if job.body is not None:
-        text = redact(job.body.decode("utf-8", "replace"))
-        try:
-            body = json.loads(text)
-        except json.JSONDecodeError:
-            body = text
+        body = _body_shown(redact(job.body.decode("utf-8", "replace")))
     return {
         "method": job.method,
         "url": redact(job.url),
         "headers": [[name, redact.header(name, value)] for name, value in job.headers],
         "body": body,
     }
+
+
+def _body_shown(text: str) -> JSONValue:
+    """JSON as its value; NDJSON (a bulk request, a row's action and document lines) as
+    the list of its lines' values; anything else as text."""
+    try:
+        value: JSONValue = json.loads(text)
+        return value
+    except json.JSONDecodeError:
+        pass
+    try:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError:
+        return text
 
 
 def row_error(

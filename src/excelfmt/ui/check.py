@@ -19,6 +19,7 @@ def print_check(console: Console, report: CheckReport, output: Path | None) -> N
     if report.clean:
         every = "it" if report.rows == 1 else "every one"
         console.print(f"{where}: {count(report.rows, 'row')} checked; {every} could be sent.")
+        _print_first_request(console, report)
         return
     console.print(
         f"{where}: {count(report.rows, 'row')} checked; {report.failing:,} would fail before "
@@ -39,6 +40,29 @@ def print_check(console: Console, report: CheckReport, output: Path | None) -> N
         console.print(f"All {count(total, 'problem')}, with each row's cells: {output}")
     elif total > shown:
         console.print(f"{total - shown:,} more; --output problems.xlsx lists them all.")
+    _print_first_request(console, report)
+
+
+def _print_first_request(console: Console, report: CheckReport) -> None:
+    request = report.first_request
+    if request is None:
+        return
+    rows = report.first_rows
+    carries = (
+        f"rows {rows[0]}-{rows[-1]}, {len(rows):,} in one request"
+        if len(rows) > 1
+        else f"row {rows[0]}"
+    )
+    console.print(
+        f"First request ({carries}): {request['method']} {request['url']}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    body = request["body"]
+    if body is not None:
+        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+        console.print(f"  {text}", markup=False, highlight=False, soft_wrap=True)
 
 
 def print_check_json(stream: TextIO, report: CheckReport, output: Path | None) -> None:
@@ -53,6 +77,8 @@ def print_check_json(stream: TextIO, report: CheckReport, output: Path | None) -
         "first": [
             {"row": p.row.number, "kind": p.kind, "problem": p.message} for p in report.first
         ],
+        "first_request": report.first_request,
+        "first_request_rows": report.first_rows,
         "output": str(output) if output else None,
         "exit_code": 0 if report.clean else 1,
     }

@@ -75,10 +75,19 @@ def print_dry_run(console: Console, info: RunInfo, requests: list[dict[str, obje
             console.print(f"[red]not sent: {escape(str(request['problem']))}[/]", highlight=False)
             continue
         line = f"Row {request['row']}: {request['method']} {request['url']}"
+        if "rows" in request:
+            rows: list[int] = request["rows"]  # type: ignore[assignment]
+            span = f"Rows {rows[0]}-{rows[-1]}" if len(rows) > 1 else f"Row {rows[0]}"
+            line = f"{span} ({len(rows):,} in one request): {request['method']} {request['url']}"
         console.print(f"[bold]{escape(line)}[/]", highlight=False, soft_wrap=True)
         for name, value in request["headers"].items():  # type: ignore[attr-defined]
             console.print(f"  {name}: {value}", markup=False, highlight=False, soft_wrap=True)
-        if request["body"] is not None:
+        headers: dict[str, str] = request["headers"]  # type: ignore[assignment]
+        ndjson = "ndjson" in headers.get("Content-Type", "")
+        if ndjson and isinstance(request["body"], list):  # a line per value, as sent
+            lines = (json.dumps(value, ensure_ascii=False) for value in request["body"])
+            console.print("  " + "\n  ".join(lines), markup=False, highlight=False, soft_wrap=True)
+        elif request["body"] is not None:
             text = json.dumps(request["body"], ensure_ascii=False, indent=2)
             console.print(
                 "  " + text.replace("\n", "\n  "), markup=False, highlight=False, soft_wrap=True
