@@ -169,7 +169,7 @@ def test_an_answer_with_the_wrong_number_of_items_refuses_nothing_silently(
     api.respond = lambda received: Reply(200, [{"id": 1}] * (len(received.json) - 1))
     book = workbook(HEADER, orders(5))
 
-    result, summary = run_bulk(cli, book, f"{api.url}/orders", "--batch", "5")
+    result, _ = run_bulk(cli, book, f"{api.url}/orders", "--batch", "5")
 
     assert result.exit_code == 1
     rows = by_order(book)
@@ -302,7 +302,7 @@ def test_fixed_rows_are_sent_again_in_batches_of_the_same_style(
     server = BulkApi("array")
     api.respond = server
     book = workbook(HEADER, orders(40, bad={3, 17, 33}))
-    result, summary = run_bulk(cli, book, f"{api.url}/orders", "--batch", "40")
+    _, summary = run_bulk(cli, book, f"{api.url}/orders", "--batch", "40")
     assert summary["failed"] == 3
     fix = tmp_path / "fix.xlsx"
     assert cli("errors", "export", "--session", summary["session"], "-o", str(fix)).exit_code == 0
