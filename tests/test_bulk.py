@@ -406,3 +406,18 @@ def test_serve_starts_a_batched_run_from_a_profile(api, workbook, tmp_path) -> N
 
     assert (status["summary"]["ok"], status["summary"]["failed"]) == (44, 1)
     assert max(server_api.batch_sizes) == 20 and server_api.requests < 45
+
+
+def test_batch_bytes_closes_a_request_before_its_body_passes_the_size(api, workbook, cli) -> None:
+    server = BulkApi("array")
+    api.respond = server
+    book = workbook(HEADER, orders(100))
+
+    result, summary = run_bulk(
+        cli, book, f"{api.url}/orders", "--batch", "100", "--batch-bytes", "1kB"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert summary["ok"] == 100 and sum(server.batch_sizes) == 100
+    assert all(len(got.body) <= 1000 for got in api.received)
+    assert len(api.received) >= 7  # some 70 bytes a row: no more than 14 rows a request

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import anyio
 import pytest
@@ -10,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from excelfmt.models import Category, Job, Outcome, Row
+from excelfmt.sending.bulk import BulkDispatcher
 from excelfmt.sending.pool import Pool
 from excelfmt.sheets.reorder import Reorder
 
@@ -127,3 +131,59 @@ def test_reorder_drain_skips_rows_that_never_finished():
     reorder = Reorder()
     assert reorder.push([Outcome(Row(s, s + 2, {}), None) for s in (0, 2, 3)]) != []
     assert [o.row.seq for o in reorder.drain()] == [2, 3]
+
+
+class Batches(BulkDispatcher):
+    """The pool's side of --batch, with the sending left out: each batch is recorded and
+    every row in it answered ok."""
+
+    def __init__(self, size: int, max_bytes: int = 1_000_000) -> None:
+        self.size, self.max_bytes, self.linger = size, max_bytes, 0.05
+        self.seen: list[list[int]] = []
+
+    async def __call__(self, jobs: list[Job], more: Any, emit: Any) -> None:  # type: ignore[override]
+        self.seen.append([job.row.seq for job in jobs])
+        await emit([Outcome(job.row, None) for job in jobs])
+
+
+def planned(n: int, url: str = "http://x", body: bytes = b"{}", problem: str | None = None) -> Job:
+    return Job(Row(n, n + 2, {"n": n}), "POST", url, (), body, problem=problem)
+
+
+async def test_batches_hold_rows_for_one_url_up_to_the_size_and_bytes():
+    rows = [planned(n) for n in range(7)]
+    rows += [planned(7, problem="Row 9: refused."), planned(8), planned(9, url="http://y")]
+    rows += [planned(n, body=b"x" * 40) for n in range(10, 16)]
+    batches = Batches(size=4, max_bytes=100)
+    sink = Collected()
+
+    await Pool(batches, sink, concurrency=1).run(iter(rows))
+
+    assert sorted(o.row.seq for o in sink.outcomes) == list(range(16))
+    # A refused row rides along without taking a place; another URL starts a new batch;
+    # 40-byte bodies fit two to a request of at most 100 bytes.
+    assert batches.seen == [[0, 1, 2, 3], [4, 5, 6, 7, 8], [9], [10, 11], [12, 13], [14, 15]]
+
+
+async def test_a_batch_that_is_not_full_goes_out_while_rows_come_slowly():
+    delivered = threading.Event()
+    answered_while_reading = False
+
+    def trickle() -> Iterator[Job]:
+        nonlocal answered_while_reading
+        for n in range(60):  # a slow sheet: a row every 10 ms, never a full batch
+            time.sleep(0.01)
+            yield planned(n)
+        answered_while_reading = delivered.is_set()
+
+    class Noting(Collected):
+        async def __call__(self, batch: Sequence[Outcome]) -> None:
+            await super().__call__(batch)
+            delivered.set()
+
+    sink = Noting()
+    await Pool(Batches(size=1000), sink, concurrency=2).run(trickle())
+
+    # The first rows were sent and answered while the rest were still being read.
+    assert answered_while_reading
+    assert sorted(o.row.seq for o in sink.outcomes) == list(range(60))

@@ -15,6 +15,7 @@ requests in flight finish (their outcomes are delivered); `abandon()` cancels th
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from itertools import islice
@@ -87,8 +88,12 @@ class Pool:
         async with send:
             with self._feeding:
                 rows = max(CHUNK_ROWS, self._bulk.size if self._bulk else 0)
+                # A batch waits a moment for rows (LINGER), not for a slow sheet's chunk.
+                within = self._bulk.linger if self._bulk else None
                 while self.feed_error is None:
-                    chunk, self.feed_error = await anyio.to_thread.run_sync(take_jobs, jobs, rows)
+                    chunk, self.feed_error = await anyio.to_thread.run_sync(
+                        take_jobs, jobs, rows, within
+                    )
                     if not chunk:
                         return
                     await send.send(chunk)
@@ -172,11 +177,12 @@ class Pool:
         if sent_alone(first):
             return batch
         deadline = anyio.current_time() + bulk.linger
-        while len(batch) < bulk.size and not self._stopping:
+        while not self._stopping:
             batch.extend(self._joining(batch, bulk))
-            if len(batch) >= bulk.size or self._queue or self._exhausted:
+            if self._queue or self._exhausted:
                 break  # full, or the next row cannot share this request, or none is left
-            if anyio.current_time() >= deadline:
+            full = sum(not sent_alone(job) for job in batch) >= bulk.size
+            if full or anyio.current_time() >= deadline:
                 break
             await self._poll_chunk(chunks)
         return batch
@@ -187,13 +193,15 @@ class Pool:
         wired = [job for job in batch if not sent_alone(job)]
         key = batch_key(wired[0])
         size = sum(len(job.body or b"") + 1 for job in wired)
+        count = len(wired)
         taken: list[Job] = []
-        while self._queue and len(batch) + len(taken) < bulk.size:
+        while self._queue:
             job = self._queue[0]
-            if not sent_alone(job):
+            if not sent_alone(job):  # a row refused locally rides along, taking no place
                 size += len(job.body or b"") + 1
-                if batch_key(job) != key or size > bulk.max_bytes:
+                if count >= bulk.size or batch_key(job) != key or size > bulk.max_bytes:
                     break
+                count += 1
             taken.append(self._queue.popleft())
         return taken
 
@@ -222,15 +230,26 @@ class Pool:
                     self.unsettled.pop(outcome.row.seq, None)
 
 
-def take_jobs(jobs: Iterator[Job], count: int) -> tuple[list[Job], Exception | None]:
-    """Up to `count` jobs, and the error that ended the iterator early, if one did.
+def take_jobs(
+    jobs: Iterator[Job], count: int, within: float | None = None
+) -> tuple[list[Job], Exception | None]:
+    """Up to `count` jobs, and the error that ended the iterator early, if one did; with
+    `within`, fewer once that many seconds have gone by (rows that come slowly are not
+    held back for the rest of the chunk).
 
     Rows read before a failure (a damaged part of the sheet) are still sent and
     recorded; the run then reports the error instead of dropping what was done.
     """
     chunk: list[Job] = []
     try:
-        chunk.extend(islice(jobs, count))
+        if within is None:
+            chunk.extend(islice(jobs, count))
+            return chunk, None
+        deadline = time.monotonic() + within
+        for job in jobs:
+            chunk.append(job)
+            if len(chunk) >= count or time.monotonic() > deadline:
+                break
     except Exception as exc:
         return chunk, exc
     return chunk, None
