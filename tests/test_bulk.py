@@ -421,3 +421,25 @@ def test_batch_bytes_closes_a_request_before_its_body_passes_the_size(api, workb
     assert summary["ok"] == 100 and sum(server.batch_sizes) == 100
     assert all(len(got.body) <= 1000 for got in api.received)
     assert len(api.received) >= 7  # some 70 bytes a row: no more than 14 rows a request
+
+
+def test_status_metrics_and_the_report_show_requests_beside_rows(
+    api, workbook, cli, tmp_path
+) -> None:
+    api.respond = BulkApi("array")
+    book = workbook(HEADER, orders(100))
+    _, summary = run_bulk(cli, book, f"{api.url}/orders", "--batch", "10", "--concurrency", "1")
+    session = summary["session"]
+    assert summary["requests"] == 10 and summary["batch"] == 10
+
+    status = json.loads(cli("status", session, "--json").stdout)
+    kept = json.loads(cli("metrics", session, "--json").stdout)
+    shown = cli("metrics", session).stdout
+    report = tmp_path / "report.html"
+    assert cli("report", session, "-o", str(report)).exit_code == 0
+
+    assert (status["progress"]["requests"], status["progress"]["batch"]) == (10, 10)
+    assert kept["rows"] == 100 and kept["requests"] == 10
+    assert sum(second["requests"] for second in kept["seconds"]) == 10
+    assert "requests       10" in shown and "up to 10 rows each" in shown
+    assert "requests/s" in report.read_text() and "10 rows" in report.read_text()

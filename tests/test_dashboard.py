@@ -68,6 +68,20 @@ def test_the_dashboard_fits_80_by_24_with_every_panel():
     assert "1,875 email: not valid" in text
 
 
+def test_a_batched_run_shows_requests_per_second_beside_rows_and_still_fits():
+    from dataclasses import replace
+
+    batched = replace(board(), live=replace(LIVE, batch=200, requests=188, bisections=14))
+    with open(os.devnull, "w") as nowhere:
+        console = Console(width=80, record=True, file=nowhere)
+        console.print(render(batched, 80))
+    lines = console.export_text().splitlines()
+    text = "\n".join(lines)
+    assert len(lines) <= 24 and max(len(line) for line in lines) <= 80
+    assert "rows/s 500 now" in text
+    assert "2.5 overall   188 requests (batch 200), 14 narrowing" in text
+
+
 def test_a_narrow_terminal_gets_the_panels_stacked_without_the_chart():
     lines = screen(60)
     text = "\n".join(lines)

@@ -141,7 +141,7 @@ class Batches(BulkDispatcher):
         self.size, self.max_bytes, self.linger = size, max_bytes, 0.05
         self.seen: list[list[int]] = []
 
-    async def __call__(self, jobs: list[Job], more: Any, emit: Any) -> None:  # type: ignore[override]
+    async def __call__(self, jobs: list[Job], more: Any, emit: Any) -> None:
         self.seen.append([job.row.seq for job in jobs])
         await emit([Outcome(job.row, None) for job in jobs])
 

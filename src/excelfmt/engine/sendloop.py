@@ -26,7 +26,7 @@ from ..metrics.summary import RunSummary
 from ..metrics.timeline import Timeline
 from ..models import Outcome
 from ..policies.authguard import AuthGuard
-from ..policies.resilience import Policies
+from ..policies.resilience import LiveState, Policies
 from ..sending.bulk import handler_for
 from ..sending.dispatch import dispatcher_for
 from ..sending.eventloop import loop_options
@@ -148,14 +148,7 @@ async def _run(
                 feed = cast("QueueFeed", pool)
                 live = replace(live, batches=feed.batches, workers=feed.note.workers)
                 feed.note.board = partial(queued.board, info, metrics, live)
-            timeline.sample(
-                now,
-                limit=live.limit,
-                in_flight=live.in_flight,
-                breaker=live.breaker,
-                pauses=live.pauses,
-                paused_for=live.paused_for,
-            )
+            _sample(timeline, now, live)
             observer.progressed(snapshot, live)
             if live.breaker != breaker:
                 level = logging.INFO if live.breaker == "closed" else logging.WARNING
@@ -215,6 +208,7 @@ async def _run(
         await record(auth.release())
 
     now = clock()
+    _sample(timeline, now, policies.live(now))  # the last moments' requests, before closing
     summary = RunSummary(
         input=info.input,
         sheet=info.sheet,
@@ -267,6 +261,18 @@ async def _save_through_signals(
             await anyio.to_thread.run_sync(sheet.finish, summary)
             saving.cancel_scope.cancel()
     return late
+
+
+def _sample(timeline: Timeline, now: float, live: LiveState) -> None:
+    timeline.sample(
+        now,
+        limit=live.limit,
+        in_flight=live.in_flight,
+        breaker=live.breaker,
+        pauses=live.pauses,
+        paused_for=live.paused_for,
+        requests=live.requests,
+    )
 
 
 def _log_row(outcome: Outcome) -> None:

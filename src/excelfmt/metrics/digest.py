@@ -32,6 +32,8 @@ class Digest:
     """Time spent running (the runs' periods; a resumed session's gap is not counted)."""
     ok_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     failed_latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    requests: int = 0
+    """Requests sent (counted since batches came: 0 in an older timeline)."""
 
     @classmethod
     def of(cls, closed: Closed) -> Digest:
@@ -44,6 +46,7 @@ class Digest:
                 else:
                     digest.categories[status] += n
             digest.statuses.update(second.statuses)
+            digest.requests += second.requests
         for interval in closed.latency:
             digest.ok_latency.merge(LatencyHistogram.from_buckets(interval.ok))
             digest.failed_latency.merge(LatencyHistogram.from_buckets(interval.failed))
@@ -59,6 +62,7 @@ class Digest:
         self.categories.update(other.categories)
         self.statuses.update(other.statuses)
         self.seconds += other.seconds
+        self.requests += other.requests
         self.ok_latency.merge(other.ok_latency)
         self.failed_latency.merge(other.failed_latency)
 
@@ -80,6 +84,8 @@ class Digest:
             "statuses": dict(self.statuses.most_common()),
             "duration_s": round(self.seconds, 3),
             "rows_per_s": round(self.rows / self.seconds, 1) if self.seconds else None,
+            "requests": self.requests,
+            "requests_per_s": round(self.requests / self.seconds, 1) if self.seconds else None,
             "latency_ms": {
                 "all": _ms(everything),
                 "ok": _ms(self.ok_latency),
@@ -146,6 +152,7 @@ def session_json(about: dict[str, JSONValue], closed: Closed) -> dict[str, JSONV
                 "statuses": dict(s.statuses),
                 "concurrency": s.limit,
                 "in_flight": s.in_flight,
+                "requests": s.requests,
             }
             for s in closed.seconds
         ],

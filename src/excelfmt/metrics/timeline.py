@@ -43,6 +43,8 @@ class SecondRecord:
     """The concurrency limit at the end of the second."""
     in_flight: int
     """The most requests in flight seen in the second."""
+    requests: int = 0
+    """Requests sent in the second: as many as rows, or fewer with --batch."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ class Recent:
     """Status codes of the whole run, most frequent first."""
     messages: tuple[tuple[str, int], ...]
     """The most frequent error messages of the whole run, with counts."""
+    requests_per_second: float = 0.0
+    """Over the last WINDOW seconds, as rows_per_second."""
 
 
 @dataclass
@@ -105,10 +109,16 @@ class _Second:
     failed: LatencyHistogram = field(default_factory=LatencyHistogram)
     limit: int = 0
     in_flight: int = 0
+    requests: int = 0
 
     def record(self) -> SecondRecord:
         return SecondRecord(
-            self.at, dict(self.outcomes), dict(self.statuses), self.limit, self.in_flight
+            self.at,
+            dict(self.outcomes),
+            dict(self.statuses),
+            self.limit,
+            self.in_flight,
+            self.requests,
         )
 
 
@@ -135,6 +145,7 @@ class Timeline:
         self._breaker = "closed"
         self._pauses = 0
         self._limit = 0
+        self._requests = 0
         self._events.append(PolicyEvent(epoch, "run", "started"))
 
     def _now(self, now: float) -> _Second:
@@ -193,12 +204,16 @@ class Timeline:
         breaker: str,
         pauses: int,
         paused_for: float,
+        requests: int = 0,
     ) -> None:
-        """Note where the policies stand; a new breaker state or a new pause is an event."""
+        """Note where the policies stand; a new breaker state or a new pause is an event.
+        `requests`: how many the run has sent so far."""
         self._limit = limit
         second = self._now(now)
         second.limit = limit
         second.in_flight = max(second.in_flight, in_flight)
+        second.requests += max(0, requests - self._requests)
+        self._requests = max(self._requests, requests)
         at = self._offset + now
         if breaker != self._breaker:
             self._events.append(PolicyEvent(at, "breaker", breaker))
@@ -228,8 +243,10 @@ class Timeline:
         span = min(WINDOW, current.at - first)
         if span:
             rate = sum(s.outcomes.total() for s in complete) / span
+            requests = sum(s.requests for s in complete) / span
         else:
-            rate = current.outcomes.total() / max(self._offset + now - current.at, 1e-3)
+            part = max(self._offset + now - current.at, 1e-3)
+            rate, requests = current.outcomes.total() / part, current.requests / part
         return Recent(
             rows_per_second=rate,
             ok_latency=percentiles(ok),
@@ -237,6 +254,7 @@ class Timeline:
             bars=bars,
             statuses=tuple(self._statuses.most_common()),
             messages=tuple(self._messages.most_common(5)),
+            requests_per_second=requests,
         )
 
     def take_closed(self, now: float, final: bool = False) -> Closed:
@@ -249,7 +267,7 @@ class Timeline:
             self._close_interval()
             self._events.append(PolicyEvent(self._offset + now, "run", "ended"))
         closed = Closed(
-            tuple(s.record() for s in self._unwritten if s.outcomes or s.in_flight),
+            tuple(s.record() for s in self._unwritten if s.outcomes or s.in_flight or s.requests),
             tuple(self._closed_latency),
             tuple(self._events),
         )

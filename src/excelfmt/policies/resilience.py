@@ -44,6 +44,8 @@ class LiveState:
     pauses: int = 0
     requests: int = 0
     bisections: int = 0
+    batch: int = 1
+    """Rows a request (--batch)."""
     retry_budget: tuple[int, int] = (0, 0)
     """Retries taken in the budget's window, and how many it allows there."""
     batches: int | None = None
@@ -72,6 +74,7 @@ class Policies:
     """Requests sent, first tries and retries: with --batch, fewer than rows."""
     bisections: int = 0
     """Requests spent narrowing a batch refused as a whole down to its bad rows."""
+    batch: int = 1
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policies:
@@ -94,6 +97,7 @@ class Policies:
             slow_call=settings.slow_call,
             backoff_base=settings.retry_wait,
             backoff_cap=settings.retry_max_wait,
+            batch=settings.batch,
         )
 
     def live(self, now: float) -> LiveState:
@@ -113,5 +117,6 @@ class Policies:
             pauses=self.limiter.pauses,
             requests=self.requests,
             bisections=self.bisections,
+            batch=self.batch,
             retry_budget=self.budget.use(now),
         )

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,6 +220,8 @@ class ProgressRecorder:
             "paused": live.paused,
             "retries": live.retries,
             "throttled": live.throttled,
+            "batch": live.batch,
+            "requests": live.requests,
             "updated_at": _now(),
             # All of it, for `status --watch` to draw the run's dashboard from here.
             "board": board_record(snapshot, live),
@@ -234,7 +236,13 @@ class ProgressRecorder:
 
     def finished(self, summary: RunSummary) -> None:
         if self._live is not None:  # the last second, for a dashboard watching the end
-            self._save(summary.metrics, self._live)
+            figures = summary.policies or {}
+            live = replace(
+                self._live,
+                requests=figures.get("requests", self._live.requests),
+                bisections=figures.get("bisect_requests", self._live.bisections),
+            )
+            self._save(summary.metrics, live)
 
 
 def board_record(snapshot: Snapshot, live: LiveState) -> dict[str, JSONValue]:
@@ -266,6 +274,7 @@ def board_of(progress: dict[str, JSONValue]) -> tuple[Snapshot, LiveState] | Non
             bars=tuple((ok, failed) for ok, failed in recent["bars"]),
             statuses=tuple((code, n) for code, n in recent["statuses"]),
             messages=tuple((text, n) for text, n in recent["messages"]),
+            requests_per_second=recent.get("requests_per_second", 0.0),
         )
     live["retry_budget"] = tuple(live["retry_budget"])
     return Snapshot(**snapshot), LiveState(**live)

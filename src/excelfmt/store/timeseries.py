@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 FILE = "metrics.sqlite3"
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS second (at INTEGER PRIMARY KEY, outcomes TEXT NOT NULL, "
-    "statuses TEXT NOT NULL, concurrency INTEGER NOT NULL, in_flight INTEGER NOT NULL)",
+    "statuses TEXT NOT NULL, concurrency INTEGER NOT NULL, in_flight INTEGER NOT NULL, "
+    "requests INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS latency (start INTEGER NOT NULL, ok TEXT NOT NULL, "
     "failed TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS event (at REAL NOT NULL, kind TEXT NOT NULL, "
@@ -41,16 +42,19 @@ class Timeseries:
         folder.parent.mkdir(mode=0o700, exist_ok=True)
         folder.mkdir(mode=0o700, exist_ok=True)
         self._db = connect(folder / FILE, *SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(second)")}
+        if "requests" not in columns:  # a timeline kept before requests were counted
+            self._db.execute("ALTER TABLE second ADD COLUMN requests INTEGER NOT NULL DEFAULT 0")
         owner_only(folder)
 
     def append(self, closed: Closed) -> None:
         with transaction(self._db):
             self._db.executemany(
-                "INSERT OR REPLACE INTO second VALUES (?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO second VALUES (?, ?, ?, ?, ?, ?)",
                 [
-                    (s.at, json.dumps(outcomes), json.dumps(statuses), s.limit, s.in_flight)
+                    (s.at, json.dumps(outcomes), json.dumps(statuses), s.limit, s.in_flight, sent)
                     for s in closed.seconds
-                    for outcomes, statuses in [self._added(s)]
+                    for outcomes, statuses, sent in [self._added(s)]
                 ],
             )
             self._db.executemany(
@@ -62,24 +66,27 @@ class Timeseries:
                 [(e.at, e.kind, e.detail, e.seconds) for e in closed.events],
             )
 
-    def _added(self, second: SecondRecord) -> tuple[Counter[str], Counter[str]]:
+    def _added(self, second: SecondRecord) -> tuple[Counter[str], Counter[str], int]:
         """The second's counts plus any already recorded for it: a resumed run can start
         in the second its previous run ended."""
         outcomes, statuses = Counter(second.outcomes), Counter(second.statuses)
+        requests = second.requests
         found = self._db.execute(
-            "SELECT outcomes, statuses FROM second WHERE at = ?", (second.at,)
+            "SELECT outcomes, statuses, requests FROM second WHERE at = ?", (second.at,)
         ).fetchone()
         if found:
             outcomes.update(json.loads(found[0]))
             statuses.update(json.loads(found[1]))
-        return outcomes, statuses
+            requests += found[2]
+        return outcomes, statuses, requests
 
     def read(self) -> Closed:
         """Everything recorded, in time order."""
         seconds = tuple(
-            SecondRecord(at, json.loads(outcomes), json.loads(statuses), limit, in_flight)
-            for at, outcomes, statuses, limit, in_flight in self._db.execute(
-                "SELECT * FROM second ORDER BY at"
+            SecondRecord(at, json.loads(outcomes), json.loads(statuses), limit, flying, sent)
+            for at, outcomes, statuses, limit, flying, sent in self._db.execute(
+                "SELECT at, outcomes, statuses, concurrency, in_flight, requests FROM second "
+                "ORDER BY at"
             )
         )
         latency = tuple(

@@ -99,9 +99,25 @@ def _header(board: Board, width: int) -> Panel:
     body = Table.grid(expand=True)
     body.add_row(bar)  # (in a Group, the bar and the line after it share one line)
     body.add_row(Text.from_markup(line + ("   " + ", ".join(extra) if extra else "")))
+    if board.live.batch > 1:
+        body.add_row(Text.from_markup(_requests_line(board)))
     if board.live.batches is not None:
         body.add_row(Text.from_markup(_queue_line(board.live)))
     return Panel(body, title=escape(board.title), title_align="left")
+
+
+def _requests_line(board: Board) -> str:
+    """A batched run: requests beside rows, since the API's limits count requests."""
+    s, live = board.snapshot, board.live
+    now = s.recent.requests_per_second if s.recent else 0.0
+    overall = live.requests / s.elapsed if s.elapsed > 0 else 0.0
+    line = (
+        f"requests/s [bold]{now:,.1f}[/] now, {overall:,.1f} overall   "
+        f"{_count(live.requests)} requests (batch {_count(live.batch)})"
+    )
+    if live.bisections:  # requests spent finding the bad rows of batches refused whole
+        line += f", {_count(live.bisections)} narrowing"
+    return line
 
 
 def _queue_line(live: LiveState) -> str:

@@ -30,6 +30,19 @@ def _ms(figures: dict[str, Any]) -> list[str]:
     ]
 
 
+def batched(data: dict[str, Any]) -> bool:
+    """Whether the session sent many rows a request (--batch)."""
+    return int((data.get("settings") or {}).get("batch") or 1) > 1
+
+
+def requests_line(data: dict[str, Any]) -> str:
+    """Requests and requests/s beside the rows they carried, for a batched session."""
+    rate = data.get("requests_per_s")
+    per_second = f", {rate:,.1f}/s" if rate else ""
+    size = int(data["settings"]["batch"])
+    return f"{data.get('requests', 0):,}{per_second}, up to {size:,} rows each (--batch)"
+
+
 def print_session(console: Console, data: dict[str, Any]) -> None:
     console.print(
         f"[bold]Session {data['session']}[/] · {escape(str(data['input']))} · sheet "
@@ -58,6 +71,8 @@ def print_session(console: Console, data: dict[str, Any]) -> None:
         console.print(
             f"rows/s         [green]{sparkline(per_second)}[/] (peak {max(per_second):,})"
         )
+    if batched(data):
+        console.print(f"requests       {requests_line(data)}")
     pauses = [e for e in data["events"] if e["kind"] == "pause"]
     opened = [e for e in data["events"] if e["kind"] == "breaker" and e["detail"] == "open"]
     if pauses or opened:

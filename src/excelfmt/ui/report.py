@@ -109,6 +109,16 @@ def _has(data: dict[str, Any], name: str) -> bool:
     return bool(data["ok"]) if name == "ok" else name in data["categories"]
 
 
+def _request_cards(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """With --batch, requests beside rows: the API's limits count requests."""
+    size = int((data.get("settings") or {}).get("batch") or 1)
+    if size <= 1:
+        return []
+    rate = data.get("requests_per_s")
+    shown = "-" if rate is None else f"{rate:,.1f}"
+    return [("requests/s", shown), ("batch", f"{size:,} rows")]
+
+
 def _header(data: dict[str, Any]) -> str:
     latency = data["latency_ms"]
 
@@ -123,6 +133,7 @@ def _header(data: dict[str, Any]) -> str:
         ("ok", f"{data['ok']:,}"),
         ("failed", f"{data['failed']:,} ({data['failure_share']:.1%})"),
         ("rows/s", "-" if data["rows_per_s"] is None else f"{data['rows_per_s']:,.0f}"),
+        *_request_cards(data),
         ("time running", charts.clock(data["duration_s"])),
         ("ok p50 / p90 / p99", ms("ok") + " ms"),
         ("failed p50 / p90 / p99", ms("failed") + " ms"),
