@@ -43,3 +43,20 @@ def test_failed_requests_are_counted_and_set_the_exit_code(api, cli):
     report = json.loads(result.stdout)
     assert report["direct"]["errors"] == report["pool"]["errors"] == 4
     assert all(r.headers["X-Probe"] == "1" for r in api.received)
+
+
+def test_bench_posts_batches_of_n_items_and_counts_rows_and_requests(api, cli):
+    api.respond = lambda got: Reply(200, [{"ok": True}] * len(got.json), delay=0.01)
+    result = cli(
+        "bench", api.url + "/bulk", "-n", "4", "--batch", "50", "-X", "POST", "--yes",
+        "--data", '{"ping": 1}', "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["batch"] == 50
+    for way in ("direct", "pool"):
+        assert (report[way]["requests"], report[way]["rows"], report[way]["errors"]) == (4, 200, 0)
+    assert len(api.received) == 8
+    assert all(got.json == [{"ping": 1}] * 50 for got in api.received)
+    shown = cli("bench", api.url, "-n", "2", "--batch", "5", "-X", "POST", "--yes").stdout
+    assert "2 requests of 5 rows each way" in shown and "rows/s" in shown

@@ -17,6 +17,8 @@ from .flags import (
     ApiKeyHeader,
     AuthEnv,
     BasicAuthEnv,
+    Batch,
+    Bulk,
     ConfigFile,
     Header,
     Profile,
@@ -69,6 +71,8 @@ def bench_command(
             help="The pool's ceiling, as for run (default 16).",
         ),
     ] = None,
+    batch: Batch = None,
+    bulk: Bulk = None,
     header: Header = None,
     auth_env: AuthEnv = None,
     basic_auth_env: BasicAuthEnv = None,
@@ -101,6 +105,7 @@ def bench_command(
             shown = {**asdict(report), "speedup": round(report.speedup, 2)}
             for way in ("direct", "pool"):
                 shown[way]["per_second"] = round(getattr(report, way).per_second, 1)
+                shown[way]["rows_per_second"] = round(getattr(report, way).rows_per_second, 1)
             print(json.dumps(shown))
         else:
             print_bench(stdout_console(), report)

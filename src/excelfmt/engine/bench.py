@@ -1,6 +1,7 @@
 """`excelfmt bench URL`: what the pool buys against one request at a time, on a real API.
 
-The system excelfmt replaces had a performance-test endpoint; this is it. The same N
+The system excelfmt replaces had a performance-test endpoint; this is it. With --batch,
+each request carries a batch of N items (the --data body each), wrapped as --bulk says. The same N
 requests go twice: first one after another over one connection (the "direct" way a
 script would send them), then through the pool with every policy of a run (adaptive
 concurrency, rate, retries, breaker). Both are timed on the same clock, so the speedup
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from ..calls.bulk import style_for
 from ..calls.client import open_sender, sending
 from ..calls.failures import NoResponse
 from ..calls.jobs import Planner
@@ -24,6 +26,7 @@ from ..errors import UsageError
 from ..metrics.histogram import LatencyHistogram
 from ..models import Job, Outcome, Row
 from ..policies.resilience import Policies
+from ..sending.bulk import handler_for
 from ..sending.dispatch import dispatcher_for
 from ..sending.eventloop import loop_options
 from ..sending.pool import Pool
@@ -42,15 +45,22 @@ class BenchFigures:
     requests: int
     seconds: float
     errors: int
-    """Requests that did not succeed (a status the settings do not count as ok, or no
+    """Rows (items) that did not succeed (a status the settings do not count as ok, or no
     answer), after the retries of the pool."""
     p50: float | None
     p90: float | None
     p99: float | None
 
+    rows: int = 0
+    """Items the requests carried: as many as requests, or batch times as many."""
+
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class BenchReport:
     concurrency: int
     direct: BenchFigures
     pool: BenchFigures
+    batch: int = 1
 
     @property
     def speedup(self) -> float:
@@ -89,7 +100,9 @@ def bench(
     # Each request its own Idempotency-Key, across both ways too: an API that keeps
     # keys would answer the pool's requests from what it kept for the direct ones.
     planner = Planner(settings, [])
-    jobs = [planner.plan(Row(i, i + 1, {})) for i in range(2 * iterations)]
+    jobs = [planner.plan(Row(i, i + 1, {})) for i in range(2 * iterations * settings.batch)]
+    if settings.batch > 1:
+        iterations *= settings.batch  # items: the pool batches them as a run would
     return anyio.run(
         _bench,
         settings,
@@ -112,7 +125,14 @@ async def _bench(
     one_at_a_time = replace(settings, concurrency=1, min_concurrency=1)
     direct = await _direct(one_at_a_time, direct_jobs, transport, clock)
     pooled = await _pooled(settings, pool_jobs, transport, clock)
-    return BenchReport(settings.url, settings.method.upper(), settings.concurrency, direct, pooled)
+    return BenchReport(
+        settings.url,
+        settings.method.upper(),
+        settings.concurrency,
+        direct,
+        pooled,
+        settings.batch,
+    )
 
 
 async def _direct(
@@ -124,6 +144,10 @@ async def _direct(
     latencies = LatencyHistogram()
     errors = 0
     redactor = settings.redactor()
+    rows = len(jobs)
+    if settings.batch > 1:  # one batch after another, each answered as a whole
+        wrap = style_for(settings).wrap
+        jobs = [wrap(jobs[i : i + settings.batch]) for i in range(0, rows, settings.batch)]
     async with sending(settings, open_sender(settings, transport, clock), redactor.learn) as sender:
         started = clock()
         for job in jobs:
@@ -133,9 +157,10 @@ async def _direct(
                 errors += 1
                 continue
             latencies.add(reply.latency)
-            errors += reply.status >= 400 and settings.status_rules.get(reply.status) != "ok"
+            refused = reply.status >= 400 and settings.status_rules.get(reply.status) != "ok"
+            errors += refused * (rows // len(jobs))
         seconds = clock() - started
-    return _figures(len(jobs), seconds, errors, latencies)
+    return _figures(len(jobs), seconds, errors, latencies, rows)
 
 
 async def _pooled(
@@ -157,15 +182,16 @@ async def _pooled(
     policies = Policies.from_settings(settings)
     async with sending(settings, open_sender(settings, transport, clock), redactor.learn) as sender:
         dispatcher = dispatcher_for(settings, sender, policies, time.monotonic, redactor=redactor)
+        handler = handler_for(settings, dispatcher)
         started = clock()
-        await Pool(dispatcher, deliver, settings.concurrency).run(iter(jobs))
+        await Pool(handler, deliver, settings.concurrency).run(iter(jobs))
         seconds = clock() - started
     errors = sum(1 for outcome in outcomes if not outcome.ok)
-    return _figures(len(jobs), seconds, errors, latencies)
+    return _figures(policies.requests, seconds, errors, latencies, len(jobs))
 
 
 def _figures(
-    requests: int, seconds: float, errors: int, latencies: LatencyHistogram
+    requests: int, seconds: float, errors: int, latencies: LatencyHistogram, rows: int
 ) -> BenchFigures:
     return BenchFigures(
         requests,
@@ -174,4 +200,5 @@ def _figures(
         latencies.quantile(0.5),
         latencies.quantile(0.9),
         latencies.quantile(0.99),
+        rows,
     )

@@ -14,11 +14,15 @@ def _ms(seconds: float | None) -> str:
 
 
 def print_bench(console: Console, report: BenchReport) -> None:
+    batched = report.batch > 1
+    carrying = f" of {report.batch:,} rows" if batched else ""
     console.print(
-        f"{report.method} {escape(report.url)}, {report.direct.requests:,} requests each way"
+        f"{report.method} {escape(report.url)}, {report.direct.requests:,} requests{carrying} "
+        "each way"
     )
     table = Table(box=None, pad_edge=False)
-    for column in ("", "req/s", "seconds", "p50 ms", "p90 ms", "p99 ms", "errors"):
+    columns = ("", "req/s", *(("rows/s",) if batched else ()), "seconds", "p50 ms", "p90 ms")
+    for column in (*columns, "p99 ms", "errors"):
         table.add_column(column, justify="left" if not column else "right")
     ways: tuple[tuple[str, BenchFigures], ...] = (
         ("one at a time", report.direct),
@@ -28,6 +32,7 @@ def print_bench(console: Console, report: BenchReport) -> None:
         table.add_row(
             name,
             f"{figures.per_second:,.1f}",
+            *((f"{figures.rows_per_second:,.1f}",) if batched else ()),
             f"{figures.seconds:,.2f}",
             _ms(figures.p50),
             _ms(figures.p90),
