@@ -137,11 +137,15 @@ class Batches(BulkDispatcher):
     """The pool's side of --batch, with the sending left out: each batch is recorded and
     every row in it answered ok."""
 
+    paced = False  # no rate: batches are formed at once
+
     def __init__(self, size: int, max_bytes: int = 1_000_000) -> None:
         self.size, self.max_bytes, self.linger = size, max_bytes, 0.05
         self.seen: list[list[int]] = []
 
-    async def __call__(self, jobs: list[Job], more: Any, emit: Any) -> None:
+    async def __call__(
+        self, jobs: list[Job], more: Any, emit: Any, *, slot_taken: bool = False
+    ) -> None:
         self.seen.append([job.row.seq for job in jobs])
         await emit([Outcome(job.row, None) for job in jobs])
 

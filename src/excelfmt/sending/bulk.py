@@ -51,6 +51,28 @@ class _Tries:
     bisect_left: int
 
 
+class _Batch:
+    """One request's rows, made into the request the moment it may go (once: a retry
+    sends the same rows)."""
+
+    def __init__(self, style: BulkStyle, jobs: list[Job], more: More | None) -> None:
+        self._style = style
+        self.jobs = jobs
+        self._more = more
+        self._made: Job | None = None
+        self.local: list[Job] = []
+        """Rows taken in with the others that are settled without a request."""
+
+    def request(self) -> Job:
+        if self._made is None:
+            if self._more is not None:
+                joining = self._more(self.jobs)
+                self.local = [job for job in joining if sent_alone(job)]
+                self.jobs = self.jobs + [job for job in joining if not sent_alone(job)]
+            self._made = self._style.wrap(self.jobs)
+        return self._made
+
+
 class BulkDispatcher:
     """Sends batches of rows; made by `handler_for` when the settings ask for --batch."""
 
@@ -74,9 +96,18 @@ class BulkDispatcher:
         self._rules = status_rules
         self._capture = tuple(capture_paths)
 
-    async def __call__(self, jobs: list[Job], more: More, emit: Emit) -> None:
+    @property
+    def paced(self) -> bool:
+        """Whether requests wait for a rate (--rate, the API's 429s, a shared pace)."""
+        limiter = self.dispatcher.policies.limiter
+        return bool(limiter.rate or limiter.learned_rate or self.dispatcher.shared_paced)
+
+    async def __call__(
+        self, jobs: list[Job], more: More, emit: Emit, *, slot_taken: bool = False
+    ) -> None:
         """Send `jobs` (one batch, as the pool formed it) and every retry of its rows;
-        `emit` each outcome as it is known."""
+        `emit` each outcome as it is known. `slot_taken`: the pool took the first
+        request's rate slot before it took the rows."""
         local = [job for job in jobs if sent_alone(job)]
         if local:
             answered = [await self.dispatcher(job) for job in local]
@@ -85,13 +116,15 @@ class BulkDispatcher:
         tries = _Tries({}, self._bisect_budget)
         retry = 0
         while pending:
-            settled, again = await self._send(pending, tries, bisecting=False)
+            settled, again = await self._send(
+                pending, tries, bisecting=False, more=more, slot_taken=slot_taken
+            )
+            slot_taken = False
             if settled:
                 await emit(settled)
             if not again or not await self._wait_to_retry(retry := retry + 1):
                 return  # rows still in `again` are left unfinished: the run stops
-            self.dispatcher.policies.retries += 1
-            pending = again + more(again)
+            pending = again
 
     async def _wait_to_retry(self, retry: int) -> bool:
         if not await self.dispatcher.retry_allowed():
@@ -100,19 +133,35 @@ class BulkDispatcher:
         return self.dispatcher.stop_reason is None
 
     async def _send(
-        self, jobs: list[Job], tries: _Tries, *, bisecting: bool
+        self,
+        jobs: list[Job],
+        tries: _Tries,
+        *,
+        bisecting: bool,
+        more: More | None = None,
+        slot_taken: bool = False,
     ) -> tuple[list[Outcome], list[Job]]:
-        """The outcomes settled by one request of `jobs`, and the rows to send again."""
+        """The outcomes settled by one request of `jobs`, and the rows to send again.
+        With `more`, the request takes in rows read meanwhile when its rate slot comes: a
+        batch formed while the sheet was opening, or of rows to retry, goes out full."""
         if bisecting:
             self.dispatcher.policies.bisections += 1
             tries.bisect_left -= 1
-        tried = await self.dispatcher.attempts(self.style.wrap(jobs))
+        batch = _Batch(self.style, jobs, more)
+        tried = await self.dispatcher.attempts(batch.request, slot_taken=slot_taken)
+        jobs = batch.jobs
+        local = [await self.dispatcher(job) for job in batch.local]
         if tried is None:
-            return [], []  # the run stops: unfinished
+            return [o for o in local if o is not None], []  # the run stops: unfinished
         attempt, count = tried
         for job in jobs:
             tries.counts[job.row.seq] = tries.counts.get(job.row.seq, 0) + count
-        whole = attempt.outcome
+        settled, again = await self._answered(jobs, tries, attempt.outcome)
+        return [*(o for o in local if o is not None), *settled], again
+
+    async def _answered(
+        self, jobs: list[Job], tries: _Tries, whole: Outcome
+    ) -> tuple[list[Outcome], list[Job]]:
         if whole.category is Category.REQUIRES_USER_ACTION and len(jobs) > 1:
             return await self._bisect(jobs, tries, whole)
         if whole.category is not None:

@@ -145,6 +145,19 @@ class Dispatcher:
         self.stop_reason: str | None = None
         self.stopping = anyio.Event()
 
+    async def take_slot(self) -> bool:
+        """Wait for the next rate slot, for a request yet to be formed (sending.bulk's
+        batches take their rows then); False if the run stops meanwhile."""
+        delay = self.policies.limiter.reserve(self._clock())
+        if delay > 0:
+            await self._sleep(delay)
+        return not self.stop_reason
+
+    @property
+    def shared_paced(self) -> bool:
+        """Whether a rate shared beyond this process paces its requests (--queue)."""
+        return self._shared_pace is not None
+
     async def sleep(self, seconds: float) -> None:
         await self._sleep(seconds)
 
@@ -180,11 +193,15 @@ class Dispatcher:
         attempt, count = tried
         return attempt.outcome if count == 1 else replace(attempt.outcome, attempts=count)
 
-    async def attempts(self, job: Job) -> tuple[Attempt, int] | None:
+    async def attempts(
+        self, job: Job | Callable[[], Job], *, slot_taken: bool = False
+    ) -> tuple[Attempt, int] | None:
         """Send `job` until it is answered for good or its retries run out: the last
         attempt and how many were made; None when the run stops first. (A batch of rows
-        goes this way as one request: sending.bulk.)"""
-        first = await self._try(job, 1)
+        goes this way as one request: sending.bulk, whose `job` is made the moment it may
+        go, after its rate slot, and the same on every attempt; `slot_taken`: its first
+        attempt's rate slot was taken already, by `take_slot`.)"""
+        first = await self._try(job, 1, slot_taken=slot_taken)
         if first is None:
             return None
         if first.outcome.category not in RETRYABLE:
@@ -254,7 +271,9 @@ class Dispatcher:
             )
         return wait
 
-    async def _try(self, job: Job, number: int) -> Attempt | None:
+    async def _try(
+        self, job: Job | Callable[[], Job], number: int, *, slot_taken: bool = False
+    ) -> Attempt | None:
         p = self.policies
         if number == 1:
             p.budget.deposit(self._clock())
@@ -262,9 +281,10 @@ class Dispatcher:
             return None
         if not await self._breaker_allows():
             return None
-        delay = p.limiter.reserve(self._clock())
-        if delay > 0:
-            await self._sleep(delay)
+        if not slot_taken:
+            delay = p.limiter.reserve(self._clock())
+            if delay > 0:
+                await self._sleep(delay)
         async with p.gate:
             if self._shared_pace is not None:
                 # Inside the gate: a slot taken before it would go by while the request
@@ -274,7 +294,7 @@ class Dispatcher:
                     await self._sleep(shared)
             if self.stop_reason:
                 return None
-            attempt = await self._send(job)
+            attempt = await self._send(job if isinstance(job, Job) else job())
             if attempt is None:
                 return None
             if overloaded(attempt.outcome.category, attempt.outcome.http_status):

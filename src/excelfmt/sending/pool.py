@@ -134,16 +134,26 @@ class Pool:
     async def _work_batches(
         self, chunks: MemoryObjectReceiveStream[list[Job]], send: MemoryObjectSendStream[Outcome]
     ) -> None:
-        assert self._bulk is not None
+        bulk = self._bulk
+        assert bulk is not None
         async with send:
-            while batch := await self._next_batch(self._bulk, chunks):
+            while True:
+                # Paced by a rate, a batch takes its rows once its slot has come: rows held
+                # by batches waiting for theirs would leave the batches before them short.
+                paced = bulk.paced
+                if paced and not await bulk.dispatcher.take_slot():
+                    return
+                batch = await self._next_batch(bulk, chunks)
+                if not batch:
+                    return
                 taken = len(batch)
                 emitted = 0
                 self._taken(batch)
 
                 def more(again: list[Job]) -> list[Job]:
                     nonlocal taken
-                    joining = self._joining(again, self._bulk)  # type: ignore[arg-type]
+                    self._take_ready_chunks(chunks, bulk.size)
+                    joining = self._joining(again, bulk)
                     taken += len(joining)
                     self._taken(joining)
                     return joining
@@ -156,7 +166,7 @@ class Pool:
                         await send.send(outcome)
 
                 try:
-                    await self._bulk(batch, more, emit)
+                    await bulk(batch, more, emit, slot_taken=paced)
                 finally:
                     self.in_flight -= taken - emitted  # left unfinished: the run stops
 
@@ -169,15 +179,17 @@ class Pool:
         self, bulk: BulkDispatcher, chunks: MemoryObjectReceiveStream[list[Job]]
     ) -> list[Job]:
         """Rows for one request: those already read that can share it, as many as fit,
-        after waiting up to bulk.linger for more; [] when there are no more rows."""
-        first = await self._next_job(chunks)
-        if first is None:
-            return []
-        batch = [first]
-        if sent_alone(first):
-            return batch
+        after waiting up to bulk.linger for more; [] when there are no more rows. Rows
+        refused locally before the first that is sent come along (they take no place)."""
+        batch: list[Job] = []
+        while not batch or sent_alone(batch[-1]):
+            job = await self._next_job(chunks)
+            if job is None:
+                return batch
+            batch.append(job)
         deadline = anyio.current_time() + bulk.linger
         while not self._stopping:
+            self._take_ready_chunks(chunks, bulk.size)
             batch.extend(self._joining(batch, bulk))
             if self._queue or self._exhausted:
                 break  # full, or the next row cannot share this request, or none is left
@@ -204,6 +216,16 @@ class Pool:
                 count += 1
             taken.append(self._queue.popleft())
         return taken
+
+    def _take_ready_chunks(self, chunks: MemoryObjectReceiveStream[list[Job]], rows: int) -> None:
+        """Move chunks the reading thread has ready into the queue, up to `rows` queued."""
+        while len(self._queue) < rows and not self._exhausted:
+            try:
+                self._queue.extend(chunks.receive_nowait())
+            except anyio.WouldBlock:
+                return
+            except (anyio.EndOfStream, anyio.ClosedResourceError):
+                self._exhausted = True
 
     async def _poll_chunk(self, chunks: MemoryObjectReceiveStream[list[Job]]) -> None:
         """Wait a little for the reading thread's next chunk. Polled, not a cancelled
