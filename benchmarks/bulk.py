@@ -114,7 +114,7 @@ def rate_limited(rows: int, batch: int, rate: float, latency: float) -> list[dic
                 "requests": served["requests"],
                 "refused_429": served["refused_429"],
                 "bisect_requests": summary["bisect_requests"],
-                "bisect_bound": round(2 * bad * math.log2(batch)),
+                "bisect_bound": 2 * bad * math.ceil(math.log2(batch)),
                 "seconds": round(run["seconds"], 2),
                 "rows_per_s": round(rows_per_s),
                 "ceiling_rows_per_s": ceiling,
