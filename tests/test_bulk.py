@@ -325,12 +325,13 @@ def test_fixed_rows_are_sent_again_in_batches_of_the_same_style(
 
 def test_killed_with_kill_9_a_batched_run_resumes_with_nothing_lost(api, workbook, cli) -> None:
     import signal
+    import time
 
     from .apiserver import Reply
     from .test_resume import start, wait_for
 
     def slow_array(received: Any) -> Reply:
-        return Reply(201, [{"id": r["Order"]} for r in received.json], delay=0.05)
+        return Reply(201, [{"id": r["Order"]} for r in received.json], delay=0.1)
 
     api.respond = slow_array
     rows, batch, concurrency = 3000, 50, 4
@@ -338,11 +339,17 @@ def test_killed_with_kill_9_a_batched_run_resumes_with_nothing_lost(api, workboo
     command = ["run", str(book), "--url", f"{api.url}/orders", "--json"]
     command += ["--batch", str(batch), "--concurrency", str(concurrency)]
 
-    first = start(command)
-    wait_for(lambda: len(api.received) >= 10)
-    first.send_signal(signal.SIGKILL)
-    first.communicate(timeout=30)
-    session = json.loads(cli("sessions", "list", "--json").stdout)[0]["id"]
+    kills, session = 0, None
+    for wait in (0.3, 0.5, 0.2):  # killed at three moments while it sends, then left be
+        run = start(command + (["--resume", session] if session else []))
+        sent_before = len(api.received)
+        wait_for(lambda before=sent_before: len(api.received) > before + 2)
+        time.sleep(wait)
+        assert run.poll() is None, "the run should still be sending"
+        run.send_signal(signal.SIGKILL)
+        run.communicate(timeout=30)
+        kills += 1
+        session = session or json.loads(cli("sessions", "list", "--json").stdout)[0]["id"]
     resumed = start([*command, "--resume", session])
     out, err = resumed.communicate(timeout=60)
 
@@ -351,8 +358,9 @@ def test_killed_with_kill_9_a_batched_run_resumes_with_nothing_lost(api, workboo
     assert summary["ok"] == rows and 0 < summary["resumed"] < rows
     sent = [record["Order"] for got in api.received for record in got.json]
     assert sorted(set(sent)) == sorted(f"O-{n}" for n in range(1, rows + 1))
-    # Rows sent twice were in the batches in flight when the process died, no more.
-    assert len(sent) - rows <= batch * concurrency
+    # Rows sent twice were in the batches in flight when the process died, no more (a
+    # batch's outcomes are recorded before its worker takes more rows).
+    assert len(sent) - rows <= kills * batch * concurrency
     assert {row["status"] for row in by_order(book).values()} == {"ok"}
 
 
@@ -443,3 +451,19 @@ def test_status_metrics_and_the_report_show_requests_beside_rows(
     assert sum(second["requests"] for second in kept["seconds"]) == 10
     assert "requests       10" in shown and "up to 10 rows each" in shown
     assert "requests/s" in report.read_text() and "10 rows" in report.read_text()
+
+
+def test_a_hubspot_answer_without_results_or_errors_is_not_taken_as_success(
+    api, workbook, cli
+) -> None:
+    from .apiserver import Reply
+
+    api.respond = lambda received: Reply(200, "OK")
+    book = workbook(HEADER, orders(3))
+
+    result, _ = run_bulk(cli, book, f"{api.url}/batch/create", "--bulk", "hubspot")
+
+    assert result.exit_code == 1
+    rows = by_order(book)
+    assert {row["status"] for row in rows.values()} == {"UNKNOWN_ERROR"}
+    assert "neither results at 'results' nor errors at 'errors'" in str(rows["O-1"]["message"])

@@ -142,6 +142,12 @@ class BulkStyle:
     def _by_trace(self, answer: JSONValue, traces: Sequence[str]) -> list[ItemAnswer] | str:
         errors = value_at(answer, self.errors or "")
         results = value_at(answer, self.results)
+        if not isinstance(results, list) and not isinstance(errors, list):
+            return (
+                f"The API's answer has neither results at {self.results!r} nor errors at "
+                f"{self.errors!r} for the batch of {len(traces)} rows, so no row's outcome "
+                "is known"
+            )
         found: dict[str, ItemAnswer] = {}
         for result in results if isinstance(results, list) else []:
             for trace in _ids(value_at(result, self.id or "")):

@@ -223,7 +223,7 @@ def run_command(
 ) -> None:
     """Send every row of WORKBOOK to an API and write a results workbook beside it.
 
-    Each data row becomes one request: by default a POST of the row as a JSON object keyed by the header cells.
+    Each data row becomes one request: by default a POST of the row as a JSON object keyed by the header cells. With --batch N, up to N rows go in one request to a bulk endpoint, and each row still gets its own outcome: --bulk salesforce (sObject Collections), hubspot (CRM batch, multi-status), elasticsearch (_bulk NDJSON, with --bulk-action '{"index": {"_index": "orders", "_id": "{Order}"}}'), or array (a JSON array, the default), e.g. excelfmt run accounts.xlsx --bulk salesforce --url https://acme.my.salesforce.com/services/data/v60.0/composite/sobjects.
 
     Settings also come from excelfmt.toml and EXCELFMT_* variables; flags win.
 

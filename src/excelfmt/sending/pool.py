@@ -54,6 +54,7 @@ class Pool:
         # job would cost a trip round the event loop each, a tenth of a row's budget.
         self._queue: deque[Job] = deque()
         self._refill = anyio.Lock()
+        self._delivering = anyio.Lock()  # one delivery at a time, as from the collector
         self._exhausted = False
         self.in_flight = 0
         self.unsettled: dict[int, int] = {}
@@ -159,16 +160,28 @@ class Pool:
                     return joining
 
                 async def emit(outcomes: Sequence[Outcome]) -> None:
+                    # Recorded before the worker takes more rows: the rows a killed run
+                    # sends again are those of the batches in flight, no more.
                     nonlocal emitted
                     emitted += len(outcomes)
                     self.in_flight -= len(outcomes)
-                    for outcome in outcomes:
-                        await send.send(outcome)
+                    await self._deliver_now(outcomes)
 
                 try:
                     await bulk(batch, more, emit, slot_taken=paced)
                 finally:
                     self.in_flight -= taken - emitted  # left unfinished: the run stops
+
+    async def _deliver_now(self, outcomes: Sequence[Outcome]) -> None:
+        """A batch's outcomes delivered by its worker itself (already a batch: the
+        collector's gathering would only keep them unrecorded longer)."""
+        if not outcomes:
+            return
+        with anyio.CancelScope(shield=True):  # a delivered outcome is never half-kept
+            async with self._delivering:
+                await self._deliver(outcomes)
+        for outcome in outcomes:
+            self.unsettled.pop(outcome.row.seq, None)
 
     def _taken(self, jobs: list[Job]) -> None:
         self.in_flight += len(jobs)
@@ -246,10 +259,7 @@ class Pool:
                         batch.append(receive.receive_nowait())
                     except (anyio.WouldBlock, anyio.EndOfStream):
                         break
-                with anyio.CancelScope(shield=True):  # a delivered outcome is never half-kept
-                    await self._deliver(batch)
-                for outcome in batch:
-                    self.unsettled.pop(outcome.row.seq, None)
+                await self._deliver_now(batch)
 
 
 def take_jobs(
