@@ -339,7 +339,7 @@ def test_killed_with_kill_9_a_batched_run_resumes_with_nothing_lost(api, workboo
     command = ["run", str(book), "--url", f"{api.url}/orders", "--json"]
     command += ["--batch", str(batch), "--concurrency", str(concurrency)]
 
-    kills, session = 0, None
+    kills, session = 0, ""
     for wait in (0.3, 0.5, 0.2):  # killed at three moments while it sends, then left be
         run = start(command + (["--resume", session] if session else []))
         sent_before = len(api.received)
@@ -349,7 +349,7 @@ def test_killed_with_kill_9_a_batched_run_resumes_with_nothing_lost(api, workboo
         run.send_signal(signal.SIGKILL)
         run.communicate(timeout=30)
         kills += 1
-        session = session or json.loads(cli("sessions", "list", "--json").stdout)[0]["id"]
+        session = session or str(json.loads(cli("sessions", "list", "--json").stdout)[0]["id"])
     resumed = start([*command, "--resume", session])
     out, err = resumed.communicate(timeout=60)
 

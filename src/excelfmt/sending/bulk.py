@@ -14,6 +14,7 @@ unfinished (never emitted), for a later run.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -129,7 +130,10 @@ class BulkDispatcher:
     async def _wait_to_retry(self, retry: int) -> bool:
         if not await self.dispatcher.retry_allowed():
             return False
-        await self.dispatcher.sleep(self.dispatcher.backoff(retry))
+        # Capped exponential backoff with full jitter, as between a row's own attempts.
+        policies = self.dispatcher.policies
+        ceiling = min(policies.backoff_cap, policies.backoff_base * 2 ** (retry - 1))
+        await self.dispatcher.sleep(random.uniform(0, ceiling))
         return self.dispatcher.stop_reason is None
 
     async def _send(

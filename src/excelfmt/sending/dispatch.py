@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -230,12 +229,6 @@ class Dispatcher:
             return None  # it would have been retried: unfinished, not failed
         return attempt, count
 
-    def backoff(self, retry: int) -> float:
-        """The wait before retry number `retry` (1 for the first): capped exponential with
-        full jitter, as between a row's own attempts."""
-        ceiling = min(self.policies.backoff_cap, self.policies.backoff_base * 2 ** (retry - 1))
-        return random.uniform(0, ceiling)
-
     def _retry_loop(self) -> AsyncRetrying:
         return AsyncRetrying(
             stop=stop_after_attempt(self.policies.attempts),
@@ -277,7 +270,7 @@ class Dispatcher:
         p = self.policies
         if number == 1:
             p.budget.deposit(self._clock())
-        elif not await self._retry_allowed():
+        elif not await self.retry_allowed():
             return None
         if not await self._breaker_allows():
             return None
@@ -304,9 +297,6 @@ class Dispatcher:
 
     async def retry_allowed(self) -> bool:
         """Wait for the retry budget to allow one more retry; False if the run stops."""
-        return await self._retry_allowed()
-
-    async def _retry_allowed(self) -> bool:
         while not self.policies.budget.try_withdraw(self._clock()):
             if self.stop_reason:
                 return False
