@@ -441,6 +441,8 @@ def test_status_metrics_and_the_report_show_requests_beside_rows(
     assert summary["requests"] == 10 and summary["batch"] == 10
 
     status = json.loads(cli("status", session, "--json").stdout)
+    said = cli("status", session).stdout
+    assert "100 rows, 100 ok, 0 failed; 10 requests of up to 10 rows (" in said
     kept = json.loads(cli("metrics", session, "--json").stdout)
     shown = cli("metrics", session).stdout
     report = tmp_path / "report.html"

@@ -47,6 +47,13 @@ def _whole(value: object) -> int:
     return value if isinstance(value, int) else 0
 
 
+def _requests(requests: object, batch: object, seconds: object) -> str:
+    """A batched run's requests beside its rows: "12 requests of up to 200 rows (9.8/s)"."""
+    sent = _whole(requests)
+    rate = f" ({sent / seconds:.1f}/s)" if isinstance(seconds, int | float) and seconds else ""
+    return f"{count(sent, 'request')} of up to {_whole(batch):,} rows{rate}"
+
+
 def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
     """`excelfmt status ID`: where the run stands, in a sentence or two."""
     head = f"Session {session.id} ({Path(session.input).name}, sheet {session.sheet}): "
@@ -63,6 +70,8 @@ def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
             f"{p.get('in_flight', 0)}/{p.get('limit', 0)} in flight, "
             f"breaker {p.get('breaker', '-')}"
         )
+        if _whole(p.get("batch")) > 1:
+            text += f"; {_requests(p.get('requests'), p.get('batch'), p.get('elapsed_s'))}"
         if p.get("paused"):
             text += ", paused by the API"
         return head + text + f"; as of {p.get('updated_at', session.started_at)}."
@@ -83,6 +92,8 @@ def status_line(session: Session, unknown: Sequence[int] = ()) -> str:
         text += (
             f": {count(_whole(m['rows']), 'row')}, {m.get('ok'):,} ok, {m.get('failed'):,} failed"
         )
+    if _whole(m.get("batch")) > 1:
+        text += f"; {_requests(m.get('requests'), m.get('batch'), m.get('duration_s'))}"
     if m.get("error"):
         text += f": {m['error']}"
     if m.get("stopped"):

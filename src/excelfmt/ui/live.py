@@ -50,6 +50,12 @@ def summary_line(summary: RunSummary) -> str:
     if m.cached:
         text += f", {m.cached} from cache"
     figures = summary.policies or {}
+    if figures.get("batch", 1) > 1:
+        requests = figures.get("requests", 0)
+        rate = requests / m.elapsed if m.elapsed > 0 else 0.0
+        text += f", {requests:,} requests of up to {figures['batch']:,} rows ({rate:.1f}/s)"
+        if figures.get("bisect_requests"):
+            text += f", {figures['bisect_requests']} narrowing refused batches"
     if figures.get("retries"):
         text += f", {figures['retries']} retries"
     if figures.get("throttled"):
