@@ -469,3 +469,30 @@ def test_a_hubspot_answer_without_results_or_errors_is_not_taken_as_success(
     rows = by_order(book)
     assert {row["status"] for row in rows.values()} == {"UNKNOWN_ERROR"}
     assert "neither results at 'results' nor errors at 'errors'" in str(rows["O-1"]["message"])
+
+
+def test_a_whole_batch_answered_429_or_503_goes_again_as_a_whole(api, workbook, cli) -> None:
+    from .apiserver import Reply
+
+    answers = iter(
+        [
+            Reply(429, {"message": "slow down"}, headers={"Retry-After": "0"}),
+            Reply(503, {"message": "busy"}),
+        ]
+    )
+
+    def flaky(received: Any) -> Reply:
+        return next(answers, None) or Reply(201, [{"id": r["Order"]} for r in received.json])
+
+    api.respond = flaky
+    book = workbook(HEADER, orders(20))
+
+    result, summary = run_bulk(
+        cli, book, f"{api.url}/orders", "--batch", "20", "--retry-wait", "0.01"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert len(api.received) == 3 and all(len(got.json) == 20 for got in api.received)
+    assert summary["ok"] == 20 and summary["requests"] == 3 and summary["retries"] == 2
+    # The same rows again carry the same Idempotency-Key: the API may fold the repeats.
+    assert len({got.headers["Idempotency-Key"] for got in api.received}) == 1
