@@ -690,3 +690,30 @@ def test_http_basic_from_a_variable_is_sent_and_never_written_anywhere(api, work
     )
     assert no_colon.exit_code == 2 and "must hold user:password" in no_colon.stderr
     assert "just-a-token" not in no_colon.output
+
+
+def test_a_dot_segment_in_a_cell_never_moves_the_request_to_another_path(api, workbook, cli):
+    # Issue 34: PUT /orders/{Id} with ".." was sent as PUT / with the run's credential.
+    book = workbook(["Id", "Amount"], [["A-1", 5], ["..", 6], [".", 7], ["../x", 8]])
+
+    result = cli("run", str(book), "--url", f"{api.url}/orders/{{Id}}", "--method", "PUT")
+
+    assert result.exit_code == 1, result.output
+    assert sorted(r.raw_path for r in api.received) == ["/orders/..%2Fx", "/orders/A-1"]
+    rows = results(book.with_name("input.results.xlsx"))
+    assert [row["status"] for row in rows] == [
+        "ok",
+        "REQUIRES_USER_ACTION",
+        "REQUIRES_USER_ACTION",
+        "ok",
+    ]
+    assert "column Id is '..', which in the URL's path" in str(rows[1]["message"])
+
+    # Sending a refused row again with a dot segment is refused the same way, unsent.
+    errors = json.loads(cli("errors", "list", "--json").stdout)
+    api.received.clear()
+    again = cli("reprocess", errors[0]["short_id"], "--set", "Id=..")
+    assert api.received == [] and again.exit_code == 1
+    fixed = cli("reprocess", errors[0]["short_id"], "--set", "Id=A-2")
+    assert fixed.exit_code == 0, fixed.output
+    assert [r.raw_path for r in api.received] == ["/orders/A-2"]

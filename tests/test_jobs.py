@@ -62,6 +62,38 @@ def test_url_placeholders_are_encoded_and_empty_ones_are_a_row_problem():
     assert job.problem == "Row 2: column Name is empty, but the URL needs it."
 
 
+@pytest.mark.parametrize(
+    ("value", "segment"),
+    [
+        ("../admin", "..%2Fadmin"),
+        ("a/b", "a%2Fb"),
+        ("%2E%2E", "%252E%252E"),
+        ("?x=1", "%3Fx%3D1"),
+        ("#top", "%23top"),
+        ("...", "..."),
+        (" ..", "%20.."),
+        ("..\\", "..%5C"),
+    ],
+)
+def test_a_url_path_value_is_one_segment_whatever_it_holds(value: str, segment: str):
+    p = planner(url="https://h/orders/{Name}?id={Id}")
+    assert p.plan(row(Name=value)).url == f"https://h/orders/{segment}?id=1"
+
+
+@pytest.mark.parametrize("value", [".", ".."])
+def test_a_dot_segment_in_a_url_path_refuses_its_row(value: str):
+    # PUT /orders/{Id} with ".." would go to PUT / on the same host, credentials and all.
+    p = planner(url="https://h/orders/{Name}/items?id={Id}", method="PUT")
+    job = p.plan(row(Name=value))
+    assert job.problem == (
+        f"Row 2: column Name is {value!r}, which in the URL's path would point at another "
+        "resource; fix the cell."
+    )
+    assert p.problem(row(Name=value)) == job.problem  # `check` finds it too
+    # In the query a dot is only data.
+    assert planner(url="https://h/orders?q={Name}").plan(row(Name=value)).problem is None
+
+
 def test_excel_error_cells_are_a_row_problem():
     job = planner().plan(row(Amount=CellError("#DIV/0!")))
     assert job.problem is not None and "#DIV/0!" in job.problem

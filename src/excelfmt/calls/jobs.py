@@ -19,7 +19,16 @@ from ..models import Job, JSONValue, Row
 from ..settings.config import Settings
 from ..settings.options import parse_header
 from .bulk import style_for, trace_id
-from .template import BodyRenderer, RowProblem, compile_body, lookup, parse, row_object
+from .template import (
+    BodyRenderer,
+    RowProblem,
+    Template,
+    compile_body,
+    lookup,
+    parse,
+    row_object,
+    text_value,
+)
 
 # Methods that carry no body unless a body template asks for one.
 BODILESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
@@ -65,11 +74,22 @@ def idempotency_key(row: Row, method: str, url: str, body: bytes | None) -> str:
     return f"{hex[:8]}-{hex[8:12]}-{hex[12:16]}-{hex[16:20]}-{hex[20:]}"
 
 
+def _path_names(url: Template) -> tuple[str, ...]:
+    """The columns a URL template puts in its path (before any ? or #)."""
+    names = []
+    for literal, name in zip(url.literals, url.names, strict=False):
+        if "?" in literal or "#" in literal:
+            break
+        names.append(name)
+    return tuple(names)
+
+
 class Planner:
     """Turns rows into Jobs for one sheet's columns and one set of settings."""
 
     def __init__(self, settings: Settings, columns: Sequence[str]) -> None:
         self._url = parse(settings.url, "The URL", columns)
+        self._path_names = _path_names(self._url)
         self._method = parse(settings.method, "The method", columns)
         self._headers = [
             (name, parse(value, f"Header {name}", columns))
@@ -123,6 +143,16 @@ class Planner:
         for name in self._url.names:
             if lookup(row, name) is None:
                 raise RowProblem(f"column {name} is empty, but the URL needs it")
+        for name in self._path_names:
+            # A value is one path segment, slashes and all encoded; but "." and ".." are
+            # dot segments, which every client and server resolves: PUT /orders/{Id} with
+            # ".." would be PUT / on the same host, with the same credentials.
+            text = text_value(lookup(row, name), name)
+            if text in (".", ".."):
+                raise RowProblem(
+                    f"column {name} is {text!r}, which in the URL's path would point at "
+                    "another resource; fix the cell"
+                )
         return self._url.render(row, encode=_url_component)
 
     def _headers_of(self, row: Row) -> list[tuple[str, str]]:

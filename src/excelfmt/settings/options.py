@@ -47,7 +47,8 @@ OPTIONS: tuple[Option, ...] = (
         "url",
         as_url,
         None,
-        "API URL; {Column} placeholders are filled per row, URL-encoded.",
+        "API URL; {Column} placeholders are filled per row, URL-encoded, each one path "
+        "segment whatever it holds (a cell of . or .. in the path refuses its row).",
         "URL",
     ),
     Option("method", as_method, "POST", "HTTP method (may be a {Column} template).", "text"),
