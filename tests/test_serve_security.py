@@ -130,6 +130,18 @@ def test_a_token_in_the_address_sets_the_cookie_and_leaves_the_address(served):
         assert browser.get("/?token=wrong").status_code == 401
 
 
+@pytest.mark.parametrize("path", ["//evil.example/", "///evil.example/x", "/\\evil.example/"])
+def test_a_token_link_redirects_only_to_a_path_of_this_server(served, path):
+    # Issue 34: GET //evil.example/?token=<valid> answered Location: //evil.example/.
+    server, operator, _ = served
+    with server.client(follow_redirects=False) as browser:
+        landed = browser.get(f"{server.url}{path}?token={operator}")
+    assert landed.status_code == 303
+    location = landed.headers["location"]
+    assert location.startswith("/") and not location.startswith(("//", "/\\"))
+    assert location.lstrip("/").startswith("evil.example")  # a path here, not a host
+
+
 def test_a_foreign_host_header_is_400(served):
     server, operator, _ = served
     with server.client(operator) as client:

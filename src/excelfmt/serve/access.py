@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import Depends, Request
 from starlette.responses import RedirectResponse
@@ -138,6 +138,13 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, {"WWW-Authenticate": 'Bearer realm="excelfmt"'})
 
 
+def _this_site(path: str) -> str:
+    """`path` as a redirect that stays on this server: "//evil.example/" (or "/\\evil")
+    would be read by a browser as another host, so the leading slashes become one; the
+    rest percent-encoded, as a Location header must be."""
+    return quote("/" + path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
+
+
 class TokenInUrl:
     """GET ...?token=<token>: logs in with the cookie and redirects to the same address
     without the token, so it stays out of the address bar, the history and the logs."""
@@ -165,7 +172,9 @@ class TokenInUrl:
             await problem_response(401, detail)(scope, receive, send)
             return
         rest = urlencode([(k, v) for k, v in query if k != "token"])
-        target = scope.get("root_path", "") + scope["path"] + (f"?{rest}" if rest else "")
+        target = _this_site(scope.get("root_path", "") + scope["path"]) + (
+            f"?{rest}" if rest else ""
+        )
         response = RedirectResponse(target, status_code=303)
         request = Request(scope)
         set_cookie(response, request, made[0])
