@@ -327,3 +327,24 @@ def test_a_login_posted_from_another_sites_page_is_refused(served):
         assert form.status_code == 403 and "set-cookie" not in form.headers
         own = {"Origin": server.url}
         assert browser.post("/api/login", json={"token": operator}, headers=own).status_code == 200
+
+
+def test_a_removed_token_is_refused_at_once_with_its_browser_sessions(served):
+    # Issue 34: `excelfmt token remove` took effect only when serve restarted.
+    server, operator, viewer = served
+    assert server.tokens is not None
+    with server.client(follow_redirects=False) as browser:
+        assert browser.get(f"/?token={viewer}").status_code == 303  # a cookie session
+        assert browser.get("/api/whoami").json()["name"] == "vic"
+        with server.client(viewer) as client:
+            assert client.get("/api/whoami").status_code == 200
+
+        removed = run_subprocess("token", "remove", "vic", "--tokens", str(server.tokens))
+        assert removed.returncode == 0 and "refused from now on" in removed.stdout
+
+        with server.client(viewer) as client:
+            assert client.get("/api/whoami").status_code == 401
+        assert browser.get("/api/whoami").status_code == 401
+        assert browser.get(f"/?token={viewer}").status_code == 401
+    with server.client(operator) as client:  # the others' tokens still open the door
+        assert client.get("/api/whoami").json()["name"] == "olga"

@@ -172,9 +172,12 @@ def list_tokens(tokens: TokensFile) -> None:
 
 @token_app.command("remove")
 def remove_token(name: Annotated[str, typer.Argument(metavar="NAME")], tokens: TokensFile) -> None:
-    """Take a token away: the server refuses it from its next start."""
+    """Take a token away: a running server refuses it, and the sessions it logged in, at once."""
     from ..serve.tokens import Tokens
 
     with reported_errors():
         Tokens.read(tokens).remove(name)
-    print(f"Removed the token {name!r}.")
+    print(
+        f"Removed the token {name!r}: refused from now on, by a running server too (the "
+        "browser sessions it logged in end with it)."
+    )

@@ -7,7 +7,9 @@
     route: Depends(viewer) or Depends(operator): the role is checked here, on the server
 
 A cookie session lives in this process's memory: a restart of the server logs people
-out, and nothing about them is written anywhere.
+out, and nothing about them is written anywhere. The tokens file is looked at on every
+request: a token removed from it is refused at once, and so are the cookie sessions it
+logged in.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .problems import Problem, problem_response
-from .tokens import Identity, Tokens
+from .tokens import Identity, Tokens, digest
 
 COOKIE = "excelfmt_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,6 +40,8 @@ class CookieSession:
     identity: Identity
     csrf: str
     expires: float
+    token: str = ""
+    """The SHA-256 of the token it logged in with: the session ends when that goes."""
 
 
 @dataclass
@@ -48,14 +52,20 @@ class Access:
     clock: Callable[[], float] = time.monotonic
     sessions: dict[str, CookieSession] = field(default_factory=dict)
 
+    def current(self) -> Tokens:
+        """The tokens as the file holds them now (read again when it changed)."""
+        self.tokens = self.tokens.current()
+        return self.tokens
+
     def login(self, token: str) -> tuple[str, CookieSession] | None:
         """A new cookie session for a valid token: (the cookie's value, the session)."""
-        identity = self.tokens.identify(token)
+        identity = self.current().identify(token)
         if identity is None:
             return None
         self._forget_expired()
         key = secrets.token_urlsafe(32)
-        made = CookieSession(identity, secrets.token_urlsafe(32), self.clock() + SESSION_LIFETIME)
+        expires = self.clock() + SESSION_LIFETIME
+        made = CookieSession(identity, secrets.token_urlsafe(32), expires, digest(token))
         self.sessions[key] = made
         return key, made
 
@@ -65,6 +75,9 @@ class Access:
     def session(self, key: str | None) -> CookieSession | None:
         found = self.sessions.get(key or "")
         if found is None or found.expires < self.clock():
+            return None
+        if not self.current().holds(found.token):  # its token was removed: logged out
+            del self.sessions[key or ""]
             return None
         return found
 
@@ -92,7 +105,7 @@ def viewer(request: Request) -> Identity:
     access: Access = request.app.state.access
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        identity = access.tokens.identify(token.strip())
+        identity = access.current().identify(token.strip())
         if identity is None:
             raise _unauthorized("The bearer token is not one this server knows.")
     else:

@@ -56,17 +56,23 @@ def digest(token: str) -> str:
 class Tokens:
     """The tokens of one file, or of one token made at start (Tokens.single)."""
 
-    def __init__(self, entries: list[TokenEntry], path: Path | None = None) -> None:
+    def __init__(
+        self, entries: list[TokenEntry], path: Path | None = None, stamp: object = None
+    ) -> None:
         self.entries = entries
         self.path = path
+        self._stamp = stamp
+        """The file's modification time and size when read: `current` reads it again
+        when they change."""
 
     @classmethod
     def read(cls, path: Path) -> Tokens:
         """The file's tokens; a missing file has none (`token add` creates it)."""
+        stamp = _stamp(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return cls([], path)
+            return cls([], path, stamp)
         except (OSError, ValueError) as exc:
             raise UsageError(f"The tokens file {path} cannot be read: {exc}.") from None
         try:
@@ -75,7 +81,22 @@ class Tokens:
             raise UsageError(
                 f"The tokens file {path} is not one `excelfmt token add` wrote."
             ) from None
-        return cls(entries, path)
+        return cls(entries, path, stamp)
+
+    def current(self) -> Tokens:
+        """These tokens as the file holds them now: read again when it changed (`token
+        remove` takes effect at the next request, not the next start). A file that
+        cannot be read now keeps none: a server never trusts tokens it can no longer
+        see."""
+        if self.path is None or _stamp(self.path) == self._stamp:
+            return self
+        try:
+            return Tokens.read(self.path)
+        except UsageError:
+            return Tokens([], self.path, _stamp(self.path))
+
+    def holds(self, sha256: str) -> bool:
+        return any(hmac.compare_digest(entry.sha256, sha256) for entry in self.entries)
 
     @classmethod
     def single(cls, token: str, name: str = "start-up", role: str = "operator") -> Tokens:
@@ -122,6 +143,14 @@ class Tokens:
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(partial, self.path)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size
 
 
 def _now() -> str:
