@@ -348,3 +348,19 @@ def test_a_removed_token_is_refused_at_once_with_its_browser_sessions(served):
         assert browser.get(f"/?token={viewer}").status_code == 401
     with server.client(operator) as client:  # the others' tokens still open the door
         assert client.get("/api/whoami").json()["name"] == "olga"
+
+
+def test_the_report_may_run_no_script_and_load_nothing(served, api, workbook):
+    # Issue 34: the report's only policy was frame-ancestors 'self'.
+    server, operator, _ = served
+    session = server.run_to_the_end(operator, workbook(["Order"], [["A-1"]]))
+    with server.client(operator) as client:
+        report = client.get(f"/api/sessions/{session}/report")
+    assert report.status_code == 200
+    policy = {
+        part.split()[0]: part.split()[1:]
+        for part in report.headers["content-security-policy"].split(";")
+    }
+    assert policy["default-src"] == ["'none'"] and "script-src" not in policy
+    assert policy["style-src"] == ["'unsafe-inline'"] and policy["img-src"] == ["data:"]
+    assert policy["frame-ancestors"] == ["'self'"] and policy["form-action"] == ["'none'"]

@@ -237,6 +237,15 @@ def results_file(request: Request, session_id: str) -> FileResponse:
     return FileResponse(path, media_type=XLSX, filename=path.name)
 
 
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'self'"
+)
+"""The report is one page of inline style and SVG, with no script: it may load nothing,
+run nothing, and be framed by the console's run page alone, so that an escaping slip in
+a report would show text, never run it."""
+
+
 @router.get("/sessions/{session_id}/report", dependencies=[Depends(viewer)])
 def report(request: Request, session_id: str) -> HTMLResponse:
     """The run's HTML report, as `excelfmt report` writes it."""
@@ -247,8 +256,7 @@ def report(request: Request, session_id: str) -> HTMLResponse:
         session = found(lambda: store.session(session_id))
     with usage_as(404):
         page = report_page(options.store, session.id)
-    # Framed by the console's run page; by no other site's.
-    return HTMLResponse(page, headers={"Content-Security-Policy": "frame-ancestors 'self'"})
+    return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_CSP})
 
 
 @router.get("/sessions/{session_id}/fix", dependencies=[Depends(viewer)])
