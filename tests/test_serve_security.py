@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from .apiserver import Reply
 from .conftest import run_subprocess
 from .serveserver import API_SECRET, Served, make_tokens, write_config
 
@@ -364,3 +365,41 @@ def test_the_report_may_run_no_script_and_load_nothing(served, api, workbook):
     assert policy["default-src"] == ["'none'"] and "script-src" not in policy
     assert policy["style-src"] == ["'unsafe-inline'"] and policy["img-src"] == ["data:"]
     assert policy["frame-ancestors"] == ["'self'"] and policy["form-action"] == ["'none'"]
+
+
+def test_answers_name_the_file_sent_never_where_the_store_keeps_it(served, api, workbook, tmp_path):
+    # Issue 34: error sentences and a session's input carried the store's upload paths.
+    server, operator, viewer = served
+    store = str(server.folder / "store")
+    broken = tmp_path / "march orders.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not really a workbook")
+    with server.client(operator) as client:
+        for route in ("/api/jobs", "/api/preview"):
+            with broken.open("rb") as handle:
+                refused = client.post(
+                    route, files={"file": (broken.name, handle)}, data={"profile": "orders"}
+                )
+            assert refused.status_code == 422, refused.text
+            detail = refused.json()["detail"]
+            assert "march orders.xlsx" in detail and store not in detail, detail
+            assert "uploads" not in detail
+
+    api.respond = lambda got: Reply(422, {"message": "no"})
+    session = server.run_to_the_end(operator, workbook(["Order"], [["A-1"]], name="april.xlsx"))
+    with server.client(operator) as client, broken.open("rb") as handle:
+        refused = client.post(
+            f"/api/errors/user-action/{session}/fix", files={"file": (broken.name, handle)}
+        )
+    assert refused.status_code == 422, refused.text  # was a 500 and a traceback
+    assert "march orders.xlsx" in refused.json()["detail"], refused.text
+    assert "/tmp" not in refused.json()["detail"]
+    with server.client(viewer) as client:
+        shown = [
+            client.get("/api/sessions").text,
+            client.get(f"/api/sessions/{session}").text,
+            client.get(f"/api/jobs/{session}").text,
+        ]
+    for text in shown:
+        at = max(text.find(store), text.find("uploads"))
+        assert at < 0, text[max(0, at - 80) : at + 80]
+    assert '"input":"april.xlsx"' in shown[1].replace(" ", "")

@@ -31,6 +31,7 @@ from ..store.folder import Store
 from ..store.records import STATES, RowError, error_json, now
 from .access import operator, viewer
 from .api_runs import store_of
+from .jobs import safe_name
 from .problems import Problem, found, usage_as
 from .tokens import Identity
 
@@ -171,11 +172,13 @@ async def reprocess_fix_file(
 ) -> dict[str, Any]:
     """Send again the rows of a corrected fix workbook (`errors export`, /fix)."""
     scratch = Path(tempfile.mkdtemp())
+    path = scratch / safe_name(file.filename or "fix.xlsx")
     try:
-        path = scratch / "fix.xlsx"
         with path.open("wb") as target:
             await run_in_threadpool(shutil.copyfileobj, file.file, target, 1 << 20)
         return await run_in_threadpool(_send_fix_file, request, session_id, path, identity)
+    except Problem as problem:  # said of the file as its sender knows it, not of a scratch copy
+        raise Problem(problem.status, problem.detail.replace(str(path), path.name)) from None
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

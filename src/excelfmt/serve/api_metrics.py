@@ -10,6 +10,7 @@ GET  /api/whoami                      the token's name and role (and the CSRF to
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -46,7 +47,7 @@ def worker_pool(request: Request) -> dict[str, Any]:
             running.append(
                 {
                     "session": session.id,
-                    "input": session.input,
+                    "input": Path(session.input).name,
                     **{k: progress.get(k) for k in ("in_flight", "limit", "breaker", "rows_per_s")},
                 }
             )

@@ -57,8 +57,22 @@ def store_of(request: Request) -> contextlib.nullcontext[Store]:
     return contextlib.nullcontext(store)
 
 
+def file_names(shown: dict[str, Any]) -> dict[str, Any]:
+    """A record with its input and results shown by file name: where the server keeps
+    files is none of the client's business (an upload lives in the store)."""
+    named = dict(shown)
+    for key in ("input", "output"):
+        if isinstance(named.get(key), str) and named[key]:
+            named[key] = Path(named[key]).name
+    if named.get("store"):  # a run's settings: the store is this server's own
+        named["store"] = "(this server's store)"
+    return named
+
+
 def session_json(store: Store, session: Session) -> dict[str, Any]:
-    shown: dict[str, Any] = asdict(session)
+    shown: dict[str, Any] = file_names(asdict(session))
+    shown["summary"] = file_names(shown.get("summary") or {})
+    shown["settings"] = file_names(shown.get("settings") or {})
     shown["state"] = records.shown_state(store, session)
     shown["progress"] = {k: v for k, v in session.progress.items() if k != "board"}
     shown["links"] = {
@@ -185,14 +199,14 @@ def job_status(request: Request, session_id: str) -> dict[str, Any]:
             "id": session.id,
             "state": session.state,
             "pid": session.pid,
-            "input": session.input,
+            "input": Path(session.input).name,
             "sheet": session.sheet,
             "started_at": session.started_at,
             "finished_at": session.finished_at,
             "progress": progress,
             "rows_per_s": rate,
             "eta_s": eta,
-            "summary": session.summary,
+            "summary": file_names(session.summary),
             "unknown_outcome": records.unknown_outcomes(store, session),
         }
 

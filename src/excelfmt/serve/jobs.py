@@ -108,7 +108,9 @@ def start_run(options: ServeOptions, profile: str, upload: Path, flags: list[str
             session = session_of(options.store, process.pid)  # a run of a few rows ends fast
             if session is not None:
                 return session
-            said = _last_sentence((folder / "run.err").read_text(errors="replace"))
+            said = _in_users_words(
+                _last_sentence((folder / "run.err").read_text(errors="replace")), upload
+            )
             shutil.rmtree(folder, ignore_errors=True)
             raise Problem(
                 422 if code == 2 else 500, said or f"The run ended with exit code {code}."
@@ -128,8 +130,8 @@ def preview(options: ServeOptions, profile: str, upload: Path, flags: list[str])
     server nothing. A file either refuses is a 422 with its sentence."""
     assert options.config is not None
     common = [str(upload), "--config", str(options.config), "--profile", profile, *flags]
-    planned = _json_of(["run", *common, "--dry-run", "--json", "--limit", str(PREVIEWED)])
-    checked = _json_of(["check", *common, "--json"])
+    planned = _json_of(["run", *common, "--dry-run", "--json", "--limit", str(PREVIEWED)], upload)
+    checked = _json_of(["check", *common, "--json"], upload)
     return {
         "sheet": planned.get("sheet"),
         "sheets": checked.get("sheets", []),
@@ -142,7 +144,7 @@ def preview(options: ServeOptions, profile: str, upload: Path, flags: list[str])
     }
 
 
-def _json_of(arguments: list[str]) -> dict[str, Any]:
+def _json_of(arguments: list[str], upload: Path) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "excelfmt", *arguments],
         capture_output=True, text=True, timeout=STARTING, stdin=subprocess.DEVNULL,
@@ -151,7 +153,8 @@ def _json_of(arguments: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = json.loads(done.stdout)
         return found
     except ValueError:
-        said = _last_sentence(done.stderr) or f"The check ended with exit code {done.returncode}."
+        said = _in_users_words(_last_sentence(done.stderr), upload)
+        said = said or f"The check ended with exit code {done.returncode}."
         raise Problem(422 if done.returncode == 2 else 500, said) from None
 
 
@@ -174,6 +177,12 @@ def stop_run(store: Path, session_id: str) -> None:
             os.kill(session.pid, signal.SIGINT)
         except ProcessLookupError:
             raise Problem(409, f"Session {session.id} is not running on this host.") from None
+
+
+def _in_users_words(said: str, upload: Path) -> str:
+    """A sentence about the upload as its sender knows it: its file name, not where the
+    store keeps it."""
+    return said.replace(str(upload), upload.name).replace(str(upload.parent), "the upload")
 
 
 def _last_sentence(output: str) -> str:

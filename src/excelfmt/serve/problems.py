@@ -14,7 +14,7 @@ from typing import TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 
 T = TypeVar("T")
 MEDIA_TYPE = "application/problem+json"
@@ -45,10 +45,11 @@ async def handle_problem(request: Request, exc: Exception) -> Response:
 
 @contextmanager
 def usage_as(status: int) -> Iterator[None]:
-    """A UsageError inside (an unknown id, a wrong value) as a problem of `status`."""
+    """A UsageError inside (an unknown id, a wrong value), or an InputError (a file that
+    cannot be read: a broken fix workbook), as a problem of `status`."""
     try:
         yield
-    except UsageError as exc:
+    except (UsageError, InputError) as exc:
         raise Problem(status, str(exc)) from None
 
 
