@@ -6,6 +6,7 @@ leave: no session, no upload, no request to anyone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -403,3 +404,87 @@ def test_answers_name_the_file_sent_never_where_the_store_keeps_it(served, api, 
         at = max(text.find(store), text.find("uploads"))
         assert at < 0, text[max(0, at - 80) : at + 80]
     assert '"input":"april.xlsx"' in shown[1].replace(" ", "")
+
+
+def answer_before_the_body(
+    server: Served, verb: str, path: str, length: int, **headers: str
+) -> str:
+    """The status line the server answers a request whose body is declared (`length`
+    bytes) and never sent: it can only come before the body was read."""
+    head = f"{verb} {path} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+    head += f"Content-Type: application/json\r\nContent-Length: {length}\r\n"
+    head += "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in headers.items())
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(head.encode() + b"\r\n" + b"{")
+        try:
+            return raw.recv(4096).decode("latin-1").split("\r\n", 1)[0]
+        except TimeoutError:
+            return "no answer: the server waits for the body"
+
+
+def test_no_route_reads_a_strangers_body_before_the_401(served):
+    # Issue 34: a JSON body sent without a token was read and parsed before the 401.
+    server, operator, _ = served
+    changing = [(verb, path) for verb, path in routes(server, operator) if verb != "GET"]
+    assert len(changing) >= 8
+    for verb, path in changing:
+        if path in ("/api/login", "/api/logout"):
+            continue
+        said = answer_before_the_body(server, verb, path, 900_000)
+        assert said.startswith("HTTP/1.1 401"), (verb, path, said)
+    # The ways in read at most a few hundred kB, and refuse more unread.
+    for path in ("/api/login", "/login"):
+        said = answer_before_the_body(server, "POST", path, 900_000)
+        assert said.startswith("HTTP/1.1 413"), (path, said)
+    # Past the door, a route that takes no upload takes no large body either.
+    said = answer_before_the_body(
+        server, "POST", f"/api/errors/user-action/{SAMPLE_ID}/resolve", 900_000,
+        Authorization=f"Bearer {operator}",
+    )  # fmt: skip
+    assert said.startswith("HTTP/1.1 413"), said
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_strangers_bodies_cost_the_server_nothing_and_others_are_answered(api, tmp_path):
+    # Issue 34: one 50 MB body with no token took the server from 148 to 1,365 MiB.
+    tokens, operator, _ = make_tokens(tmp_path)
+    server = Served(tmp_path, write_config(tmp_path, api.url), tokens).start()  # 100 MB
+    try:
+        _strangers_bodies(server, operator)
+    finally:
+        server.stop()
+
+
+def _strangers_bodies(server: Served, operator: str) -> None:
+    assert server.process is not None
+    before = rss_kib(server.process.pid)
+    body = b'{"record": {"x": "' + b"y" * 50_000_000 + b'"}}'
+
+    def send_whole() -> None:
+        head = (
+            f"POST /api/errors/user-action/{SAMPLE_ID}/reprocess HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            # The server answers 401 and closes: the rest is never read.
+            with contextlib.suppress(OSError):
+                raw.sendall(head + body)
+            assert raw.recv(100).startswith(b"HTTP/1.1 401")
+
+    import threading
+
+    senders = [threading.Thread(target=send_whole) for _ in range(4)]
+    for sender in senders:
+        sender.start()
+    with server.client(operator) as client:  # someone with a token, meanwhile
+        assert client.get("/api/whoami").status_code == 200
+    for sender in senders:
+        sender.join()
+    assert rss_kib(server.process.pid) - before < 10 * 1024

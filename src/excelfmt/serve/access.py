@@ -81,6 +81,15 @@ class Access:
             return None
         return found
 
+    def knows(self, request: Request) -> bool:
+        """Whether the request's headers carry a valid bearer token or cookie session
+        (the role and the CSRF token are the route's to check): the door's question,
+        asked before a byte of the body is read."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return self.current().identify(token.strip()) is not None
+        return self.session(request.cookies.get(COOKIE)) is not None
+
     def _forget_expired(self) -> None:
         now = self.clock()
         for key in [key for key, s in self.sessions.items() if s.expires < now]:

@@ -1,6 +1,6 @@
 """The ASGI app `excelfmt serve` runs: FastAPI's routes inside the door's checks.
 
-    HostGuard -> BodyLimit -> TokenInUrl -> [CORS, if --allow-origin] -> FastAPI
+    HostGuard -> Door -> BodyLimit -> TokenInUrl -> [CORS, if --allow-origin] -> FastAPI
       routes: api_runs, api_errors, api_metrics; the console's pages and /static;
             /api/login, /api/logout; /api/openapi.json; /metrics
 
@@ -26,7 +26,7 @@ from starlette.types import ASGIApp
 from .._version import __version__
 from . import api_errors, api_metrics, api_runs, pages
 from .access import COOKIE, Access, refuse_foreign_origin, set_cookie, viewer
-from .guards import BodyLimit, HostGuard
+from .guards import BodyLimit, Door, HostGuard
 from .options import ServeOptions
 from .problems import Problem, handle_problem, problem_response
 
@@ -73,6 +73,7 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
 
     app = TokenInUrl(app, access)
     app = BodyLimit(app, options.max_upload)
+    app = Door(app, access.knows)
     return HostGuard(app, options.host_names())
 
 
