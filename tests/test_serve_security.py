@@ -491,3 +491,23 @@ def _strangers_bodies(server: Served, operator: str) -> None:
         sender.join()
     assert all(answer.startswith(b"HTTP/1.1 401") for answer in answers if answer), answers
     assert rss_kib(server.process.pid) - before < 10 * 1024
+
+
+def test_wrong_tokens_are_answered_429_after_a_handful_and_logged_without_them(served):
+    # Issue 34: 300 wrong guesses at ~400/s, never a 429, and no record of them.
+    server, operator, _ = served
+    wrong = [f"guess-{n}-{'x' * 20}" for n in range(12)]
+    with server.client() as client:
+        answers = [client.post("/api/login", json={"token": token}) for token in wrong[:10]]
+        assert {a.status_code for a in answers} == {401}
+        refused = client.post("/api/login", json={"token": wrong[10]})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        # Every way a token is tried is held the same: bearer, the address, the form.
+        assert (
+            client.get("/api/whoami", headers={"Authorization": f"Bearer {operator}"}).status_code
+            == 429
+        )
+        assert client.get(f"/?token={operator}", follow_redirects=False).status_code == 429
+    said = server.stop()
+    assert "a wrong token from 127.0.0.1 (10 in the last minute)" in said
+    assert not any(token in said for token in wrong)

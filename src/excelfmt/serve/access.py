@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .guessing import Guesses, retry_after
 from .problems import Problem, problem_response
 from .tokens import Identity, Tokens, digest
 
@@ -51,15 +52,34 @@ class Access:
     tokens: Tokens
     clock: Callable[[], float] = time.monotonic
     sessions: dict[str, CookieSession] = field(default_factory=dict)
+    guesses: Guesses = field(default_factory=Guesses)
+    warn: Callable[[str], None] = lambda text: None
+    """Where a wrong token is noted (serve's output): the address, never the token."""
 
     def current(self) -> Tokens:
         """The tokens as the file holds them now (read again when it changed)."""
         self.tokens = self.tokens.current()
         return self.tokens
 
-    def login(self, token: str) -> tuple[str, CookieSession] | None:
-        """A new cookie session for a valid token: (the cookie's value, the session)."""
+    def identify(self, token: str, address: str) -> Identity | None:
+        """Whose token this is; a wrong one counts against the address it came from, and
+        an address past its share of wrong ones is refused with 429 before a look."""
+        wait = self.guesses.wait(address)
+        if wait > 0:
+            raise Problem(
+                429,
+                f"Too many wrong tokens from {address}; try again in {retry_after(wait)} s.",
+                {"Retry-After": retry_after(wait)},
+            )
         identity = self.current().identify(token)
+        if identity is None:
+            count = self.guesses.failed(address)
+            self.warn(f"a wrong token from {address} ({count} in the last minute)")
+        return identity
+
+    def login(self, token: str, address: str) -> tuple[str, CookieSession] | None:
+        """A new cookie session for a valid token: (the cookie's value, the session)."""
+        identity = self.identify(token, address)
         if identity is None:
             return None
         self._forget_expired()
@@ -87,13 +107,17 @@ class Access:
         asked before a byte of the body is read."""
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and token.strip():
-            return self.current().identify(token.strip()) is not None
+            return self.identify(token.strip(), client_address(request)) is not None
         return self.session(request.cookies.get(COOKIE)) is not None
 
     def _forget_expired(self) -> None:
         now = self.clock()
         for key in [key for key, s in self.sessions.items() if s.expires < now]:
             del self.sessions[key]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def set_cookie(response: object, request: Request, key: str) -> None:
@@ -114,7 +138,7 @@ def viewer(request: Request) -> Identity:
     access: Access = request.app.state.access
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
-        identity = access.current().identify(token.strip())
+        identity = access.identify(token.strip(), client_address(request))
         if identity is None:
             raise _unauthorized("The bearer token is not one this server knows.")
     else:
@@ -188,7 +212,14 @@ class TokenInUrl:
         if token is None:
             await self.app(scope, receive, send)
             return
-        made = self.access.login(token)
+        request = Request(scope)
+        try:
+            made = self.access.login(token, client_address(request))
+        except Problem as problem:
+            await problem_response(problem.status, problem.detail, problem.headers)(
+                scope, receive, send
+            )
+            return
         if made is None:
             detail = "The token in the address is not one this server knows."
             await problem_response(401, detail)(scope, receive, send)
@@ -198,6 +229,5 @@ class TokenInUrl:
             f"?{rest}" if rest else ""
         )
         response = RedirectResponse(target, status_code=303)
-        request = Request(scope)
         set_cookie(response, request, made[0])
         await response(scope, receive, send)

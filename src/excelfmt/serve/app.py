@@ -25,7 +25,14 @@ from starlette.types import ASGIApp
 
 from .._version import __version__
 from . import api_errors, api_metrics, api_runs, pages
-from .access import COOKIE, Access, refuse_foreign_origin, set_cookie, viewer
+from .access import (
+    COOKIE,
+    Access,
+    client_address,
+    refuse_foreign_origin,
+    set_cookie,
+    viewer,
+)
 from .guards import BodyLimit, Door, HostGuard
 from .options import ServeOptions
 from .problems import Problem, handle_problem, problem_response
@@ -111,7 +118,7 @@ def login(
     carries the CSRF token every change made with the cookie must send."""
     refuse_foreign_origin(request)
     access: Access = request.app.state.access
-    made = access.login(str(body.get("token", "")))
+    made = access.login(str(body.get("token", "")), client_address(request))
     if made is None:
         return problem_response(401, "The token is not one this server knows.")
     key, session = made

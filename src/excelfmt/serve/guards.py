@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import problem_response
+from .problems import Problem, problem_response
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 SMALL_BODY = 256_000
@@ -52,12 +52,16 @@ class Door:
         self.knows = knows
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] == "http"
-            and scope["method"] not in BODILESS
-            and scope["path"] not in OPEN_ROUTES
-            and not self.knows(Request(scope))
-        ):
+        if scope["type"] != "http" or scope["method"] in BODILESS or scope["path"] in OPEN_ROUTES:
+            await self.app(scope, receive, send)
+            return
+        try:
+            known = self.knows(Request(scope))
+        except Problem as problem:  # an address refused for its wrong tokens: 429
+            refused = {**problem.headers, "Connection": "close"}
+            await problem_response(problem.status, problem.detail, refused)(scope, receive, send)
+            return
+        if not known:
             headers = {"WWW-Authenticate": 'Bearer realm="excelfmt"', "Connection": "close"}
             detail = "This needs a token: Authorization: Bearer <token>, or a login."
             await problem_response(401, detail, headers)(scope, receive, send)

@@ -32,6 +32,7 @@ from .access import (
     COOKIE,
     Access,
     CookieSession,
+    client_address,
     operator,
     refuse_foreign_origin,
     set_cookie,
@@ -118,7 +119,7 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:
 def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
     refuse_foreign_origin(request)
     access: Access = request.app.state.access
-    made = access.login(token.strip())
+    made = access.login(token.strip(), client_address(request))
     if made is None:
         return render(request, "login.html", 401, title="Log in", next=_local(next), who=None,
                       problem="That token is not one this server knows.")  # fmt: skip

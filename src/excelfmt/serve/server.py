@@ -29,7 +29,10 @@ def serve(options: ServeOptions, out: TextIO = sys.stderr) -> None:
 
     from .app import create_app
 
-    app = create_app(options, Access(tokens))
+    def warn(text: str) -> None:
+        print(f"excelfmt serve: {text}", file=out, flush=True)
+
+    app = create_app(options, Access(tokens, warn=warn))
     shown = f"[{options.host}]" if ":" in options.host else options.host
     base = f"http://{shown}:{port}/"
     print(f"excelfmt serve: listening on {base} (store {options.store})", file=out, flush=True)
