@@ -294,3 +294,31 @@ def test_a_picture_uploaded_as_a_run_shows_the_servers_sentence(browser, console
     assert page.url.endswith("/new")  # still there, the form as filled
     assert api.received == []
     assert [p for p in problems if "status of 422" not in p] == []
+
+
+def test_a_token_link_from_another_site_or_over_a_session_asks_first(browser, console, api):
+    # Issue 34: a page elsewhere that navigated to ?token=<its own viewer token> logged
+    # the browser in as that viewer, silently (a login CSRF).
+    server, operator, viewer = console
+    from .apiserver import Reply
+
+    trap = f'<script>location.href = "{server.url}/?token={viewer}";</script>'
+    api.respond = lambda got: Reply(200, trap, headers={"Content-Type": "text/html"})
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{api.url}/cats")
+    page.wait_for_selector("text=Log in as vic?")
+    assert "another site" in page.inner_text("main")
+    assert context.request.get(f"{server.url}/api/whoami").status == 401  # not logged in
+    with page.expect_navigation():
+        page.click("form.confirm button[type=submit]")  # the person's own choice
+    assert context.request.get(f"{server.url}/api/whoami").json()["name"] == "vic"
+    context.close()
+
+    context = browser.new_context()
+    page = context.new_page()
+    log_in(page, server, operator)
+    page.goto(f"{server.url}/?token={viewer}")  # typed, but over olga's own session
+    assert "logged in as olga" in page.inner_text("main")
+    assert context.request.get(f"{server.url}/api/whoami").json()["name"] == "olga"
+    context.close()

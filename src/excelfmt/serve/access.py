@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, urlencode
 
 from fastapi import Depends, Request
-from starlette.responses import RedirectResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .guessing import Guesses, retry_after
@@ -80,8 +80,10 @@ class Access:
     def login(self, token: str, address: str) -> tuple[str, CookieSession] | None:
         """A new cookie session for a valid token: (the cookie's value, the session)."""
         identity = self.identify(token, address)
-        if identity is None:
-            return None
+        return None if identity is None else self.start(identity, token)
+
+    def start(self, identity: Identity, token: str) -> tuple[str, CookieSession]:
+        """A new cookie session for a token already identified."""
         self._forget_expired()
         key = secrets.token_urlsafe(32)
         expires = self.clock() + SESSION_LIFETIME
@@ -191,13 +193,23 @@ def _this_site(path: str) -> str:
     return quote("/" + path.lstrip("/\\"), safe="/:@!$&'()*+,;=-._~")
 
 
+Ask = Callable[[Request, str, Identity, Identity | None, str], Response]
+"""The page that asks before a ?token= login: (request, token, whose it is, who is logged
+in now, where to go after)."""
+
+
 class TokenInUrl:
     """GET ...?token=<token>: logs in with the cookie and redirects to the same address
-    without the token, so it stays out of the address bar, the history and the logs."""
+    without the token, so it stays out of the address bar, the history and the logs.
 
-    def __init__(self, app: ASGIApp, access: Access) -> None:
+    It asks first (a page with a button, `ask`) when the link came from another site's
+    page (Sec-Fetch-Site, else the Referer: a page elsewhere must not log a browser in
+    as the token's owner, a login CSRF) or would replace the browser's own session."""
+
+    def __init__(self, app: ASGIApp, access: Access, ask: Ask) -> None:
         self.app = app
         self.access = access
+        self.ask = ask
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -214,13 +226,13 @@ class TokenInUrl:
             return
         request = Request(scope)
         try:
-            made = self.access.login(token, client_address(request))
+            identity = self.access.identify(token, client_address(request))
         except Problem as problem:
             await problem_response(problem.status, problem.detail, problem.headers)(
                 scope, receive, send
             )
             return
-        if made is None:
+        if identity is None:
             detail = "The token in the address is not one this server knows."
             await problem_response(401, detail)(scope, receive, send)
             return
@@ -228,6 +240,24 @@ class TokenInUrl:
         target = _this_site(scope.get("root_path", "") + scope["path"]) + (
             f"?{rest}" if rest else ""
         )
+        current = self.access.session(request.cookies.get(COOKIE))
+        replacing = current is not None and current.identity != identity
+        if replacing or _from_another_site(request):
+            shown = current.identity if current is not None else None
+            await self.ask(request, token, identity, shown, target)(scope, receive, send)
+            return
         response = RedirectResponse(target, status_code=303)
-        set_cookie(response, request, made[0])
+        set_cookie(response, request, self.access.start(identity, token)[0])
         await response(scope, receive, send)
+
+
+def _from_another_site(request: Request) -> bool:
+    """Whether the browser followed this link from another site's page."""
+    fetched = request.headers.get("sec-fetch-site")
+    if fetched is not None:
+        return fetched in ("cross-site", "same-site")
+    referer = request.headers.get("referer")
+    if not referer:
+        return False  # typed, a bookmark, or a program: the person's own doing
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return not (referer == own or referer.startswith(own + "/"))

@@ -78,7 +78,7 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
         )
     from .access import TokenInUrl
 
-    app = TokenInUrl(app, access)
+    app = TokenInUrl(app, access, pages.confirm_login)
     app = BodyLimit(app, options.max_upload)
     app = Door(app, access.knows)
     return HostGuard(app, options.host_names())

@@ -89,9 +89,10 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
             autoescape=select_autoescape(default=True),
         )
         render.environment = environment  # type: ignore[attr-defined]
-    cookie = _cookie(request)
     context.setdefault("who", getattr(request.state, "identity", None))
-    context.setdefault("csrf", cookie.csrf if cookie else "")
+    if "csrf" not in context:
+        cookie = _cookie(request)
+        context["csrf"] = cookie.csrf if cookie else ""
     page = environment.get_template(template).render(**context)
     return HTMLResponse(page, status, headers=security_headers())
 
@@ -113,6 +114,24 @@ def _cookie(request: Request) -> CookieSession | None:
 @router.get("/login")
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
     return render(request, "login.html", title="Log in", next=_local(next), who=None)
+
+
+def confirm_login(
+    request: Request, token: str, wanted: Identity, current: Identity | None, next: str
+) -> Response:
+    """The page that asks before a ?token= login (access.TokenInUrl): a button that
+    logs in with a POST from this site, which a page elsewhere cannot press."""
+    return render(
+        request,
+        "confirm_login.html",
+        title=f"Log in as {wanted.name}?",
+        token=token,
+        wanted=wanted,
+        current=current,
+        next=_local(next),
+        who=current,
+        csrf="",  # asked before the app: a logout from here needs the console's own page
+    )
 
 
 @router.post("/login")
