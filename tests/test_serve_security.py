@@ -511,3 +511,32 @@ def test_wrong_tokens_are_answered_429_after_a_handful_and_logged_without_them(s
     said = server.stop()
     assert "a wrong token from 127.0.0.1 (10 in the last minute)" in said
     assert not any(token in said for token in wrong)
+
+
+def test_a_client_that_sends_its_headers_slowly_is_let_go(api, tmp_path):
+    # Issue 34: 300 connections sending a header byte every 2 s were all held for 60 s.
+    tokens, operator, _ = make_tokens(tmp_path)
+    config = write_config(tmp_path, api.url)
+    server = Served(tmp_path, config, tokens, "--header-timeout", "1").start()
+    try:
+        slow = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(20)]
+        request = f"GET /api/whoami HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n".encode()
+        closed = set()
+        for byte in range(len(request)):  # a byte a round, never the whole headers
+            for n, connection in enumerate(slow):
+                if n in closed:
+                    continue
+                try:
+                    connection.sendall(request[byte : byte + 1])
+                except OSError:
+                    closed.add(n)
+            if len(closed) == len(slow):
+                break
+            time.sleep(0.2)
+        assert len(closed) == len(slow), f"{len(slow) - len(closed)} still held"
+        with server.client(operator) as client:  # the rest of the world is answered
+            assert client.get("/api/whoami").status_code == 200
+    finally:
+        for connection in slow:
+            connection.close()
+        server.stop()

@@ -91,6 +91,17 @@ def serve_command(
             help="Show the queue too; runs started here go through it.",
         ),
     ] = None,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            metavar="SECONDS",
+            min=0.1,
+            rich_help_panel=ACCESS,
+            help="Close a connection that has not sent a request's headers whole in this "
+            "long (a slow client holds nothing longer).",
+        ),
+    ] = 10.0,
     metrics_public: Annotated[
         bool,
         typer.Option(
@@ -127,6 +138,7 @@ def serve_command(
             allow_origins=tuple(allow_origin or ()),
             max_upload=_size(max_upload),
             metrics_public=metrics_public,
+            header_timeout=header_timeout,
         )
         serve(options)
 

@@ -50,6 +50,8 @@ class ServeOptions:
     allow_origins: tuple[str, ...] = ()
     max_upload: int = MAX_UPLOAD
     metrics_public: bool = False
+    header_timeout: float = 10.0
+    """Seconds a client has to send a request's headers whole."""
     profiles: Mapping[str, Profile] = field(default_factory=dict)
 
     @property

@@ -38,8 +38,11 @@ def serve(options: ServeOptions, out: TextIO = sys.stderr) -> None:
     print(f"excelfmt serve: listening on {base} (store {options.store})", file=out, flush=True)
     if made is not None:
         print(f"excelfmt serve: open {base}?token={made}", file=out, flush=True)
+    from .headerdeadline import with_deadline
+
     config = uvicorn.Config(
         app,
+        http=with_deadline(options.header_timeout),
         access_log=False,  # a ?token= link would be logged; changes are logged per session
         log_level="warning",
         server_header=False,
