@@ -540,3 +540,14 @@ def test_a_client_that_sends_its_headers_slowly_is_let_go(api, tmp_path):
         for connection in slow:
             connection.close()
         server.stop()
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_the_login_form_sends_no_one_elsewhere_after(served, target):
+    server, operator, _ = served
+    with server.client(follow_redirects=False) as browser:
+        landed = browser.post(
+            "/login", data={"token": operator, "next": target},
+            headers={"Origin": server.url},
+        )  # fmt: skip
+    assert landed.status_code == 303 and landed.headers["location"] == "/"

@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from .._version import __version__
-from . import api_errors, api_metrics, api_runs, pages
+from . import api_errors, api_metrics, api_runs, loginpages, pages
 from .access import (
     COOKIE,
     Access,
@@ -62,6 +62,7 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
     _mount_metrics(api, options)
     api.add_api_route("/api/login", login, methods=["POST"])
     api.add_api_route("/api/logout", logout, methods=["POST"])
+    api.include_router(loginpages.router)
     api.include_router(pages.router)
     api.add_exception_handler(pages.LoginNeeded, pages.login_redirect)
     static = Path(__file__).with_name("static")
@@ -78,7 +79,7 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
         )
     from .access import TokenInUrl
 
-    app = TokenInUrl(app, access, pages.confirm_login)
+    app = TokenInUrl(app, access, loginpages.confirm_login)
     app = BodyLimit(app, options.max_upload)
     app = Door(app, access.knows)
     return HostGuard(app, options.host_names())

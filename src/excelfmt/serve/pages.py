@@ -1,6 +1,6 @@
 """The web console's pages: server-rendered HTML over the same store and routes as the API.
 
-    GET  /login, POST /login, POST /logout      the session cookie, from a token
+    GET  /login, POST /login, POST /logout      (loginpages.py) the cookie, from a token
     GET  /                                     runs, newest first, paged, filtered
     GET  /runs/{id}                            a run: live over /api/sessions/{id}/events
     GET  /runs/{id}/errors                     the grid of rows that need a person
@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
@@ -32,10 +32,7 @@ from .access import (
     COOKIE,
     Access,
     CookieSession,
-    client_address,
     operator,
-    refuse_foreign_origin,
-    set_cookie,
     viewer,
 )
 from .api_runs import options_of, store_of
@@ -91,7 +88,7 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
         render.environment = environment  # type: ignore[attr-defined]
     context.setdefault("who", getattr(request.state, "identity", None))
     if "csrf" not in context:
-        cookie = _cookie(request)
+        cookie = cookie_of(request)
         context["csrf"] = cookie.csrf if cookie else ""
     page = environment.get_template(template).render(**context)
     return HTMLResponse(page, status, headers=security_headers())
@@ -106,61 +103,9 @@ def security_headers() -> dict[str, str]:
     }
 
 
-def _cookie(request: Request) -> CookieSession | None:
+def cookie_of(request: Request) -> CookieSession | None:
     access: Access = request.app.state.access
     return access.session(request.cookies.get(COOKIE))
-
-
-@router.get("/login")
-def login_form(request: Request, next: str = "/") -> HTMLResponse:
-    return render(request, "login.html", title="Log in", next=_local(next), who=None)
-
-
-def confirm_login(
-    request: Request, token: str, wanted: Identity, current: Identity | None, next: str
-) -> Response:
-    """The page that asks before a ?token= login (access.TokenInUrl): a button that
-    logs in with a POST from this site, which a page elsewhere cannot press."""
-    return render(
-        request,
-        "confirm_login.html",
-        title=f"Log in as {wanted.name}?",
-        token=token,
-        wanted=wanted,
-        current=current,
-        next=_local(next),
-        who=current,
-        csrf="",  # asked before the app: a logout from here needs the console's own page
-    )
-
-
-@router.post("/login")
-def login(request: Request, token: str = Form(""), next: str = Form("/")) -> Response:
-    refuse_foreign_origin(request)
-    access: Access = request.app.state.access
-    made = access.login(token.strip(), client_address(request))
-    if made is None:
-        return render(request, "login.html", 401, title="Log in", next=_local(next), who=None,
-                      problem="That token is not one this server knows.")  # fmt: skip
-    response = RedirectResponse(_local(next), status_code=303)
-    set_cookie(response, request, made[0])
-    return response
-
-
-@router.post("/logout")
-def logout(request: Request, csrf: str = Form("")) -> Response:
-    cookie = _cookie(request)
-    access: Access = request.app.state.access
-    if cookie is not None and csrf == cookie.csrf:
-        access.logout(request.cookies.get(COOKIE, ""))
-    response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
-
-
-def _local(target: str) -> str:
-    """Only a path on this server: a login link cannot send anyone elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") else "/"
 
 
 @router.get("/", dependencies=[Depends(page_viewer)])
