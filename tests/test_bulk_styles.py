@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from excelfmt.calls.bulk import style_of, value_at
+from excelfmt.calls.bulk import style_of
+from excelfmt.calls.responses import value_at
 from excelfmt.models import Job, Row
 from excelfmt.settings.bulking import preset_or_table, style_table
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from ..jsontext import compact
 from ..models import Job, JSONValue, Row
 from ..settings.bulking import DEFAULT_BATCH, ITEMS, STYLE_KEYS, preset_or_table
 from ..settings.value import Settings
-from .responses import error_message, shorten
+from .responses import error_message, shorten, value_at
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 
@@ -84,7 +85,7 @@ class BulkStyle:
         if self.format == "ndjson":
             body = b"".join(item + b"\n" for item in items)
         else:
-            before, after = self._envelope_ends()
+            before, after = self._envelope_ends
             body = before + b"[" + b",".join(items) + b"]" + after
         headers = []
         keys: list[str] = []
@@ -100,7 +101,9 @@ class BulkStyle:
         headers.append(("Content-Type", self.content_type))
         return Job(first.row, first.method, first.url, tuple(headers), body)
 
+    @cached_property
     def _envelope_ends(self) -> tuple[bytes, bytes]:
+        """The envelope's text before and after its items, made once."""
         text = compact(self.envelope).encode()
         marker = compact(ITEMS).encode()
         before, _, after = text.partition(marker)
@@ -149,7 +152,7 @@ class BulkStyle:
                 "is known"
             )
         found: dict[str, ItemAnswer] = {}
-        for result in results if isinstance(results, list) else []:
+        for result in results if isinstance(results, list) and self.id else []:
             for trace in _ids(value_at(result, self.id or "")):
                 found[trace] = self._item(result, failed=False)
         for error in errors if isinstance(errors, list) else []:
@@ -204,24 +207,6 @@ def _ids(value: JSONValue) -> list[str]:
 def _batch_key(keys: Sequence[str]) -> str:
     digest = hashlib.sha256("\n".join(keys).encode(), usedforsecurity=False).hexdigest()
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-
-
-def value_at(value: JSONValue, path: str) -> JSONValue:
-    """The value at a dotted path ("errors.0.message"); "" is the value itself, `*` the
-    only value of a one-key object; None where the path leads nowhere."""
-    if not path:
-        return value
-    for part in path.split("."):
-        if isinstance(value, dict):
-            if part == "*":
-                value = next(iter(value.values())) if len(value) == 1 else None
-            else:
-                value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return None
-    return value
 
 
 def style_of(table: Mapping[str, JSONValue]) -> BulkStyle:

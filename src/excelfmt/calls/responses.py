@@ -116,13 +116,21 @@ def _from_json(body: dict[str, JSONValue] | list[JSONValue]) -> str | None:
 
 def capture(body: JSONValue, paths: Sequence[str]) -> dict[str, JSONValue]:
     """The values at dotted `paths` in a JSON body ("data.id", "items.0.sku"); None if absent."""
-    return {path: _at(body, path.split(".")) for path in paths}
+    return {path: value_at(body, path) for path in paths}
 
 
-def _at(value: JSONValue, parts: list[str]) -> JSONValue:
-    for part in parts:
+def value_at(value: JSONValue, path: str) -> JSONValue:
+    """The value at a dotted path ("errors.0.message", "items.-1"); "" is the value itself,
+    `*` the only value of a one-key object (a bulk answer's {"index": {...}}); None where
+    the path leads nowhere."""
+    if not path:
+        return value
+    for part in path.split("."):
         if isinstance(value, dict):
-            value = value.get(part)
+            if part == "*":
+                value = next(iter(value.values())) if len(value) == 1 else None
+            else:
+                value = value.get(part)
         elif (
             isinstance(value, list)
             and part.lstrip("-").isdigit()

@@ -220,7 +220,7 @@ async def _run(
         session=info.session,
         interrupted=interrupted,
         stopped=dispatcher.stop_reason,
-        policies=_policy_figures(policies, now, settings.batch),
+        policies=_policy_figures(policies, now),
     )
     late = await _save_through_signals(sheet, summary, handle_signals)
     summary = replace(summary, peak_rss_mib=_peak_memory(sheet), interrupted=interrupted or late)
@@ -295,10 +295,10 @@ def _log_row(outcome: Outcome) -> None:
     )
 
 
-def _policy_figures(policies: Policies, now: float, batch: int) -> dict[str, int]:
+def _policy_figures(policies: Policies, now: float) -> dict[str, int]:
     live = policies.live(now)
     return {
-        "batch": batch,
+        "batch": live.batch,
         "requests": live.requests,
         "bisect_requests": live.bisections,
         "retries": live.retries,

@@ -52,23 +52,30 @@ def _load_toml(path: Path) -> dict[str, object]:
         raise UsageError(f"Config file {path} cannot be read: {exc.strerror}.") from None
 
 
-def _read_config_file(path: Path, profile: str | None = None) -> dict[str, object]:
-    """The file's top-level settings, with those of its [profile.NAME] table over them."""
+def _read_config_file(
+    path: Path, profile: str | None = None
+) -> tuple[dict[str, object], dict[str, dict[str, JSONValue]]]:
+    """The file's top-level settings, with those of its [profile.NAME] table over them;
+    and the bulk styles its [bulk.NAME] tables define."""
+    data = _load_toml(path)
+    styles = styles_in(path, data)
     if profile is None:
-        data = _load_toml(path)
-        styles_in(path, data)
-        return _top_level(path, data)
-    profiles = read_profiles(path)
+        return _top_level(path, data), styles
+    profiles = _profiles(path, data)
     if profile not in profiles:
         offered = ", ".join(sorted(profiles)) or "none"
         raise UsageError(f"Config file {path} has no [profile.{profile}] (it has: {offered}).")
-    return profiles[profile]
+    return profiles[profile], styles
 
 
 def read_profiles(path: Path) -> dict[str, dict[str, object]]:
     """Each [profile.NAME] of a config file: its settings over the file's top-level ones."""
     data = _load_toml(path)
     styles_in(path, data)
+    return _profiles(path, data)
+
+
+def _profiles(path: Path, data: dict[str, object]) -> dict[str, dict[str, object]]:
     tables = data.pop("profile", {})
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise UsageError(
@@ -190,8 +197,8 @@ def merged_values(
     styles: dict[str, dict[str, JSONValue]] = {}
     read = config_file is not None or path.is_file()
     if read:
-        styles = styles_in(path, _load_toml(path))
-        for key, raw in _read_config_file(path, profile).items():
+        table, styles = _read_config_file(path, profile)
+        for key, raw in table.items():
             option = OPTIONS_BY_NAME[key]
             values[key] = _relative_to(_convert(option, raw, f"{path}"), path.parent)
     for option in OPTIONS:
