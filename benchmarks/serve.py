@@ -9,7 +9,12 @@
   concurrency 64), alternately, 3 rounds each: wall time from the request (or the
   command) to the run's end;
 - 100,000 errors: the first page of /api/errors/user-action/{id} (time, bytes), and a
-  page deep in them.
+  page deep in them;
+- strangers' bodies (issue 34): a 50 MB body without a token (time to the 401, the
+  server's memory and CPU), then four at once while a viewer's GETs are timed; and the
+  largest JSON body a route takes, parsed;
+- a hostile preview: a CSV whose check takes seconds, its client leaving after 3 s: the
+  server's own CPU time, and how soon its child stops.
 
 Everything is local: benchmarks/server.py's API, the real `excelfmt serve`, a store of
 its own. Results go to benchmarks/results/serve.json and docs/performance.md.
@@ -17,7 +22,10 @@ its own. Results go to benchmarks/results/serve.json and docs/performance.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -177,6 +185,134 @@ def upload_memory(server: Served, operator: str, megabytes: int = 90) -> dict[st
     }
 
 
+def strangers_bodies(server: Served, viewer: str, megabytes: int = 50) -> dict[str, Any]:
+    """Bodies sent without a token (issue 34): one of 50 MB, then four at once while
+    someone with a token asks for the runs. Each must cost the server nothing: it answers
+    401 from the headers and closes, the body unread."""
+    import threading
+
+    pid = _pid(server)
+    body = b'{"record": {"x": "' + b"y" * (megabytes * 1_000_000) + b'"}}'
+    head = (
+        f"POST /api/errors/user-action/{'0' * 16}/reprocess HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+
+    def send_whole(answers: list[float]) -> None:
+        began = time.perf_counter()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as raw:
+            with contextlib.suppress(OSError):  # answered and closed before the rest
+                raw.sendall(head + body)
+            with contextlib.suppress(OSError):
+                if raw.recv(100).startswith(b"HTTP/1.1 401"):
+                    answers.append((time.perf_counter() - began) * 1000)
+
+    before, cpu_before = _rss_mib(pid), _cpu_s(pid)
+    one: list[float] = []
+    send_whole(one)
+    figures: dict[str, Any] = {
+        "body_mb": megabytes,
+        "one_401_ms": round(one[0], 1) if one else None,
+        "one_rss_growth_mib": round(_rss_mib(pid) - before, 1),
+        "one_server_cpu_ms": round((_cpu_s(pid) - cpu_before) * 1000, 1),
+    }
+    four: list[float] = []
+    senders = [threading.Thread(target=send_whole, args=(four,)) for _ in range(4)]
+    took = []
+    with server.client(viewer) as client:
+        client.get("/api/sessions")  # the connection made before the clock starts
+        for sender in senders:
+            sender.start()
+        while any(sender.is_alive() for sender in senders) or len(took) < 20:
+            began = time.perf_counter()
+            client.get("/api/sessions").raise_for_status()
+            took.append((time.perf_counter() - began) * 1000)
+    for sender in senders:
+        sender.join()
+    took.sort()
+    figures.update({
+        "four_answered_401": len(four),
+        "four_rss_growth_mib": round(_rss_mib(pid) - before, 1),
+        "get_while_four_p50_ms": round(took[len(took) // 2], 1),
+        "get_while_four_max_ms": round(took[-1], 1),
+        "largest_json_body_parse_ms": _largest_json_parse_ms(),
+        "target": "one: < 10 MiB and < 50 ms; a GET while four arrive: < 100 ms",
+    })  # fmt: skip
+    return figures
+
+
+def _largest_json_parse_ms() -> float:
+    """json.loads of the largest body a JSON route takes (guards.SMALL_BODY), which the
+    event loop parses itself: the most it is held by a caller with a token."""
+    from excelfmt.serve.guards import SMALL_BODY
+
+    cells = {f"Column{n}": "x" * 90 for n in range(SMALL_BODY // 110)}
+    text = json.dumps({"record": cells})
+    assert len(text) <= SMALL_BODY
+    times = []
+    for _ in range(50):
+        began = time.perf_counter()
+        json.loads(text)
+        times.append((time.perf_counter() - began) * 1000)
+    return round(max(times), 2)
+
+
+def hostile_preview(server: Served, operator: str, rows: int = 3_000_000) -> dict[str, Any]:
+    """A preview of a CSV whose check takes seconds (every row planned): the server's own
+    CPU time against its child's, and how soon the child stops once the client leaves."""
+    pid = _pid(server)
+    upload = server.folder / "many.csv"
+    upload.write_text("Order,Amount\n" + "7,1\n" * rows)
+    cpu_before = _cpu_s(pid)
+    with (
+        httpx.Client(
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {operator}"},
+            timeout=httpx.Timeout(30, read=3),
+        ) as client,
+        upload.open("rb") as handle,
+        contextlib.suppress(httpx.ReadTimeout),
+    ):  # the client gives up after 3 s
+        client.post(
+            "/api/preview", files={"file": (upload.name, handle)}, data={"profile": "orders"}
+        )
+    left = time.perf_counter()
+    while _children(pid):
+        time.sleep(0.01)
+    return {
+        "rows": rows,
+        "server_cpu_s": round(_cpu_s(pid) - cpu_before, 2),
+        "child_stopped_after_leave_ms": round((time.perf_counter() - left) * 1000, 1),
+        "target": "the server reads no workbook; its child stops with its client",
+    }
+
+
+def _pid(server: Served) -> int:
+    assert server.process is not None
+    return server.process.pid
+
+
+def _rss_mib(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()
+    return int(fields[0]) / 1024
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError):
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if entry.name.isdigit() and int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
 def page_open_cost(server: Served, operator: str, viewer: str, rounds: int = 3) -> dict[str, Any]:
     """The same 10,000-row run at 50 ms through the API, with its page open in Debian's
     chromium (live over Server-Sent Events) and without, alternately (issue 23): each
@@ -226,6 +362,10 @@ def main() -> None:
                     results["errors_100k"] = errors_pages(server, viewer)
                 if not only or "upload_memory" in only:
                     results["upload_memory"] = upload_memory(server, operator)
+                if not only or "strangers_bodies" in only:
+                    results["strangers_bodies"] = strangers_bodies(server, viewer)
+                if not only or "hostile_preview" in only:
+                    results["hostile_preview"] = hostile_preview(server, operator)
             finally:
                 server.stop()
             slow = config(folder, urls[50])
@@ -243,7 +383,10 @@ def main() -> None:
         api.terminate()
     results["when"] = time.strftime("%Y-%m-%d %H:%M:%S")
     (HERE / "results").mkdir(exist_ok=True)
-    (HERE / "results" / "serve.json").write_text(json.dumps(results, indent=2) + "\n")
+    kept = HERE / "results" / "serve.json"
+    if only and kept.exists():  # a part measured again: the others' figures stay
+        results = {**json.loads(kept.read_text()), **results}
+    kept.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     assert httpx
 

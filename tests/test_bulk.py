@@ -229,6 +229,14 @@ def test_a_dry_run_and_a_check_show_the_first_request_whole(api, workbook, cli) 
     checked = json.loads(cli("check", str(book), *flags, "--json").stdout)
     assert checked["first_request_rows"] == [2, 3, 4, 6]
     assert checked["first_request"]["body"][1]["Order"] == "O-1"
+    # One reading gives both (serve's preview runs check alone): the dry run's requests.
+    both = cli("check", str(book), *flags, "--bulk-action", action, "--json").stdout
+    assert json.loads(both)["requests"] == json.loads(dry.stdout)["requests"]
+    unbatched = ("--url", f"{api.url}/orders")
+    dry = cli("run", str(book), *unbatched, "--dry-run", "--json")
+    both = cli("check", str(book), *unbatched, "--json").stdout
+    assert len(json.loads(both)["requests"]) == 5
+    assert json.loads(both)["requests"] == json.loads(dry.stdout)["requests"]
     assert api.received == []
 
 

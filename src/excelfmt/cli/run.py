@@ -253,9 +253,7 @@ def _dry_run(settings: Settings, workbook: Path, as_json: bool) -> None:
 
     planned = preview.preview(settings, workbook, DRY_RUN_ROWS)
     info = planned.info
-    requests = live.describe_jobs(planned.jobs, settings.redactor())
-    if planned.batched:  # the last is the first request of a batched run, for all its rows
-        requests[-1]["rows"] = planned.batched
+    requests = planned.described(settings.redactor())
     if as_json:
         print(
             json.dumps(

@@ -102,6 +102,18 @@ def serve_command(
             "long (a slow client holds nothing longer).",
         ),
     ] = 10.0,
+    read_limit: Annotated[
+        float,
+        typer.Option(
+            "--read-limit",
+            metavar="SECONDS",
+            min=1,
+            rich_help_panel=ACCESS,
+            help="The most time, and CPU time, an uploaded workbook may take to be read for a "
+            "preview or a fix, or opened for a run; it is read in a process of its own, "
+            "stopped past this or when its client leaves.",
+        ),
+    ] = 120.0,
     metrics_public: Annotated[
         bool,
         typer.Option(
@@ -139,6 +151,7 @@ def serve_command(
             max_upload=_size(max_upload),
             metrics_public=metrics_public,
             header_timeout=header_timeout,
+            read_limit=read_limit,
         )
         serve(options)
 

@@ -22,6 +22,7 @@ from ..models import CellValue, Job, JSONValue, Row
 from ..settings.config import Settings
 from ..sheets.reader import open_sheet
 from ..store.rowerrors import describe_request
+from .preview import described, first_requests, rows_wanted
 
 SHOWN = 20
 """Problems the report keeps for the screen; the problems file has them all."""
@@ -59,6 +60,9 @@ class CheckReport:
     secrets masked."""
     first_rows: list[int] = field(default_factory=list)
     """The sheet rows the first request carries."""
+    dry_run: list[dict[str, JSONValue]] = field(default_factory=list)
+    """The first requests as `run --dry-run --json` shows them, secrets masked: one
+    reading of a file gives both (serve's preview)."""
 
     @property
     def clean(self) -> bool:
@@ -84,12 +88,15 @@ def check(
         report = CheckReport(input_path, sheet.name, sheet.columns, sheet.sheets)
         seen: dict[str, dict[str, int]] = {column: {} for column in unique}
         opening: list[Job] = []  # planned whole, for the first request only
+        previewed: list[Job] = []  # the first rows, planned whole, for the dry run's view
         for row in sheet.rows(settings.limit):
             report.rows += 1
-            if len(opening) < settings.batch:
+            if len(opening) < settings.batch or len(previewed) < rows_wanted(settings):
                 planned = planner.plan(row)
-                if planned.problem is None:  # a refused row never enters the batch
-                    opening.append(planned)
+                if len(previewed) < rows_wanted(settings):
+                    previewed.append(planned)
+                if planned.problem is None and len(opening) < settings.batch:
+                    opening.append(planned)  # a refused row never enters the batch
             found = []
             why = planner.problem(row)
             if why:
@@ -115,6 +122,7 @@ def check(
         request = style_for(settings).wrap(batch) if settings.batch > 1 else batch[0]
         report.first_request = describe_request(request, settings.redactor())
         report.first_rows = [job.row.number for job in batch]
+    report.dry_run = described(*first_requests(previewed, settings), settings.redactor())
     return report
 
 

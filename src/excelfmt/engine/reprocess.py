@@ -84,14 +84,21 @@ def fix_file_corrections(errors: Sequence[RowError], path: Path) -> dict[str, di
     for the sheet's columns; its rows the person deleted are left out."""
     from ..sheets import fixbook
 
-    rows = fixbook.read(path)
+    return fix_corrections(errors, fixbook.read(path), str(path))
+
+
+def fix_corrections(
+    errors: Sequence[RowError], rows: Mapping[str, Mapping[str, JSONValue]], shown_as: str
+) -> dict[str, dict[str, JSONValue]]:
+    """`fix_file_corrections` of the rows a fix workbook held (`fixbook.read`), read
+    elsewhere (serve reads uploads in a process of their own)."""
     corrections: dict[str, dict[str, JSONValue]] = {}
     for error in errors:
         cells = next((c for key, c in rows.items() if error.id.startswith(key)), None)
         if cells is not None:
             corrections[error.id] = {k: v for k, v in cells.items() if k in error.values}
     if rows and not corrections:
-        raise UsageError(f"None of the error ids in {path} is an open error of this session.")
+        raise UsageError(f"None of the error ids in {shown_as} is an open error of this session.")
     return corrections
 
 

@@ -30,7 +30,8 @@ from ..store import runlog
 from ..store.folder import Store
 from ..store.records import STATES, RowError, error_json, now
 from .access import operator, viewer
-from .api_runs import store_of
+from .api_runs import options_of, store_of
+from .children import read_json
 from .jobs import safe_name
 from .problems import Problem, found, usage_as
 from .tokens import Identity
@@ -170,36 +171,49 @@ async def reprocess_fix_file(
     file: Annotated[UploadFile, File(description="The fix workbook, corrected.")],
     identity: Identity = Depends(operator),
 ) -> dict[str, Any]:
-    """Send again the rows of a corrected fix workbook (`errors export`, /fix)."""
+    """Send again the rows of a corrected fix workbook (`errors export`, /fix). The
+    workbook is read in a process of its own (children.py), never in the server's."""
+    chosen = await run_in_threadpool(_open_errors, request, session_id)
     scratch = Path(tempfile.mkdtemp())
     path = scratch / safe_name(file.filename or "fix.xlsx")
     try:
         with path.open("wb") as target:
             await run_in_threadpool(shutil.copyfileobj, file.file, target, 1 << 20)
-        return await run_in_threadpool(_send_fix_file, request, session_id, path, identity)
-    except Problem as problem:  # said of the file as its sender knows it, not of a scratch copy
-        raise Problem(problem.status, problem.detail.replace(str(path), path.name)) from None
+        arguments = ["excelfmt.sheets.fixbook", str(path)]
+        limit = options_of(request).read_limit
+        rows = await read_json(request, arguments, path, limit, "fix")
+        return await run_in_threadpool(_send_fix_file, request, chosen, rows, path.name, identity)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _send_fix_file(
-    request: Request, session_id: str, path: Path, identity: Identity
-) -> dict[str, Any]:
-    from ..engine.reprocess import fix_file_corrections, reprocess
-
+def _open_errors(request: Request, session_id: str) -> list[RowError]:
     with store_of(request) as store:
         session = found(lambda: store.session(session_id))
         chosen = list(store.errors(session.id, state="open"))
-        if not chosen:
-            raise Problem(409, f"Session {session.id} has no open errors to send again.")
+    if not chosen:
+        raise Problem(409, f"Session {session.id} has no open errors to send again.")
+    return chosen
+
+
+def _send_fix_file(
+    request: Request,
+    chosen: list[RowError],
+    rows: dict[str, dict[str, JSONValue]],
+    name: str,
+    identity: Identity,
+) -> dict[str, Any]:
+    from ..engine.reprocess import fix_corrections, reprocess
+
+    session = chosen[0].session
+    with store_of(request) as store:
         with usage_as(422):
-            corrections = fix_file_corrections(chosen, path)
+            corrections = fix_corrections(chosen, rows, name)
             sent = [e for e in chosen if e.id in corrections]
             result = reprocess(store, sent, corrections)
-        _logged(store, session.id, "fix workbook sent again over HTTP", identity, rows=len(sent))
+        _logged(store, session, "fix workbook sent again over HTTP", identity, rows=len(sent))
     return {
-        "session": session.id,
+        "session": session,
         "sent": len(result.errors),
         "reprocessed": result.succeeded,
         "failed": result.failed,

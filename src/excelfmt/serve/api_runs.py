@@ -150,7 +150,7 @@ async def submit_job(
     """Start a run of the uploaded file with a profile, as `excelfmt run` would (a
     session is a run: POST /api/sessions is the same)."""
     options, upload, flags = await _upload(request, file, profile, types)
-    session = await run_in_threadpool(start_run, options, profile, upload, flags)
+    session = await start_run(request, options, profile, upload, flags)
     with Store(options.store) as store:
         log = store.log_path(session)
     with runlog.recording(log):
@@ -180,7 +180,7 @@ async def preview_job(
 
     options, upload, flags = await _upload(request, file, profile, types)
     try:
-        return await run_in_threadpool(preview, options, profile, upload, flags)
+        return await preview(request, options, profile, upload, flags)
     finally:
         shutil.rmtree(upload.parent, ignore_errors=True)
 

@@ -2,7 +2,8 @@
 
     upload -> <store>/uploads/<random>/<file> -> excelfmt run FILE --config CONF
               --profile NAME [per-file flags] [--queue URL], in a session of its own
-           -> its session appears in the store (202) or it exits 2 (its sentence, 422)
+           -> its session appears in the store (202); or it exits 2 (its sentence, 422);
+              or its client leaves, or --read-limit passes, before: killed (children.py)
 
 The run is the CLI's, not a copy: journaled, resumable, listed by `sessions list`, and it
 goes on when the server stops or restarts (a process session of its own, its output in
@@ -12,27 +13,27 @@ behind: its folder goes with it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
 import shutil
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import anyio
+from starlette.requests import Request
+
 from ..store.folder import Store
 from ..store.sessions import is_running
+from .children import Child, bounded, read_json, refusal
 from .options import PER_FILE, ServeOptions
 from .problems import Problem
 
-STARTING = 120.0
-"""Seconds a run may take to open its workbook before the server answers without its id."""
 CHUNK = 1 << 20
+PREVIEWED = 5
+"""Planned requests a preview shows (a batched run's first request is one of them)."""
 
 
 def uploads(store: Path) -> Path:
@@ -77,85 +78,69 @@ def per_file_flags(fields: Mapping[str, str], types: Iterable[str]) -> list[str]
     return flags
 
 
-def start_run(options: ServeOptions, profile: str, upload: Path, flags: list[str]) -> str:
+async def start_run(
+    request: Request, options: ServeOptions, profile: str, upload: Path, flags: list[str]
+) -> str:
     """Start `excelfmt run` on the upload; its session id once it has one. A run that ends
-    at once (a broken file, a wrong sheet) is a 422 with its own sentence, and its upload
-    is deleted."""
+    at once (a broken file, a wrong sheet) is a 422 with its own sentence; one whose client
+    leaves, or that has not opened its workbook within --read-limit, is killed. Either
+    way its upload is deleted."""
     assert options.config is not None  # serve starts no run without profiles
-    command = [
-        sys.executable, "-m", "excelfmt", "run", str(upload),
+    arguments = [
+        "excelfmt", "run", str(upload),
         "--config", str(options.config), "--profile", profile,
         "--store", str(options.store), "--json", *flags,
     ]  # fmt: skip
     if options.queue:
-        command += ["--queue", options.queue]
-    folder = upload.parent
-    with (folder / "run.out").open("wb") as out, (folder / "run.err").open("wb") as err:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            start_new_session=True,  # neither the server's Ctrl-C nor its end stop the run
-        )
-    deadline = time.monotonic() + STARTING
-    while time.monotonic() < deadline:
-        session = session_of(options.store, process.pid)
-        if session is not None:
-            return session
-        code = process.poll()
-        if code is not None:
-            session = session_of(options.store, process.pid)  # a run of a few rows ends fast
-            if session is not None:
+        arguments += ["--queue", options.queue]
+    run = Child(arguments, upload.parent, "run", cpu_seconds=None)
+
+    async def recorded() -> str | int:
+        """Its session, once recorded; or its exit code, if it ended without one."""
+        while True:
+            code = run.poll()
+            session = await anyio.to_thread.run_sync(session_of, options.store, run.pid)
+            if session is not None:  # a run of a few rows may have ended already
                 return session
-            said = _in_users_words(
-                _last_sentence((folder / "run.err").read_text(errors="replace")), upload
-            )
-            shutil.rmtree(folder, ignore_errors=True)
-            raise Problem(
-                422 if code == 2 else 500, said or f"The run ended with exit code {code}."
-            )
-        time.sleep(0.05)
-    raise Problem(504, "The run is still opening its workbook; see `excelfmt sessions list`.")
+            if code is not None:
+                return code
+            await anyio.sleep(0.05)
+
+    try:
+        started = await bounded(request, run, options.read_limit, upload, recorded)
+    except Problem:
+        shutil.rmtree(upload.parent, ignore_errors=True)
+        raise
+    if isinstance(started, str):
+        return started
+    refused = refusal(run, started, upload, "run")
+    shutil.rmtree(upload.parent, ignore_errors=True)
+    raise refused
 
 
-PREVIEWED = 5
-"""Planned requests a preview shows."""
-
-
-def preview(options: ServeOptions, profile: str, upload: Path, flags: list[str]) -> dict[str, Any]:
-    """What `run --dry-run` and `check` say of the upload with the profile: the sheet read,
-    the first planned requests (secrets masked) and the rows that would fail before
-    sending. Each in a process of its own, as a run reads a file: a hostile one costs the
-    server nothing. A file either refuses is a 422 with its sentence."""
+async def preview(
+    request: Request, options: ServeOptions, profile: str, upload: Path, flags: list[str]
+) -> dict[str, Any]:
+    """What `check` says of the upload with the profile: the sheet read, the first
+    planned requests as `run --dry-run` shows them (secrets masked), and the rows that
+    would fail before sending. One child reads the file (children.py): a hostile one
+    costs the server nothing. A file it refuses is a 422 with its sentence."""
     assert options.config is not None
-    common = [str(upload), "--config", str(options.config), "--profile", profile, *flags]
-    planned = _json_of(["run", *common, "--dry-run", "--json", "--limit", str(PREVIEWED)], upload)
-    checked = _json_of(["check", *common, "--json"], upload)
+    arguments = [
+        "excelfmt", "check", str(upload), "--config", str(options.config),
+        "--profile", profile, *flags, "--json",
+    ]  # fmt: skip
+    checked = await read_json(request, arguments, upload, options.read_limit, "check")
     return {
-        "sheet": planned.get("sheet"),
+        "sheet": checked.get("sheet"),
         "sheets": checked.get("sheets", []),
         "columns": checked.get("columns", []),
-        "requests": planned.get("requests", []),
+        "requests": checked.get("requests", [])[:PREVIEWED],
         "rows": checked.get("rows"),
         "failing": checked.get("failing"),
         "kinds": checked.get("kinds", {}),
         "first_problems": checked.get("first", []),
     }
-
-
-def _json_of(arguments: list[str], upload: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "excelfmt", *arguments],
-        capture_output=True, text=True, timeout=STARTING, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        found: dict[str, Any] = json.loads(done.stdout)
-        return found
-    except ValueError:
-        said = _in_users_words(_last_sentence(done.stderr), upload)
-        said = said or f"The check ended with exit code {done.returncode}."
-        raise Problem(422 if done.returncode == 2 else 500, said) from None
 
 
 def session_of(store: Path, pid: int) -> str | None:
@@ -177,17 +162,3 @@ def stop_run(store: Path, session_id: str) -> None:
             os.kill(session.pid, signal.SIGINT)
         except ProcessLookupError:
             raise Problem(409, f"Session {session.id} is not running on this host.") from None
-
-
-def _in_users_words(said: str, upload: Path) -> str:
-    """A sentence about the upload as its sender knows it: its file name, not where the
-    store keeps it."""
-    return said.replace(str(upload), upload.name).replace(str(upload.parent), "the upload")
-
-
-def _last_sentence(output: str) -> str:
-    """What the CLI said last, without its prefix: the sentence a refusal ends with."""
-    lines = [line.strip() for line in output.splitlines()]
-    said = [line for line in lines if line]
-    text = said[-1] if said else ""
-    return text.removeprefix("excelfmt: ").removeprefix("Error: ")

@@ -22,6 +22,8 @@ from ..settings.value import Settings
 PER_FILE = ("sheet", "header_row", "limit", "type", "delimiter", "encoding", "decimal_comma")
 """The settings a request may give for its own file: how to read it, not where to send."""
 MAX_UPLOAD = 100_000_000
+READ_LIMIT = 120.0
+"""Seconds an upload may take to be read (a preview, a fix) or opened (a run)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class ServeOptions:
     metrics_public: bool = False
     header_timeout: float = 10.0
     """Seconds a client has to send a request's headers whole."""
+    read_limit: float = READ_LIMIT
+    """Seconds an upload may take to be read or opened, in its own process (children.py)."""
     profiles: Mapping[str, Profile] = field(default_factory=dict)
 
     @property

@@ -3,19 +3,26 @@
 `write` lays out one row per error: its id, the row's cells, then the API's message and
 the fields it refused, with the refused cells highlighted. `read` takes the corrected
 cells back, by error id; the extra columns are ignored, so people may add notes.
+
+    python -m excelfmt.sheets.fixbook FILE    # read's answer as JSON on stdout
+
+is how `excelfmt serve` reads an uploaded fix workbook: in a process of its own, which
+it can bound and stop, never in its own.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ..errors import ExcelfmtError, UsageError
 from ..models import JSONValue
 from ..store.records import RowError
 from ..store.rowerrors import cell_values, matching_column
@@ -138,3 +145,19 @@ def read(path: Path) -> dict[str, dict[str, JSONValue]]:
             if error_id:
                 corrected[error_id] = cell_values(row, sheet.columns[1:])
         return corrected
+
+
+def main(arguments: Sequence[str]) -> int:
+    """`read` of the file named, as JSON on stdout; a refusal's sentence on stderr and
+    its exit code (2 for a file that is not a fix workbook)."""
+    try:
+        rows = read(Path(arguments[0]))
+    except ExcelfmtError as exc:
+        print(f"excelfmt: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    json.dump(rows, sys.stdout, ensure_ascii=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

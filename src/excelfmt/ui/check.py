@@ -79,6 +79,7 @@ def print_check_json(stream: TextIO, report: CheckReport, output: Path | None) -
         ],
         "first_request": report.first_request,
         "first_request_rows": report.first_rows,
+        "requests": report.dry_run,
         "output": str(output) if output else None,
         "exit_code": 0 if report.clean else 1,
     }

@@ -10,18 +10,16 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from ..metrics.counters import Snapshot
 from ..metrics.summary import RunSummary
-from ..models import Job
 from ..policies.retry import RETRYABLE
-from ..redaction import Redactor
 from ..sending.events import RunInfo
 from ..settings.environment import store_folder
-from ..store.rowerrors import NEEDS_A_PERSON, describe_request
+from ..store.rowerrors import NEEDS_A_PERSON
 from .words import count
 
 if TYPE_CHECKING:
@@ -172,16 +170,3 @@ def resume_hint(summary: RunSummary) -> str | None:
 
 def print_summary_json(stream: TextIO, summary: RunSummary) -> None:
     print(json.dumps(summary.to_json(), ensure_ascii=False), file=stream, flush=True)
-
-
-def describe_jobs(jobs: Sequence[Job], redactor: Redactor) -> list[dict[str, object]]:
-    """Requests as data, secrets masked: what a dry run shows."""
-    shown: list[dict[str, object]] = []
-    for job in jobs:
-        request = describe_request(job, redactor)
-        if request is None:
-            shown.append({"row": job.row.number, "problem": job.problem})
-            continue
-        headers = dict(request.pop("headers"))  # type: ignore[arg-type]
-        shown.append({"row": job.row.number, **request, "headers": headers})
-    return shown

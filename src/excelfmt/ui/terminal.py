@@ -7,6 +7,7 @@ every command that prints no table, loads no rich (0.04 s of every start).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 from rich.console import Console
 from rich.markup import escape
@@ -69,7 +70,9 @@ def print_summary_table(console: Console, summary: RunSummary) -> None:
         console.print(escape(hint))
 
 
-def print_dry_run(console: Console, info: RunInfo, requests: list[dict[str, object]]) -> None:
+def print_dry_run(
+    console: Console, info: RunInfo, requests: Sequence[Mapping[str, object]]
+) -> None:
     for request in requests:
         if "problem" in request:
             console.print(f"[red]not sent: {escape(str(request['problem']))}[/]", highlight=False)
