@@ -219,7 +219,7 @@ def strangers_bodies(server: Served, viewer: str, megabytes: int = 50) -> dict[s
     }
     four: list[float] = []
     senders = [threading.Thread(target=send_whole, args=(four,)) for _ in range(4)]
-    took = []
+    took: list[float] = []
     with server.client(viewer) as client:
         client.get("/api/sessions")  # the connection made before the clock starts
         for sender in senders:
