@@ -6,7 +6,8 @@ import pytest
 
 from excelfmt.metrics.counters import Metrics
 from excelfmt.metrics.histogram import LatencyHistogram
-from excelfmt.metrics.timeline import MESSAGES_KEPT, Timeline
+from excelfmt.metrics.tally import MESSAGES_KEPT
+from excelfmt.metrics.timeline import Timeline
 from excelfmt.models import Category, Outcome, Row
 
 EPOCH = 1_700_000_000.0
@@ -95,15 +96,16 @@ def test_breaker_changes_and_pauses_become_events():
 
 
 def test_top_messages_are_counted_and_their_table_stays_bounded():
-    timeline = Timeline(started=0.0, epoch=EPOCH)
+    metrics = Metrics(started=0.0)
     for n in range(5000):
-        timeline.record(failed(f"row {n} has a bad email"), n / 1000)
+        metrics.record(failed(f"row {n} has a bad email"))
     for _ in range(40):
-        timeline.record(failed("the  API\nis down", status=503), 5.5)
-    recent = timeline.recent(6.0)
-    assert recent.messages[0] == ("the API is down", 40)
-    assert len(timeline._messages) <= MESSAGES_KEPT
-    assert dict(recent.statuses) == {"422": 5000, "503": 40}
+        metrics.record(failed("the  API\nis down", status=503))
+    metrics.record(Outcome(ROW, None, 201, latency=0.05, replayed=True))  # a resumed row
+    snapshot = metrics.view(6.0)
+    assert snapshot.top_errors[0] == ("the API is down", 40)
+    assert len(metrics.tally.messages) <= MESSAGES_KEPT
+    assert dict(snapshot.statuses) == {"422": 5000, "503": 40, "201": 1}
 
 
 def test_metrics_hand_the_timeline_out_in_snapshots_and_skip_replayed_rows():

@@ -142,10 +142,14 @@ def status_command(
             return
         session, unknown = _shown(session_id, store)
         if as_json:
+            from ..store.runfigures import run_figures
+
             fields = ("id", "state", "pid", "input", "sheet", "started_at", "finished_at")
             shown = {name: getattr(session, name) for name in fields}
-            figures = {"progress": session.progress, "summary": session.summary}
-            print(json.dumps({**shown, **figures, "unknown_outcome": unknown}))
+            with Store(store_folder(store)) as opened:
+                figures = run_figures(opened, session).to_json()
+            recorded = {"progress": session.progress, "summary": session.summary}
+            print(json.dumps({**shown, "figures": figures, **recorded, "unknown_outcome": unknown}))
         else:
             print(status_line(session, unknown))
 

@@ -6,19 +6,33 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from ..errors import UsageError
-from ..metrics.digest import api_host, hosts_json, session_json
+from ..metrics.digest import Digest, api_host, hosts_json, session_json
+from ..metrics.timeline import Closed
 from ..models import JSONValue
 from ..settings.converters import as_duration
 from ..store import sessions
 from ..store.folder import Store
 from ..store.records import Session
+from ..store.runfigures import RunFigures, run_figures
 from ..store.timeseries import read_timeseries
 
 
 def session_metrics(store: Store, session_id: str | None) -> dict[str, JSONValue]:
-    """One session's metrics (the latest session's without an id)."""
+    """One session's metrics (the latest session's without an id): its rows as they
+    stand (run_figures, as its page and `status` say), its pace from its timeline."""
     session = store.session_or_latest(session_id)
-    return session_json(_about(store, session), read_timeseries(store.journal_folder(session.id)))
+    closed = read_timeseries(store.journal_folder(session.id))
+    figures = run_figures(store, session)
+    shown = session_json(_about(store, session), closed, standing(figures, closed))
+    return {**shown, **{k: v for k, v in figures.to_json().items() if k not in shown}}
+
+
+def standing(figures: RunFigures, closed: Closed) -> Digest:
+    """A session's timeline digest, its counts as its rows stand."""
+    digest = Digest.of(closed)
+    if not figures.rows:  # a record without figures (a run that died at once): as sent
+        return digest
+    return digest.standing(figures.rows, figures.ok, figures.categories, figures.statuses)
 
 
 def _about(store: Store, session: Session) -> dict[str, JSONValue]:
@@ -45,7 +59,10 @@ def hosts_metrics(store: Store, since: str, flag: str = "--since") -> dict[str, 
     return hosts_json(
         since,
         (
-            (api_host(s.settings.get("url")), read_timeseries(store.journal_folder(s.id)))
+            (
+                api_host(s.settings.get("url")),
+                standing(run_figures(store, s), read_timeseries(store.journal_folder(s.id))),
+            )
             for s in chosen
         ),
     )

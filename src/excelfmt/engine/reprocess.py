@@ -227,7 +227,7 @@ def _render_results(store: Store, result: Reprocessed) -> None:
         return
     result.output = summary.output
     counts = summary.to_json()
-    for name in ("rows", "ok", "failed", "categories"):
+    for name in ("rows", "ok", "failed", "categories", "statuses", "top_errors"):
         session.summary[name] = counts[name]
     store.save(session)
 

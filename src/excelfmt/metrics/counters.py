@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from ..models import Category, Outcome
 from .histogram import LatencyHistogram
+from .tally import Tally
 from .timeline import Closed, Recent, Timeline
 
 
@@ -27,6 +28,10 @@ class Snapshot:
     """Rows whose outcome came from the journal of the run being resumed."""
     cached: int = 0
     """Rows answered from the response cache."""
+    statuses: tuple[tuple[str, int], ...] = ()
+    """The rows' status codes ("none": no answer), most frequent first."""
+    top_errors: tuple[tuple[str, int], ...] = ()
+    """The failed rows' most frequent messages, with their counts."""
     recent: Recent | None = None
     """The last minute, when the run keeps a timeline."""
     closed: Closed = field(default_factory=Closed)
@@ -51,6 +56,7 @@ class Metrics:
     resumed: int = 0
     cached: int = 0
     timeline: Timeline | None = None
+    tally: Tally = field(default_factory=Tally)
 
     def record(self, outcome: Outcome, now: float | None = None) -> None:
         self.done += 1
@@ -59,6 +65,7 @@ class Metrics:
         else:
             self.by_category[outcome.category] += 1
         self.cached += outcome.cached
+        self.tally.record(outcome)  # a replayed row is one of the run's rows all the same
         if outcome.replayed:
             self.resumed += 1  # counted, but neither its speed nor its latency is this run's
             return
@@ -93,5 +100,7 @@ class Metrics:
             latency_p99=p99,
             resumed=self.resumed,
             cached=self.cached,
+            statuses=self.tally.top_statuses(),
+            top_errors=self.tally.top_messages(),
             recent=self.timeline.recent(now) if self.timeline else None,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from ..models import JSONValue
@@ -54,6 +54,15 @@ class Digest:
         digest.runs = len(periods)
         digest.seconds = sum(end - start for start, end in periods)
         return digest
+
+    def standing(
+        self, rows: int, ok: int, categories: dict[str, int], statuses: dict[str, int]
+    ) -> Digest:
+        """This digest with its counts as the session's rows stand (after a resume or a
+        reprocess, not as they were sent): what its run page and `status` say."""
+        return replace(
+            self, rows=rows, ok=ok, categories=Counter(categories), statuses=Counter(statuses)
+        )
 
     def add(self, other: Digest) -> None:
         self.runs += other.runs
@@ -133,9 +142,12 @@ def api_host(url: object) -> str:
     return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
 
 
-def session_json(about: dict[str, JSONValue], closed: Closed) -> dict[str, JSONValue]:
-    """One session: its figures, then second by second, interval by interval, and events."""
-    digest = Digest.of(closed)
+def session_json(
+    about: dict[str, JSONValue], closed: Closed, standing: Digest | None = None
+) -> dict[str, JSONValue]:
+    """One session: its figures (`standing`'s counts when given: Digest.standing), then
+    second by second, interval by interval, and events."""
+    digest = standing or Digest.of(closed)
     return {
         "schema": SCHEMA,
         **about,
@@ -178,11 +190,11 @@ def _event(event: PolicyEvent) -> dict[str, JSONValue]:
     }
 
 
-def hosts_json(since: str, sessions: Iterable[tuple[str, Closed]]) -> dict[str, JSONValue]:
-    """Runs per API host: (host, timeline) pairs added up, busiest host first."""
+def hosts_json(since: str, sessions: Iterable[tuple[str, Digest]]) -> dict[str, JSONValue]:
+    """Runs per API host: (host, session's digest) pairs added up, busiest host first."""
     by_host: dict[str, Digest] = {}
-    for host, closed in sessions:
-        by_host.setdefault(host, Digest()).add(Digest.of(closed))
+    for host, digest in sessions:
+        by_host.setdefault(host, Digest()).add(digest)
     ordered = sorted(by_host.items(), key=lambda item: -item[1].rows)
     return {
         "schema": SCHEMA,

@@ -56,6 +56,8 @@ class RunSummary:
             "cached": m.cached,
             "failed": m.failed,
             "categories": dict(m.by_category),
+            "statuses": dict(m.statuses),
+            "top_errors": [{"message": text, "rows": n} for text, n in m.top_errors],
             "duration_s": round(m.elapsed, 3),
             "rows_per_s": round(m.rows_per_second, 1),
             "latency_ms": {

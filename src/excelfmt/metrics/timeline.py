@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..models import Outcome
 from .histogram import LatencyHistogram
+from .tally import status_code
 
 WINDOW = 10
 """Seconds behind the "now" figures: rows/s and latency percentiles of the live view."""
@@ -21,10 +22,6 @@ MINUTE = 60
 """Seconds of per-second bars the live view shows."""
 INTERVAL = 10
 """Seconds per stored latency histogram: fine enough to plot, small enough to keep."""
-MESSAGES_KEPT = 200
-"""Distinct error messages counted; past that the rarest are forgotten (a message that
-carries a row's own data would otherwise grow without bound)."""
-MESSAGE_LENGTH = 120
 
 Percentiles = tuple[float, float, float]
 """p50, p90, p99 in seconds."""
@@ -92,10 +89,6 @@ class Recent:
     failed_latency: Percentiles | None
     bars: tuple[tuple[int, int], ...]
     """(ok, failed) rows per second over the last minute, oldest first."""
-    statuses: tuple[tuple[str, int], ...]
-    """Status codes of the whole run, most frequent first."""
-    messages: tuple[tuple[str, int], ...]
-    """The most frequent error messages of the whole run, with counts."""
     requests_per_second: float = 0.0
     """Over the last WINDOW seconds, as rows_per_second."""
 
@@ -140,8 +133,6 @@ class Timeline:
         self._interval_failed = LatencyHistogram()
         self._closed_latency: list[LatencyRecord] = []
         self._events: list[PolicyEvent] = []
-        self._statuses: Counter[str] = Counter()
-        self._messages: Counter[str] = Counter()
         self._breaker = "closed"
         self._pauses = 0
         self._limit = 0
@@ -174,9 +165,7 @@ class Timeline:
     def record(self, outcome: Outcome, now: float) -> None:
         second = self._now(now)
         second.outcomes[outcome.status] += 1
-        status = str(outcome.http_status) if outcome.http_status is not None else "none"
-        second.statuses[status] += 1
-        self._statuses[status] += 1
+        second.statuses[status_code(outcome)] += 1
         if outcome.latency is not None:
             if outcome.ok:
                 second.ok.add(outcome.latency)
@@ -184,16 +173,6 @@ class Timeline:
             else:
                 second.failed.add(outcome.latency)
                 self._interval_failed.add(outcome.latency)
-        if not outcome.ok and outcome.message:
-            self._count_message(outcome.message)
-
-    def _count_message(self, message: str) -> None:
-        text = " ".join(message.split())
-        if len(text) > MESSAGE_LENGTH:
-            text = text[: MESSAGE_LENGTH - 1] + "…"
-        self._messages[text] += 1
-        if len(self._messages) > MESSAGES_KEPT:
-            self._messages = Counter(dict(self._messages.most_common(MESSAGES_KEPT // 2)))
 
     def sample(
         self,
@@ -252,8 +231,6 @@ class Timeline:
             ok_latency=percentiles(ok),
             failed_latency=percentiles(failed),
             bars=bars,
-            statuses=tuple(self._statuses.most_common()),
-            messages=tuple(self._messages.most_common(5)),
             requests_per_second=requests,
         )
 

@@ -69,8 +69,8 @@ class QueueRun:
         figures as of now. `final`: that note outlives the run by a day, so the top error
         messages (which may quote rows) stay out of it."""
         snapshot = metrics.view(self._clock())
-        if final and snapshot.recent is not None:
-            snapshot = replace(snapshot, recent=replace(snapshot.recent, messages=()))
+        if final:
+            snapshot = replace(snapshot, top_errors=())
         title = f"{info.input.name} · sheet {info.sheet} · session {self.session}"
         return {
             "title": title,

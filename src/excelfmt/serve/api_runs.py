@@ -28,6 +28,7 @@ from ..store import runlog
 from ..store import sessions as records
 from ..store.folder import Store
 from ..store.records import Session
+from ..store.runfigures import run_figures
 from .access import operator, viewer
 from .jobs import per_file_flags, save_upload, start_run, stop_run
 from .options import PER_FILE, ServeOptions
@@ -206,6 +207,7 @@ def job_status(request: Request, session_id: str) -> dict[str, Any]:
             "progress": progress,
             "rows_per_s": rate,
             "eta_s": eta,
+            "figures": run_figures(store, session).to_json(),
             "summary": file_names(session.summary),
             "unknown_outcome": records.unknown_outcomes(store, session),
         }

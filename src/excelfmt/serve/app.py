@@ -35,6 +35,7 @@ from .access import (
 )
 from .guards import BodyLimit, Door, HostGuard
 from .options import ServeOptions
+from .pagerender import is_page, problem_page
 from .problems import Problem, handle_problem, problem_response
 
 
@@ -50,7 +51,7 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
     )
     api.state.options = options
     api.state.access = access
-    api.add_exception_handler(Problem, handle_problem)
+    api.add_exception_handler(Problem, _problem)
     api.add_exception_handler(HTTPException, _http_problem)
     api.add_exception_handler(RequestValidationError, _invalid)
     for module in (api_runs, api_errors, api_metrics):
@@ -139,9 +140,20 @@ def logout(request: Request) -> Response:
     return response
 
 
+async def _problem(request: Request, exc: Exception) -> Response:
+    """A refusal: problem details (JSON) for a program, a page for a person's page."""
+    assert isinstance(exc, Problem)
+    if is_page(request) and exc.status != 429:
+        return problem_page(request, exc.status, exc.detail)
+    return await handle_problem(request, exc)
+
+
 async def _http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return problem_response(exc.status_code, str(exc.detail))
+    detail = str(exc.detail)
+    if exc.status_code == 404:
+        detail = "There is no page here; the runs are at /."
+    return await _problem(request, Problem(exc.status_code, detail))
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:
@@ -149,4 +161,5 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    return problem_response(422, f"{where or 'The request'}: {first.get('msg', 'is not valid')}.")
+    said = f"{where or 'The request'}: {first.get('msg', 'is not valid')}."
+    return await _problem(request, Problem(422, said))

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from .access import COOKIE, Access, client_address, refuse_foreign_origin, set_cookie
-from .pages import cookie_of, render
+from .pagerender import cookie_of, render
 from .tokens import Identity
 
 router = APIRouter(include_in_schema=False)

@@ -27,23 +27,22 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 
 from ..store import runlog
 from ..store import sessions as records
+from ..store.folder import Store
 from ..store.records import STATES as ERROR_STATES
+from ..store.records import Session
+from ..store.runfigures import run_figures
+from ..store.timeseries import read_timeseries
 from .access import (
-    COOKIE,
-    Access,
-    CookieSession,
     operator,
     viewer,
 )
 from .api_runs import options_of, store_of
+from .pagerender import render
 from .problems import Problem, found
+from .runchart import rate_bars
 from .tokens import Identity
 
 router = APIRouter(include_in_schema=False)
-CSP = (
-    "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 RUN_STATES = ("running", "finished", "stopped", "interrupted", "crashed", "failed")
 PAGE = 50
 NONE = "-"
@@ -74,38 +73,6 @@ def page_operator(request: Request) -> Identity:
 async def login_redirect(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginNeeded)
     return RedirectResponse(f"/login?next={exc.target}", status_code=303)
-
-
-def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    environment = getattr(render, "environment", None)
-    if environment is None:
-        environment = Environment(
-            loader=PackageLoader("excelfmt.serve", "templates"),
-            autoescape=select_autoescape(default=True),
-        )
-        render.environment = environment  # type: ignore[attr-defined]
-    context.setdefault("who", getattr(request.state, "identity", None))
-    if "csrf" not in context:
-        cookie = cookie_of(request)
-        context["csrf"] = cookie.csrf if cookie else ""
-    page = environment.get_template(template).render(**context)
-    return HTMLResponse(page, status, headers=security_headers())
-
-
-def security_headers() -> dict[str, str]:
-    return {
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "same-origin",
-        "Cache-Control": "no-store",
-    }
-
-
-def cookie_of(request: Request) -> CookieSession | None:
-    access: Access = request.app.state.access
-    return access.session(request.cookies.get(COOKIE))
 
 
 @router.get("/", dependencies=[Depends(page_viewer)])
@@ -154,27 +121,30 @@ def _run_row(session: Any) -> dict[str, Any]:
 def run_page(request: Request, session_id: str) -> HTMLResponse:
     with store_of(request) as store:
         session = records.settled(store, found(lambda: store.session(session_id)))
-        open_errors = store.count_errors(session.id, state="open")
-    run = {**_run_row(session), **live_figures(session), "open_errors": f"{open_errors:,}"}
+        run = {**_run_row(session), **live_figures(store, session)}
     return render(request, "run.html", title=run["file"], run=run)
 
 
-def live_figures(session: Any) -> dict[str, Any]:
-    """What a run's page shows of it now (also each event of its live stream)."""
+def live_figures(store: Store, session: Session) -> dict[str, Any]:
+    """What a run's page shows of it now (also each event of its live stream): its
+    counts from run_figures, as `status --json` has them; its pace from its progress."""
+    figures = run_figures(store, session)
+    bars = rate_bars(read_timeseries(store.journal_folder(session.id)))
     progress, summary = session.progress, session.summary
     board = records.board_of(progress)
     recent = board[0].recent if board else None
-    done = int(summary.get("rows") or progress.get("done") or 0)
-    ok = int(summary.get("ok") or progress.get("ok") or 0)
+    running = session.state == "running"
+    done, ok = figures.rows, figures.ok
     estimated = progress.get("estimated_rows")
-    rate = float(progress.get("rows_per_s") or summary.get("rows_per_s") or 0)
+    rate = _number(progress.get("rows_per_s") or summary.get("rows_per_s"))
     left = (int(estimated) - done) if isinstance(estimated, int) else None
-    eta = f"{left / rate:,.0f} s" if left and rate and session.state == "running" else NONE
+    eta = f"{left / rate:,.0f} s" if left and rate and running else NONE
     live = board[1] if board else None
     latency = NONE
     if recent and recent.ok_latency:
         failed = f"{recent.failed_latency[0] * 1000:,.0f} ms" if recent.failed_latency else NONE
         latency = f"{recent.ok_latency[0] * 1000:,.0f} ms / {failed}"
+    in_flight = f"{progress.get('in_flight', 0)} / {progress.get('limit', NONE)}"
     return {
         "id": session.id,
         "state": session.state,
@@ -183,17 +153,25 @@ def live_figures(session: Any) -> dict[str, Any]:
         "progress_text": _progress_text(done, estimated),
         "ok": f"{ok:,}",
         "failed": f"{done - ok:,}",
+        "open_errors": f"{figures.open_errors:,}",
+        "reprocessed": f"{figures.reprocessed:,}",
         "rows_per_s": f"{rate:,.1f}",
         "eta": eta,
-        "in_flight": f"{progress.get('in_flight', 0)} / {progress.get('limit', NONE)}",
+        "in_flight": in_flight if running else NONE,
         "breaker": str(progress.get("breaker", NONE)),
-        "retries": f"{int(summary.get('retries') or progress.get('retries') or 0):,}",
+        "retries": f"{_number(summary.get('retries') or progress.get('retries')):,.0f}",
         "latency": latency,
         **_policies(live),
-        "bars": list(recent.bars) if recent else [],
-        "statuses": list(recent.statuses) if recent else [],
-        "messages": list(recent.messages)[:5] if recent else [],
+        "bars": bars.rates,
+        "bar_caption": bars.caption,
+        "bar_shapes": bars.shapes(),
+        "statuses": list(figures.statuses.items()),
+        "messages": figures.top_errors,
     }
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _policies(live: Any) -> dict[str, str]:
@@ -221,14 +199,15 @@ async def run_events(request: Request, session_id: str) -> StreamingResponse:
     def read() -> dict[str, Any]:
         with store_of(request) as store:
             session = records.settled(store, found(lambda: store.session(session_id)))
-            return live_figures(session)
+            return live_figures(store, session)
 
     first = await run_in_threadpool(read)  # an unknown id is a 404 before the stream starts
 
     async def events() -> AsyncIterator[bytes]:
         figures = first
         while True:
-            yield f"data: {json.dumps(figures)}\n\n".encode()
+            sent = {k: v for k, v in figures.items() if k != "bar_shapes"}  # drawBars' own
+            yield f"data: {json.dumps(sent)}\n\n".encode()
             if figures["state"] != "running" or await request.is_disconnected():
                 return
             await asyncio.sleep(EVERY)

@@ -267,24 +267,20 @@ def board_of(progress: dict[str, JSONValue]) -> tuple[Snapshot, LiveState] | Non
     live: dict[str, Any] = dict(board["live"])
     recent = snapshot.pop("recent", None)
     if isinstance(recent, dict):
+        # Boards saved before the tally kept the run's codes and messages in `recent`.
+        snapshot.setdefault("statuses", recent.get("statuses", ()))
+        snapshot.setdefault("top_errors", recent.get("messages", ()))
         snapshot["recent"] = Recent(
             rows_per_second=recent["rows_per_second"],
             ok_latency=_triple(recent["ok_latency"]),
             failed_latency=_triple(recent["failed_latency"]),
             bars=tuple((ok, failed) for ok, failed in recent["bars"]),
-            statuses=tuple((code, n) for code, n in recent["statuses"]),
-            messages=tuple((text, n) for text, n in recent["messages"]),
             requests_per_second=recent.get("requests_per_second", 0.0),
         )
+    for name in ("statuses", "top_errors"):
+        snapshot[name] = tuple((key, n) for key, n in snapshot.get(name, ()))
     live["retry_budget"] = tuple(live["retry_budget"])
     return Snapshot(**snapshot), LiveState(**live)
-
-
-def top_messages(progress: dict[str, JSONValue]) -> list[tuple[str, int]]:
-    """The run's most frequent error messages, as its last progress record kept them."""
-    found = board_of(progress)
-    recent = found[0].recent if found else None
-    return list(recent.messages) if recent else []
 
 
 def _triple(values: list[float] | None) -> tuple[float, float, float] | None:

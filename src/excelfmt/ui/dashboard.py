@@ -172,7 +172,7 @@ def _latency(board: Board, height: int | None = None) -> Panel:
 def _outcomes(board: Board, height: int | None = None) -> Panel:
     """Status codes beside categories, the most frequent first."""
     s = board.snapshot
-    statuses = list(s.recent.statuses if s.recent else ())
+    statuses = list(s.statuses)
     categories = [(name.split("_")[0].lower(), n) for name, n in s.by_category.items()]
     table = Table.grid(padding=(0, 1))
     for justify in ("left", "right", "left", "right"):
@@ -215,8 +215,7 @@ def _policies(board: Board, height: int | None = None) -> Panel:
 
 
 def _errors(board: Board) -> Panel:
-    recent = board.snapshot.recent
-    messages = recent.messages[:TOP_ERRORS] if recent else ()
+    messages = board.snapshot.top_errors[:TOP_ERRORS]
     table = Table.grid(padding=(0, 1))
     table.add_column(justify="right", style="red")
     table.add_column(overflow="ellipsis", no_wrap=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from ..engine.metricsdata import session_metrics
 from ..errors import UsageError
-from ..store import sessions
 from ..store.folder import Store
+from ..store.runfigures import run_figures
 from .report import render_report
 
 
@@ -15,7 +15,7 @@ def report_page(store: Path, session_id: str | None) -> str:
     """The HTML report of a session (the latest without an id)."""
     with Store(store) as opened:
         data = session_metrics(opened, session_id)
-        messages = sessions.top_messages(opened.session(str(data["session"])).progress)
+        messages = run_figures(opened, opened.session(str(data["session"]))).top_errors
     return render_report(data, messages)
 
 
