@@ -15,6 +15,7 @@ import typer
 from ..errors import UsageError
 from ..models import Category
 from ..settings.environment import store_folder
+from ..store.errortable import ErrorFilter
 from ..store.folder import Store
 from ..store.records import STATES, RowError, error_json, now
 from ..ui.lines import errors_table
@@ -106,17 +107,14 @@ def list_errors(
             raise UsageError(f"--state {state!r}: use open, resolved, reprocessed or all.")
         with Store(store_folder(store)) as opened:
             session_id = opened.session(session).id if session else None
-            chosen = {
-                "state": None if state == "all" else state,
-                "category": category_named(category),
-            }
-            found = opened.errors(session_id, **chosen)
+            chosen = ErrorFilter(None if state == "all" else state, category_named(category))
+            found = opened.errors(session_id, matching=chosen)
             if as_json:
                 _print_json_array(map(error_json, islice(found, limit) if limit else found))
                 return
             shown = list(found if show_all else islice(found, limit or PAGE))
             print(errors_table(shown))
-            more = 0 if show_all else opened.count_errors(session_id, **chosen) - len(shown)
+            more = 0 if show_all else opened.count_errors(session_id, matching=chosen) - len(shown)
         if more:
             print(
                 f"excelfmt: {more:,} more not shown; --limit N or --all shows more, "

@@ -155,7 +155,9 @@ def reprocess_command(
 
             console = stdout_console()
             with records.reprocess_progress(console, len(chosen), not as_json) as progress:
-                result = reprocess(opened, chosen, corrections, headers=headers, progress=progress)
+                result = reprocess(
+                    opened, chosen, corrections, headers=headers, progress=progress, by=_user()
+                )
     if as_json:
         print(json.dumps(_result_json(result), ensure_ascii=False))
     else:
@@ -179,3 +181,13 @@ def _result_json(result: Reprocessed) -> dict[str, object]:
             {**error_json(e), "result": result.outcomes[e.id].status} for e in result.errors
         ],
     }
+
+
+def _user() -> str | None:
+    """Who corrects the rows, as the log names them: the account running the command."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no name for this uid (a container)
+        return None

@@ -111,12 +111,14 @@ def reprocess(
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock = time.monotonic,
     progress: Callable[[int, int], None] | None = None,
+    by: str | None = None,
 ) -> Reprocessed:
     """Send `errors` (all of one session) again, each with its `corrections` (by error id).
 
     Raises UsageError before anything is sent when they are not open errors of one
     session, or its settings cannot be rebuilt (a secret that was not stored).
-    `progress(done, total)` hears of each batch of rows sent.
+    `progress(done, total)` hears of each batch of rows sent. The log names, for each
+    row, the cells changed (old and new value, secrets masked) and `by`, who changed them.
     """
     if not errors:
         raise UsageError("No open errors to reprocess.")
@@ -163,7 +165,7 @@ def reprocess(
                     store.save_error(updated)
                     result.errors.append(updated)
                     result.outcomes[error.id] = outcome
-                    _log(updated, outcome)
+                    _log(updated, outcome, changed_cells(error, values, redact), by)
                 if progress is not None:
                     progress(len(result.errors), len(jobs))
 
@@ -200,7 +202,23 @@ def _updated(
     return updated
 
 
-def _log(error: RowError, outcome: Outcome) -> None:
+def changed_cells(
+    error: RowError, values: Mapping[str, JSONValue], redact: Callable[[str], str]
+) -> dict[str, JSONValue]:
+    """The cells a person corrected: {column: [old, new]}, each shown as the log shows
+    any value (secrets masked)."""
+
+    def shown(value: JSONValue) -> JSONValue:
+        return redact(value) if isinstance(value, str) else value
+
+    return {
+        column: [shown(error.values.get(column)), shown(value)]
+        for column, value in values.items()
+        if value != error.values.get(column)
+    }
+
+
+def _log(error: RowError, outcome: Outcome, changed: dict[str, JSONValue], by: str | None) -> None:
     runlog.event(
         logging.INFO if outcome.ok else logging.WARNING,
         "row reprocessed" if outcome.ok else "row failed again",
@@ -209,6 +227,8 @@ def _log(error: RowError, outcome: Outcome) -> None:
         category=None if outcome.ok else outcome.status,
         http_status=outcome.http_status,
         message=outcome.message,
+        changed=changed,
+        by=by,
     )
 
 

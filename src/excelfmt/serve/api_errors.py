@@ -7,6 +7,8 @@
     POST   /api/errors/user-action/{error}/resolve      {"status","resolution","action"}
     POST   /api/errors/user-action/{error}/reprocess    {"record": {corrected cells}}
     POST   /api/errors/user-action/{session}/fix        a corrected fix.xlsx, sent again
+    POST   /api/errors/user-action/{session}/matching/reprocess|resolve   every open
+           error the filter matches (errorquery.py), sent again unchanged or closed
 
 A reprocess sends with the session's own recorded settings (the URL and credentials its
 run had, from a profile or from the shell of the host): a request changes cells only.
@@ -19,39 +21,30 @@ import logging
 import shutil
 import tempfile
 from collections import Counter, defaultdict
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Query, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 
-from ..models import Category, JSONValue
+from ..models import JSONValue
 from ..store import runlog
+from ..store.errortable import ErrorFilter
 from ..store.folder import Store
 from ..store.records import STATES, RowError, error_json, now
 from .access import operator, viewer
 from .api_runs import options_of, store_of
 from .children import read_json
+from .errorquery import error_filter, query_of
 from .jobs import safe_name
 from .problems import Problem, found, usage_as
 from .tokens import Identity
 
+if TYPE_CHECKING:
+    from ..engine.reprocess import Reprocessed
+
 router = APIRouter(prefix="/api/errors")
-
-
-def _state(state: str) -> str | None:
-    if state not in (*STATES, "all"):
-        raise Problem(422, f"state {state!r}: use open, resolved, reprocessed or all.")
-    return None if state == "all" else state
-
-
-def _category(category: str | None) -> str | None:
-    if category is None:
-        return None
-    wanted = category.strip().upper().replace("-", "_")
-    if wanted not in Category.__members__:
-        raise Problem(422, f"category {category!r} is not one of {', '.join(Category)}.")
-    return wanted
 
 
 def _logged(store: Store, session: str, text: str, identity: Identity, **fields: JSONValue) -> None:
@@ -78,18 +71,17 @@ def session_errors(
     session_id: str,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    state: str = "open",
-    category: str | None = None,
+    chosen: ErrorFilter = Depends(error_filter),
 ) -> dict[str, Any]:
     """A page of the session's rows that need a person, in sheet order."""
-    chosen = {"state": _state(state), "category": _category(category)}
     with store_of(request) as store:
         session = found(lambda: store.session(session_id))
-        page = store.error_page(session.id, offset, limit, **chosen)
-        total = store.count_errors(session.id, **chosen)
+        page = store.error_page(session.id, offset, limit, matching=chosen)
+        total = store.count_errors(session.id, matching=chosen)
     following = None
     if offset + limit < total:
-        following = f"/api/errors/user-action/{session.id}?offset={offset + limit}&limit={limit}"
+        query = query_of(chosen, offset=offset + limit, limit=limit)
+        following = f"/api/errors/user-action/{session.id}?{query}"
     return {
         "session": session.id,
         "errors": [error_json(e) for e in page],
@@ -159,9 +151,65 @@ def reprocess_one(
     with store_of(request) as store:
         error = found(lambda: store.error(error_id))
         with usage_as(409 if error.state != "open" else 422):
-            result = reprocess(store, [error], {error.id: record})
+            result = reprocess(store, [error], {error.id: record}, by=identity.name)
         _logged(store, error.session, "row sent again over HTTP", identity, row=error.row)
     return _result(result.errors[0] if result.errors else error, result)
+
+
+MATCHING_AT_ONCE = 100
+"""Rows one call of /matching/reprocess sends: the page calls again for the next ones,
+saying how far it got, rather than one request that lasts as long as the API takes."""
+
+
+@router.post("/user-action/{session_id}/matching/reprocess")
+def reprocess_matching(
+    request: Request,
+    session_id: str,
+    chosen: ErrorFilter = Depends(error_filter),
+    after: Annotated[
+        int | None, Query(description="The answer's next_after: the rows after those sent.")
+    ] = None,
+    identity: Identity = Depends(operator),
+) -> dict[str, Any]:
+    """Send again, unchanged, the open errors the filter matches (the grid's "every row
+    that matches"), a hundred at a time in sheet order: the answer's `next_after` asks
+    for the next ones, `more` says whether there are."""
+    from ..engine.reprocess import reprocess
+
+    wanted = replace(chosen, state="open", after=after)
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+        batch = store.error_page(session.id, 0, MATCHING_AT_ONCE + 1, matching=wanted)
+        more, batch = len(batch) > MATCHING_AT_ONCE, batch[:MATCHING_AT_ONCE]
+        if not batch:
+            return {"session": session.id, "sent": 0, "reprocessed": 0, "failed": 0,
+                    "errors": [], "more": False, "next_after": after}  # fmt: skip
+        with usage_as(422):
+            result = reprocess(store, batch, by=identity.name)
+        _logged(store, session.id, "rows that match sent again over HTTP", identity,
+                rows=len(batch), filter=query_of(chosen))  # fmt: skip
+    return {**_summary(session.id, result), "more": more, "next_after": batch[-1].seq}
+
+
+@router.post("/user-action/{session_id}/matching/resolve")
+def resolve_matching(
+    request: Request,
+    session_id: str,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+    chosen: ErrorFilter = Depends(error_filter),
+    identity: Identity = Depends(operator),
+) -> dict[str, Any]:
+    """Close every open error the filter matches, without sending: {"resolution": why}."""
+    note = str((body or {}).get("resolution") or "") or None
+    with store_of(request) as store:
+        session = found(lambda: store.session(session_id))
+        closed = list(store.errors(session.id, matching=replace(chosen, state="open")))
+        for error in closed:
+            error.state, error.note, error.updated_at = "resolved", note, now()
+            store.save_error(error)
+        _logged(store, session.id, "rows that match resolved over HTTP", identity,
+                rows=len(closed), filter=query_of(chosen))  # fmt: skip
+    return {"session": session.id, "resolved": len(closed)}
 
 
 @router.post("/user-action/{session_id}/fix")
@@ -210,18 +258,26 @@ def _send_fix_file(
         with usage_as(422):
             corrections = fix_corrections(chosen, rows, name)
             sent = [e for e in chosen if e.id in corrections]
-            result = reprocess(store, sent, corrections)
+            result = reprocess(store, sent, corrections, by=identity.name)
         _logged(store, session, "fix workbook sent again over HTTP", identity, rows=len(sent))
+    return _summary(session, result)
+
+
+def _summary(session: str, result: Reprocessed) -> dict[str, Any]:
+    """What sending rows again did: how many, how many are ok now, how many still
+    refused, and each row as it now stands (a still-refused row with its new message)."""
     return {
         "session": session,
         "sent": len(result.errors),
         "reprocessed": result.succeeded,
         "failed": result.failed,
+        "unsent": len(result.unsent),
+        "stopped": result.stopped,
         "errors": [_result(e, result) for e in result.errors],
     }
 
 
-def _result(error: RowError, result: Any) -> dict[str, Any]:
+def _result(error: RowError, result: Reprocessed) -> dict[str, Any]:
     outcome = result.outcomes.get(error.id)
     return {
         **error_json(error),

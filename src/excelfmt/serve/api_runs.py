@@ -15,7 +15,7 @@ import logging
 import shutil
 import tempfile
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,10 +26,12 @@ from starlette.responses import FileResponse, HTMLResponse
 
 from ..store import runlog
 from ..store import sessions as records
+from ..store.errortable import ErrorFilter
 from ..store.folder import Store
 from ..store.records import Session
 from ..store.runfigures import run_figures
 from .access import operator, viewer
+from .errorquery import error_filter
 from .jobs import per_file_flags, save_upload, start_run, stop_run
 from .options import PER_FILE, ServeOptions
 from .problems import Problem, found, usage_as
@@ -276,15 +278,18 @@ def report(request: Request, session_id: str) -> HTMLResponse:
 
 
 @router.get("/sessions/{session_id}/fix", dependencies=[Depends(viewer)])
-def fix_file(request: Request, session_id: str) -> FileResponse:
-    """The session's open errors as a workbook to correct (`errors export`)."""
+def fix_file(
+    request: Request, session_id: str, matching: ErrorFilter = Depends(error_filter)
+) -> FileResponse:
+    """The session's open errors as a workbook to correct (`errors export`); those the
+    grid's filters match, when given."""
     from ..sheets import fixbook
 
     with store_of(request) as store:
         session = found(lambda: store.session(session_id))
-        chosen = list(store.errors(session.id, state="open"))
+        chosen = list(store.errors(session.id, matching=replace(matching, state="open")))
     if not chosen:
-        raise Problem(404, f"Session {session.id} has no open errors.")
+        raise Problem(404, f"Session {session.id} has no open errors that match.")
     scratch = Path(tempfile.mkdtemp())
     path = scratch / f"fix-{session.id[:8]}.xlsx"
     fixbook.write(chosen, path)

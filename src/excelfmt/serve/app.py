@@ -24,7 +24,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from .._version import __version__
-from . import api_errors, api_metrics, api_runs, loginpages, pages
+from . import api_errors, api_metrics, api_runs, errorspage, loginpages, pages
 from .access import (
     COOKIE,
     Access,
@@ -65,6 +65,7 @@ def create_app(options: ServeOptions, access: Access) -> ASGIApp:
     api.add_api_route("/api/logout", logout, methods=["POST"])
     api.include_router(loginpages.router)
     api.include_router(pages.router)
+    api.include_router(errorspage.router)
     api.add_exception_handler(pages.LoginNeeded, pages.login_redirect)
     static = Path(__file__).with_name("static")
     api.mount("/static", StaticFiles(directory=static), name="static")

@@ -3,7 +3,7 @@
     GET  /login, POST /login, POST /logout      (loginpages.py) the cookie, from a token
     GET  /                                     runs, newest first, paged, filtered
     GET  /runs/{id}                            a run: live over /api/sessions/{id}/events
-    GET  /runs/{id}/errors                     the grid of rows that need a person
+    GET  /runs/{id}/errors                     (errorspage.py) the grid of rows that need a person
     GET  /runs/{id}/log                        its log
     GET  /new                                  start a run (an operator's)
 
@@ -28,7 +28,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response, Stream
 from ..store import runlog
 from ..store import sessions as records
 from ..store.folder import Store
-from ..store.records import STATES as ERROR_STATES
 from ..store.records import Session
 from ..store.runfigures import run_figures
 from ..store.timeseries import read_timeseries
@@ -87,7 +86,7 @@ def runs_page(request: Request, state: str = "", file: str = "", offset: int = 0
             if state and session.state != state:
                 continue
             chosen.append(session)
-    runs = [_run_row(s) for s in chosen[offset : offset + PAGE]]
+    runs = [run_row(s) for s in chosen[offset : offset + PAGE]]
 
     def link(at: int) -> str:
         return f"/?state={state}&file={file}&offset={at}"
@@ -100,7 +99,7 @@ def runs_page(request: Request, state: str = "", file: str = "", offset: int = 0
                   following=link(offset + PAGE) if more else None)  # fmt: skip
 
 
-def _run_row(session: Any) -> dict[str, Any]:
+def run_row(session: Any) -> dict[str, Any]:
     from ..metrics.digest import api_host
 
     figures = session.summary or session.progress
@@ -121,7 +120,7 @@ def _run_row(session: Any) -> dict[str, Any]:
 def run_page(request: Request, session_id: str) -> HTMLResponse:
     with store_of(request) as store:
         session = records.settled(store, found(lambda: store.session(session_id)))
-        run = {**_run_row(session), **live_figures(store, session)}
+        run = {**run_row(session), **live_figures(store, session)}
     return render(request, "run.html", title=run["file"], run=run)
 
 
@@ -217,41 +216,6 @@ async def run_events(request: Request, session_id: str) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
 
 
-@router.get("/runs/{session_id}/errors", dependencies=[Depends(page_viewer)])
-def errors_page(
-    request: Request, session_id: str, state: str = "open", offset: int = 0
-) -> HTMLResponse:
-    offset = max(0, offset)
-    chosen = None if state == "all" else state
-    if chosen is not None and chosen not in ERROR_STATES:
-        raise Problem(422, f"state {state!r}: use open, resolved, reprocessed or all.")
-    with store_of(request) as store:
-        session = found(lambda: store.session(session_id))
-        page = store.error_page(session.id, offset, PAGE, state=chosen)
-        total = store.count_errors(session.id, state=chosen)
-    columns = list(page[0].values) if page else []
-    errors = [
-        {
-            "id": e.id,
-            "row": e.row,
-            "state": e.state,
-            "message": e.message or "",
-            "refused": [name for name, _ in e.fields],
-            "cells": {k: "" if v is None else v for k, v in e.values.items()},
-        }
-        for e in page
-    ]
-
-    def link(at: int) -> str:
-        return f"/runs/{session.id}/errors?state={state}&offset={at}"
-
-    return render(request, "errors.html", title="Rows that need a person",
-                  run=_run_row(session), errors=errors, columns=columns, state=state,
-                  total=f"{total:,}", first=f"{offset + 1:,}", last=f"{offset + len(page):,}",
-                  previous=link(max(0, offset - PAGE)) if offset else None,
-                  following=link(offset + PAGE) if offset + PAGE < total else None)  # fmt: skip
-
-
 @router.get("/runs/{session_id}/log", dependencies=[Depends(page_viewer)])
 def log_page(request: Request, session_id: str, level: str = "INFO") -> HTMLResponse:
     if level.upper() not in runlog.LEVELS:
@@ -263,7 +227,7 @@ def log_page(request: Request, session_id: str, level: str = "INFO") -> HTMLResp
     for line in runlog.read(path, level) if path.exists() else []:
         details = {k: v for k, v in line.items() if k not in ("time", "level", "event")}
         lines.append({**line, "details": ", ".join(f"{k}={v}" for k, v in details.items())})
-    return render(request, "log.html", title="Log", run=_run_row(session), lines=lines,
+    return render(request, "log.html", title="Log", run=run_row(session), lines=lines,
                   level=level.upper(), levels=runlog.LEVELS)  # fmt: skip
 
 

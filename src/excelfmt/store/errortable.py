@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .private import owner_only
@@ -28,6 +28,58 @@ _DISKCACHE_FILES = ("cache.db", "cache.db-wal", "cache.db-shm")
 """What the errors folder held when the errors were kept on diskcache."""
 
 
+@dataclass(frozen=True)
+class ErrorFilter:
+    """Which of a session's errors: each field given narrows them, all must hold. The
+    text ones match in any case; in SQL over each record, so a page of tens of thousands
+    of errors is found without reading them into Python (casefold, Python's, is the one
+    function called per record: SQLite's lower() folds ASCII only)."""
+
+    state: str | None = None
+    category: str | None = None
+    status: int | None = None
+    """The API's HTTP status; 0 for no answer (a network error)."""
+    message: str | None = None
+    """Text the API's message contains."""
+    column: str | None = None
+    """A column the API refused (a field error naming it)."""
+    search: str | None = None
+    """Text any of the row's cells contains."""
+    after: int | None = None
+    """Only errors after the one at this position (its seq) in sheet order."""
+
+    def where(self, session: str) -> tuple[str, tuple[str | int, ...]]:
+        clauses: list[str] = ["session = ?"]
+        args: list[str | int] = [session]
+        for column, value in (("state", self.state), ("category", self.category)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        if self.after is not None:
+            clauses.append("seq > ?")
+            args.append(self.after)
+        if self.status is not None:
+            clauses.append("coalesce(json_extract(record, '$.http_status'), 0) = ?")
+            args.append(self.status)
+        if self.message:
+            clauses.append("instr(casefold(json_extract(record, '$.message')), ?) > 0")
+            args.append(self.message.casefold())
+        if self.column:  # as rowerrors.matching_column: Amount, amount, body.Amount, /amount
+            field = "casefold(json_extract(value, '$[0]'))"
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM json_each(record, '$.fields') WHERE trim({field}, '/') = ?"
+                f" OR substr({field}, -length(?) - 1) IN ('.' || ?, '/' || ?))"
+            )
+            args += [self.column.casefold()] * 4
+        if self.search:
+            clauses.append(
+                "EXISTS (SELECT 1 FROM json_each(record, '$.values')"
+                " WHERE instr(casefold(value), ?) > 0)"
+            )
+            args.append(self.search.casefold())
+        return " AND ".join(clauses), tuple(args)
+
+
 class ErrorTable:
     """The errors in `folder`; close it when done."""
 
@@ -35,6 +87,7 @@ class ErrorTable:
         folder.mkdir(mode=0o700, exist_ok=True)
         self._folder = folder
         self._db = connect(folder / _FILE, *_SCHEMA)
+        self._db.create_function("casefold", 1, _casefold, deterministic=True)
         self._take_over_diskcache()
         owner_only(folder)
 
@@ -66,15 +119,11 @@ class ErrorTable:
         return [s for (s,) in self._db.execute("SELECT DISTINCT session FROM error")]
 
     def select(
-        self,
-        session: str,
-        state: str | None = None,
-        category: str | None = None,
-        page: tuple[int, int] | None = None,
+        self, session: str, matching: ErrorFilter, page: tuple[int, int] | None = None
     ) -> Iterator[RowError]:
         """One session's errors in sheet order, read as they are used; `page`: (offset,
         limit), for a page of 100,000 errors without reading those before it."""
-        where, args = _where(session, state, category)
+        where, args = matching.where(session)
         query = f"SELECT record FROM error WHERE {where} ORDER BY seq"
         paged: tuple[str | int, ...] = args
         if page is not None:
@@ -89,8 +138,8 @@ class ErrorTable:
         query = f"SELECT category, state, COUNT(*) FROM error WHERE {where} GROUP BY 1, 2"
         return {(c, s): n for c, s, n in self._db.execute(query, args)}
 
-    def count(self, session: str, state: str | None = None, category: str | None = None) -> int:
-        where, args = _where(session, state, category)
+    def count(self, session: str, matching: ErrorFilter) -> int:
+        where, args = matching.where(session)
         query = f"SELECT COUNT(*) FROM error WHERE {where}"
         return int(self._db.execute(query, args).fetchone()[0])
 
@@ -130,10 +179,6 @@ def _row(error: RowError) -> tuple[str, str, int, str, str, str]:
     return error.id, error.session, error.seq, error.category, error.state, record
 
 
-def _where(session: str, state: str | None, category: str | None) -> tuple[str, tuple[str, ...]]:
-    clauses, args = ["session = ?"], [session]
-    for column, value in (("state", state), ("category", category)):
-        if value is not None:
-            clauses.append(f"{column} = ?")
-            args.append(value)
-    return " AND ".join(clauses), tuple(args)
+def _casefold(value: object) -> str | None:
+    """SQL's casefold(x): x as text, case folded as Python folds it (None stays NULL)."""
+    return None if value is None else str(value).casefold()

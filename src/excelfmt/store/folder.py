@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import diskcache
 
 from ..errors import UsageError
-from .errortable import ErrorTable
+from .errortable import ErrorFilter, ErrorTable
 from .journal import Journal
 from .locks import is_locked, session_lock
 from .private import owner_only
@@ -186,11 +186,14 @@ class Store:
         *,
         state: str | None = None,
         category: str | None = None,
+        matching: ErrorFilter | None = None,
     ) -> Iterator[RowError]:
-        """The recorded errors (of one session; in one state, of one category): newest
-        session first, each session's in sheet order; read as they are used."""
+        """The recorded errors (of one session; in one state, of one category; or those
+        `matching`, which is then the whole filter): newest session first, each
+        session's in sheet order; read as they are used."""
+        where = matching or ErrorFilter(state, category)
         for session in [session_id] if session_id else self._sessions_with_errors():
-            yield from self._errors.select(session, state, category)
+            yield from self._errors.select(session, where)
 
     def error_page(
         self,
@@ -200,9 +203,11 @@ class Store:
         *,
         state: str | None = None,
         category: str | None = None,
+        matching: ErrorFilter | None = None,
     ) -> list[RowError]:
-        """A page of one session's errors, in sheet order."""
-        return list(self._errors.select(session_id, state, category, (offset, limit)))
+        """A page of one session's errors, in sheet order (`matching`: as for `errors`)."""
+        where = matching or ErrorFilter(state, category)
+        return list(self._errors.select(session_id, where, (offset, limit)))
 
     def count_errors(
         self,
@@ -210,9 +215,11 @@ class Store:
         *,
         state: str | None = None,
         category: str | None = None,
+        matching: ErrorFilter | None = None,
     ) -> int:
+        where = matching or ErrorFilter(state, category)
         sessions = [session_id] if session_id else self._errors.sessions()
-        return sum(self._errors.count(s, state, category) for s in sessions)
+        return sum(self._errors.count(s, where) for s in sessions)
 
     def error_counts(self, session_id: str | None = None) -> dict[tuple[str, str], int]:
         """How many errors there are of each (category, state)."""

@@ -134,42 +134,148 @@ function chosenRows(grid) {
   return rows.filter((row) => [...row.querySelectorAll("input[data-column]")].some((i) => i.value !== i.dataset.was));
 }
 
+const clock = (when) => new Date(when).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+function marksOf(row, error) {
+  // The cells the API refused now: a row that went through has none left.
+  const refused = new Map();
+  if (error.state === "open") {
+    const columns = [...row.querySelectorAll("input[data-column]")].map((i) => i.dataset.column);
+    for (const [field, said] of error.fields || []) {
+      const name = String(field).replace(/^\/+/, "").split(/[./]/).pop().toLowerCase();
+      const column = columns.find((c) => c.toLowerCase() === String(field).toLowerCase() || c.toLowerCase() === name);
+      if (column) refused.set(column, said);
+    }
+  }
+  for (const cell of row.querySelectorAll("td[data-label]")) {
+    const input = cell.querySelector("input[data-column]");
+    const column = input ? input.dataset.column : null;
+    const old = cell.querySelector(".mark");
+    if (old) old.remove();
+    cell.classList.toggle("refused", column !== null && refused.has(column));
+    if (input) input.removeAttribute("aria-invalid");
+    if (column !== null && refused.has(column)) {
+      const mark = document.createElement("span");
+      mark.className = "mark";
+      mark.textContent = refused.get(column) ? `refused: ${refused.get(column)}` : "refused";
+      cell.appendChild(mark);
+      input.setAttribute("aria-invalid", "true");
+    }
+  }
+}
+
 function settle(row, error) {
+  // The row as it now stands, in place: ok rows lose their marks; a row still refused
+  // says when it was tried again and what the API said this time.
   row.dataset.state = error.state;
   row.querySelector('[data-field="state"]').textContent = error.state === "reprocessed" ? "ok (sent again)" : error.state;
-  row.querySelector('[data-field="message"]').textContent = error.state === "open" ? (error.message || "") : "";
+  const message = row.querySelector('[data-field="message"]');
+  message.textContent = error.state === "open" ? `tried again at ${clock(error.updated_at || Date.now())}: ${error.message || ""}` : "";
+  const hint = row.querySelector('[data-field="hint"]');
+  if (hint && error.state !== "open") hint.remove();
+  marksOf(row, error);
   if (error.state !== "open") {
     for (const input of row.querySelectorAll("input")) input.disabled = true;
+  } else {
+    for (const input of row.querySelectorAll("input[data-column]")) input.dataset.was = input.value;
+  }
+}
+
+function outcome(main, text) {
+  const place = main.querySelector('[data-field="outcome"]');
+  while (place.firstChild) place.removeChild(place.firstChild);
+  const head = document.createElement("p");
+  head.textContent = text;
+  place.appendChild(head);
+  place.hidden = false;
+  return place;
+}
+
+function tell(main, what, errors, sent, extra) {
+  // What sending again did, on the page: how many, how many are ok now, each row still
+  // refused with the API's new message.
+  const still = errors.filter((e) => e.state === "open");
+  const place = outcome(main, `${what}: ${numbers.format(sent)} sent, ${numbers.format(sent - still.length)} ok, ` +
+    `${numbers.format(still.length)} still refused.${extra ? ` ${extra}` : ""}`);
+  if (still.length) {
+    const list = document.createElement("ul");
+    for (const error of still.slice(0, 50)) {
+      const item = document.createElement("li");
+      item.textContent = `Row ${error.row}: ${error.message || error.category}`;
+      list.appendChild(item);
+    }
+    place.appendChild(list);
   }
 }
 
 function gridPage() {
   const grid = document.querySelector("[data-grid]");
   const main = document.querySelector("main");
+  const actions = document.querySelector(".actions[data-query]");
   const send = document.querySelector('[data-action="send-again"]');
   const resolve = document.querySelector('[data-action="resolve"]');
   const upload = document.querySelector('[data-action="upload-fix"]');
+  const everyMatching = () => actions && actions.querySelector("[data-all-matching]").checked;
+  const byId = (id) => grid && grid.querySelector(`tr[data-error="${id}"]`);
+  if (grid) for (const input of grid.querySelectorAll("input[data-column]")) {
+    // A cell shows its whole value while it is edited.
+    input.addEventListener("focus", () => { input.size = Math.max(Number(input.getAttribute("size")) || 8, input.value.length + 2); });
+    input.addEventListener("input", () => { input.size = Math.max(input.size, input.value.length + 2); });
+  }
   if (grid && send) send.addEventListener("click", async () => {
     say(main, "");
-    const rows = chosenRows(grid).filter((row) => row.dataset.state === "open");
-    if (!rows.length) { say(main, "Edit a cell or select a row to send again."); return; }
     send.disabled = true;
-    for (const row of rows) {
-      const record = {};
-      for (const input of row.querySelectorAll("input[data-column]")) {
-        if (input.value !== input.dataset.was) record[input.dataset.column] = typed(input);
+    try {
+      if (everyMatching()) {
+        // Every open row that matches, unchanged, a hundred at a time; each answer says
+        // where the next call starts.
+        const all = [];
+        let after = null;
+        let more = true;
+        while (more) {
+          const query = actions.dataset.query + (after === null ? "" : `&after=${after}`);
+          const done = await call("POST", `/api/errors/user-action/${actions.dataset.session}/matching/reprocess?${query}`);
+          for (const error of done.errors) { all.push(error); const row = byId(error.id); if (row) settle(row, error); }
+          tell(main, "Every row that matches", all, all.length, done.more ? "Sending the next ones…" : "");
+          more = done.more && !done.stopped && done.errors.length > 0;
+          after = done.next_after;
+          if (done.stopped) say(main, done.stopped);
+        }
+        return;
       }
-      try { settle(row, await call("POST", `/api/errors/user-action/${row.dataset.error}/reprocess`, { record })); }
-      catch (error) { say(main, error.message); }
-    }
-    send.disabled = false;
+      const rows = chosenRows(grid).filter((row) => row.dataset.state === "open");
+      if (!rows.length) { say(main, "Edit a cell or select a row to send again."); return; }
+      const answers = [];
+      for (const row of rows) {
+        const record = {};
+        for (const input of row.querySelectorAll("input[data-column]")) {
+          if (input.value !== input.dataset.was) record[input.dataset.column] = typed(input);
+        }
+        try {
+          const error = await call("POST", `/api/errors/user-action/${row.dataset.error}/reprocess`, { record });
+          settle(row, error);
+          answers.push(error);
+        } catch (error) { say(main, error.message); }
+      }
+      tell(main, "Sent again", answers, answers.length);
+    } catch (error) { say(main, error.message); }
+    finally { send.disabled = false; }
   });
   if (grid && resolve) resolve.addEventListener("click", async () => {
     say(main, "");
+    const all = everyMatching();
     const rows = [...grid.querySelectorAll("tr[data-error]")].filter((row) => (row.querySelector("[data-select]") || {}).checked);
-    if (!rows.length) { say(main, "Select the rows to resolve."); return; }
+    if (!all && !rows.length) { say(main, "Select the rows to resolve, or tick every row that matches."); return; }
     const note = window.prompt("Why are these rows closed without sending them again?", "");
     if (note === null) return;
+    if (all) {
+      try {
+        const done = await call("POST", `/api/errors/user-action/${actions.dataset.session}/matching/resolve?${actions.dataset.query}`, { resolution: note });
+        for (const row of grid.querySelectorAll('tr[data-error][data-state="open"]')) settle(row, { state: "resolved" });
+        outcome(main, `Resolved ${numbers.format(done.resolved)} row${done.resolved === 1 ? "" : "s"}: closed without sending them again.`);
+      } catch (error) { say(main, error.message); }
+      return;
+    }
     for (const row of rows) {
       try { settle(row, await call("POST", `/api/errors/user-action/${row.dataset.error}/resolve`, { status: "resolved", resolution: note })); }
       catch (error) { say(main, error.message); }
@@ -178,12 +284,14 @@ function gridPage() {
   if (upload) upload.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(main, "");
+    const button = upload.querySelector("button");
+    button.disabled = true;
     try {
       const result = await call("POST", `/api/errors/user-action/${upload.dataset.session}/fix`, new FormData(upload));
-      say(main, "");
-      window.location.reload();
-      return result;
+      for (const error of result.errors) { const row = byId(error.id); if (row) settle(row, error); }
+      tell(main, "The fix workbook", result.errors, result.sent);
     } catch (error) { say(main, error.message); }
+    finally { button.disabled = false; }
   });
 }
 
