@@ -163,3 +163,56 @@ def test_a_viewer_on_an_operators_page_gets_a_page_saying_what_a_viewer_may_do(
     answer = page.goto(f"{server.url}/api/sessions/0123456789abcdef")  # the API stays JSON
     assert answer is not None and "json" in answer.headers["content-type"]
     context.close()
+
+
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["1280", "390"])
+def test_a_failover_shows_the_rows_sent_twice_and_the_lost_worker(
+    browser, api, workbook, tmp_path, redis_server, viewport
+):
+    # Issue 33: a queued run never said which rows reached the API twice after a worker
+    # died, and the Queue page just dropped the worker.
+    pytest.importorskip("bullmq")
+    import time
+
+    from .apiserver import Reply
+    from .serveserver import make_tokens, write_config
+    from .test_queue import orders, start_run, start_worker, wait_for_requests
+
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
+    tokens, operator, _ = make_tokens(tmp_path)
+    server = Served(tmp_path, write_config(tmp_path, api.url), tokens, "--queue", redis_server.url)
+    victim = start_worker(redis_server.url, "--concurrency", "8")
+    time.sleep(1.0)  # the victim is up and takes the first batches
+    run = start_run(
+        str(orders(workbook, 300)), "--url", api.url, "--queue", redis_server.url,
+        "--batch-rows", "50", "--concurrency", "8", "--json",
+        "--store", str(tmp_path / "store"),
+    )  # fmt: skip
+    try:
+        wait_for_requests(api, 40)
+        victim.kill()
+        victim.communicate()
+        out, err = run.communicate(timeout=40)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    summary = json.loads(out)
+    assert summary["sent_twice"] > 0, err
+    server.start()
+    try:
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+        page = context.new_page()
+        page.goto(f"{server.url}/?token={operator}")
+        page.goto(f"{server.url}/runs/{summary['session']}")
+        assert number(page.inner_text('[data-field="sent_twice"]')) == summary["sent_twice"]
+        said = page.inner_text('[data-field="sent_twice_rows"]')
+        assert f"{summary['sent_twice_rows'][0]:,}" in said and "Idempotency-Key" in said
+        assert status_json(server, summary["session"])["sent_twice"] == summary["sent_twice"]
+        page.goto(f"{server.url}/queue")
+        lost = page.locator(f'tr[data-lost$=":{victim.pid}"]')
+        assert "lost" in lost.inner_text() and "went to other workers" in lost.inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+        context.close()
+    finally:
+        server.stop()

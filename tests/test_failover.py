@@ -55,6 +55,24 @@ def test_a_killed_workers_batches_go_to_another_worker_before_its_lock_lapses(
     assert len(twice) <= 8  # the victim's rows in flight, sent again
     assert len({r.headers["Idempotency-Key"] for r in api.received}) == 400
 
+    # Issue 33: the run says which rows may have reached the API twice: every one that
+    # did, among a few more (an upper estimate), not the hundreds of its batches requeued.
+    summary = json.loads(out)
+    named = set(summary["sent_twice_rows"])
+    assert {int(order[2:]) + 2 for order in twice} <= named  # A-i is sheet row i + 2
+    assert len(twice) <= summary["sent_twice"] == len(named) <= 2 * 8 + 8
+    from .conftest import run_subprocess
+
+    logged = run_subprocess("logs", summary["session"], "--json").stdout
+    requeued = [json.loads(line) for line in logged.splitlines() if "requeued" in line]
+    assert requeued, logged  # "requeued a batch of 50 rows, 12 of them possibly sent before"
+    assert sum(line["possibly_sent_before"] for line in requeued) == summary["sent_twice"]
+    assert all(line["possibly_sent_before"] < line["rows"] for line in requeued)
+    # And the queue lists the victim as lost, with the rows taken from it.
+    status = run_subprocess("queue", "status", "--queue", redis_server.url, "--json")
+    lost = {w["name"]: w for w in json.loads(status.stdout)["lost"]}
+    assert int(lost[victim_name(victim)]["rows_taken_over"]) > 0
+
 
 def victim_name(worker: Any) -> str:
     import socket

@@ -79,7 +79,7 @@ def session_keys(redis_server: Any) -> list[str]:
     return [
         k
         for k in found
-        if not k.startswith(("excelfmt:worker:", "excelfmt:sessions"))
+        if not k.startswith(("excelfmt:worker:", "excelfmt:sessions", "excelfmt:lost:"))
         and not k.endswith(":progress")  # counts only, for `status`: no row data
     ]
 

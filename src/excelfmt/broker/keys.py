@@ -48,6 +48,24 @@ def holders(session: str) -> str:
     return f"{PREFIX}:{session}:held"
 
 
+def taken(session: str) -> str:
+    """Hash of a session's batches -> the highest row (seq) a worker had taken from each to
+    send, as of its last push: a batch taken from a dead worker was possibly sent up to
+    there (feed.py counts those rows as possibly sent twice)."""
+    return f"{PREFIX}:{session}:taken"
+
+
+def lost(name: str) -> str:
+    """A worker a run took batches from, having heard no heartbeat: when, and how many of
+    its rows went to other workers; kept LOST_FOR s for the Queue page."""
+    return f"{PREFIX}:lost:{name}"
+
+
+def lost_pattern() -> str:
+    return f"{PREFIX}:lost:*"
+
+
+LOST_FOR = 3600
 TAKEN_OVER = "-"
 """A batch's holder once the run has given it to another worker: the first holder's
 pushes for it are refused, so a worker thought dead that was not stops sending it."""

@@ -221,6 +221,7 @@ async def _run(
         interrupted=interrupted,
         stopped=dispatcher.stop_reason,
         policies=_policy_figures(policies, now),
+        sent_twice=tuple(sorted(cast("QueueFeed", pool).sent_twice)) if queued else (),
     )
     late = await _save_through_signals(sheet, summary, handle_signals)
     summary = replace(summary, peak_rss_mib=_peak_memory(sheet), interrupted=interrupted or late)

@@ -10,6 +10,9 @@ from ..errors import ExitCode
 from ..models import JSONValue
 from .counters import Snapshot
 
+SENT_TWICE_SHOWN = 1000
+"""Rows sent twice the summary names (all are counted)."""
+
 
 @dataclass(frozen=True)
 class RunSummary:
@@ -30,6 +33,8 @@ class RunSummary:
     breaker_opened, concurrency_final, concurrency_max."""
     peak_rss_mib: dict[str, float] | None = None
     """Peak memory of the sending process and of the workbook process, once known."""
+    sent_twice: tuple[int, ...] = ()
+    """Sheet rows a queued run's failover sent twice, or may have (same Idempotency-Key)."""
 
     @property
     def exit_code(self) -> ExitCode:
@@ -71,5 +76,7 @@ class RunSummary:
             "stopped": self.stopped,
             **(self.policies or {}),
             "peak_rss_mib": dict(self.peak_rss_mib) if self.peak_rss_mib else None,
+            "sent_twice": len(self.sent_twice),
+            "sent_twice_rows": list(self.sent_twice[:SENT_TWICE_SHOWN]),
             "exit_code": int(self.exit_code),
         }

@@ -15,6 +15,7 @@ it. The rows it had in flight are sent again, with the same Idempotency-Key.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,14 +40,15 @@ class Failover:
         self._dead: set[str] = set()
         """Workers batches were taken from, told once."""
 
-    async def take_from_the_silent(self, states: dict[str, str]) -> None:
+    async def take_from_the_silent(self, states: dict[str, str]) -> dict[str, str]:
         """Active batches (by name, in `states`) whose worker's heartbeat is gone, now and
         at the look before (one miss may be a Redis that was away a moment), leave the
-        queue: their state becomes "unknown", for the caller to enqueue their rows again."""
+        queue: their state becomes "unknown", for the caller to enqueue their rows again.
+        The batches taken, each with the worker it was taken from."""
         active = [name for name, state in states.items() if state == "active"]
         if not active:
             self._silent = set()
-            return
+            return {}
         held: dict[str, str] = await self._outage.call(lambda: self._redis.hgetall(self._holders))
         beating: dict[str, bool] = {}
         silent = set()
@@ -58,10 +60,28 @@ class Failover:
                 beating[worker] = await self._beats(worker)
             if not beating[worker]:
                 silent.add(name)
+        taken = {}
         for name in silent & self._silent:
             if await self._take_over(name, held[name]):
                 states[name] = "unknown"
+                taken[name] = held[name]
         self._silent = silent
+        return taken
+
+    async def note_lost(self, worker: str, rows: int) -> None:
+        """The Queue page lists `worker` as lost for keys.LOST_FOR s: when it was found
+        silent, and how many of its rows went to other workers."""
+        key = keys.lost(worker)
+
+        async def note() -> None:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hsetnx(key, "lost_at", round(time.time(), 3))
+                pipe.hincrby(key, "rows_taken_over", rows)
+                pipe.hincrby(key, "batches_taken_over", 1)
+                pipe.expire(key, keys.LOST_FOR)
+                await pipe.execute()
+
+        await self._outage.call(note)
 
     async def _beats(self, worker: str) -> bool:
         key = keys.worker(worker)

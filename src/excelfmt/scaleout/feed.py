@@ -120,6 +120,9 @@ class QueueFeed:
         self._starting = anyio.CancelScope()
         self.unsettled: dict[int, int] = {}
         """Rows in the queue and not yet answered: seq -> number."""
+        self.sent_twice: set[int] = set()
+        """Sheet rows that reached the API twice, or may have: answered by two workers,
+        or in flight at a worker that died (sent again with the same Idempotency-Key)."""
         self.feed_error: Exception | None = None
         self.note = RunNote(self._redis, session, self._outage, clock)
 
@@ -294,7 +297,8 @@ class QueueFeed:
                 if job is None:
                     job = self._job_of(seq)
                 if job is None and not self._adopting:
-                    continue  # answered already (a row sent twice by two workers)
+                    self.sent_twice.add(int(record[1]))  # two workers sent it: both answered
+                    continue
                 if job is None:
                     if seq in self._answered_before:
                         continue
@@ -333,18 +337,42 @@ class QueueFeed:
             states[name] = await self._outage.call(
                 lambda name=name: self._queue.getJobState(name)  # type: ignore[misc]
             )
-        await self._failover.take_from_the_silent(states)
+        taken = await self._failover.take_from_the_silent(states)
         await self._collect()  # a worker pushes a batch's outcomes before it leaves
         for name, state in states.items():
             pending = self._pending.get(name)
             if pending is None or not pending.jobs or state not in ("unknown", "failed"):
                 continue
-            rows = list(pending.jobs.values())
+            rows = sorted(pending.jobs.values(), key=lambda job: job.row.seq)
             del self._pending[name]
-            runlog.event(logging.WARNING, "batch enqueued again", batch=name, rows=len(rows))
+            before = []
+            if name in taken:
+                siblings = sum(worker == taken[name] for worker in taken.values())
+                before = await self._possibly_sent(name, rows, siblings)
+            self.sent_twice.update(job.row.number for job in before)
+            if name in taken:
+                await self._failover.note_lost(taken[name], len(rows))
+            runlog.event(
+                logging.WARNING,
+                f"requeued a batch of {len(rows):,} rows, {len(before):,} of them possibly "
+                "sent before (with the same Idempotency-Key)",
+                batch=name, rows=len(rows), possibly_sent_before=len(before),
+            )  # fmt: skip
             for start in range(0, len(rows), self._rows_a_batch):
                 chunk = rows[start : start + self._rows_a_batch]
                 await self._enqueue(chunk, again=True)
+
+    async def _possibly_sent(self, name: str, rows: list[Job], siblings: int) -> list[Job]:
+        """The unanswered rows of a batch taken from a dead worker that may have reached
+        the API: those up to the highest row it had sent as of its last push (in flight,
+        or answered and not pushed), and the next few it may have sent after that push
+        (its concurrency times --batch, shared among the `siblings` batches taken from
+        it). An upper estimate: the API, given the same Idempotency-Key, keeps one."""
+        found = await self._outage.call(lambda: self._redis.hget(keys.taken(self._session), name))
+        highest = int(found) if found is not None else -1
+        within = [job for job in rows if job.row.seq <= highest]
+        margin = -(-self._settings.concurrency * max(1, self._settings.batch) // siblings)
+        return within + [job for job in rows if job.row.seq > highest][:margin]
 
     def _refused(self, name: str, reason: str) -> None:
         if reason not in self._told:

@@ -30,17 +30,20 @@ if TYPE_CHECKING:
 PUSH = """
 if redis.call('HGET', KEYS[3], ARGV[3]) == ARGV[4] then return 0 end
 redis.call('RPUSH', KEYS[1], ARGV[1])
-redis.call('SADD', KEYS[2], unpack(ARGV, 5))
+redis.call('SADD', KEYS[2], unpack(ARGV, 6))
+redis.call('HSET', KEYS[4], ARGV[3], ARGV[5])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('EXPIRE', KEYS[4], ARGV[2])
 return 1
 """
-"""KEYS: a session's outcomes list, a batch's done set, its holders. ARGV: the outcomes'
-entry, the keys' lifetime, the batch, keys.TAKEN_OVER, the rows' seqs. A row's outcome
-and its "done" mark, or neither; neither (0) once the run gave the batch to another
-worker, having heard no heartbeat from this one."""
+"""KEYS: a session's outcomes list, a batch's done set, its holders, its taken marks.
+ARGV: the outcomes' entry, the keys' lifetime, the batch, keys.TAKEN_OVER, the highest
+row taken from the batch so far, the rows' seqs. A row's outcome and its "done" mark, or
+neither; neither (0) once the run gave the batch to another worker, having heard no
+heartbeat from this one."""
 
-Batch = tuple[str, str]
+Held = tuple[str, str]
 """(session, batch name)."""
 
 
@@ -53,20 +56,25 @@ class Outbox:
         redis: Redis,
         outage: Outage,
         pushed: Callable[[int], None],
-        taken_over: Callable[[Batch], None],
+        taken_over: Callable[[Held], None],
     ) -> None:
         self._outage = outage
         self._pushed = pushed
         self._taken_over = taken_over
         self._push = redis.register_script(PUSH)
-        self._gathered: dict[Batch, list[Outcome]] = {}
+        self._gathered: dict[Held, list[Outcome]] = {}
         """Outcomes not yet pushed, by batch."""
+        self._taken: dict[Held, Callable[[], int]] = {}
         self._pushing = anyio.Lock()
         self._gathering = anyio.Event()
 
-    def gatherer(self, batch: Batch) -> Callable[[Sequence[Outcome]], Awaitable[None]]:
-        """What a batch's pool hands its outcomes to."""
+    def gatherer(
+        self, batch: Held, taken: Callable[[], int]
+    ) -> Callable[[Sequence[Outcome]], Awaitable[None]]:
+        """What a batch's pool hands its outcomes to; `taken()`: the highest row (seq) it
+        has taken to send, which each push records beside the outcomes."""
         gathered = self._gathered.setdefault(batch, [])
+        self._taken[batch] = taken
 
         async def gather(outcomes: Sequence[Outcome]) -> None:
             gathered.extend(outcomes)
@@ -74,9 +82,10 @@ class Outbox:
 
         return gather
 
-    def forget(self, batch: Batch) -> None:
+    def forget(self, batch: Held) -> None:
         """The batch is over and its last outcomes pushed (push_gathered)."""
         self._gathered.pop(batch, None)
+        self._taken.pop(batch, None)
 
     async def push_as_it_comes(self) -> None:
         """Outcomes go to Redis as soon as the push before is done, all batches' in one go."""
@@ -101,8 +110,12 @@ class Outbox:
             (session, name), outcomes = unpushed[0]
             records = [outcome_record(o) for o in outcomes]
             entry = json.dumps([name, records], ensure_ascii=False, default=str)
-            push_keys = [keys.outcomes(session), keys.done(session, name), keys.holders(session)]
-            args = [entry, keys.SESSION_TTL, name, keys.TAKEN_OVER]
+            push_keys = [
+                keys.outcomes(session), keys.done(session, name), keys.holders(session),
+                keys.taken(session),
+            ]  # fmt: skip
+            highest = self._taken.get((session, name), lambda: -1)()
+            args = [entry, keys.SESSION_TTL, name, keys.TAKEN_OVER, highest]
             args += [o.row.seq for o in outcomes]
             try:
                 landed = await self._outage.call(

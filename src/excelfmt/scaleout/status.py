@@ -25,6 +25,9 @@ class QueueStatus:
     """Batches by state, all runs together."""
     runs: list[dict[str, Any]] = field(default_factory=list)
     """The latest runs that used the queue, newest first, each with its progress note."""
+    lost: list[dict[str, Any]] = field(default_factory=list)
+    """Workers runs took batches from in the last hour (their heartbeat stopped): name,
+    lost_at, rows_taken_over, batches_taken_over."""
 
 
 PATIENCE = 10.0
@@ -69,6 +72,10 @@ async def _read(url: str, outage: Outage) -> QueueStatus:
         counts = await outage.call(lambda: queue.getJobCounts(*STATES))
         status.batches = {state: int(counts.get(state, 0)) for state in STATES}
         status.runs = await _runs(redis, "", RECENT_RUNS)
+        for key in sorted(await outage.call(lambda: _scan(redis, keys.lost_pattern()))):
+            if found := await redis.hgetall(key):
+                status.lost.append({"name": key.removeprefix(keys.lost("")), **found})
+        status.lost.sort(key=lambda w: -float(w.get("lost_at", 0)))
     finally:
         await queue.close()
         await redis.aclose()

@@ -29,9 +29,9 @@ from ..broker.batches import Batch, BatchRefused, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import open_sender, sending
-from ..calls.reply import Clock
+from ..calls.reply import Clock, Reply, SendsJobs
 from ..errors import ExcelfmtError
-from ..models import Outcome
+from ..models import Job, Outcome
 from ..policies.resilience import Policies
 from ..sending.bulk import handler_for
 from ..sending.dispatch import Dispatcher, dispatcher_for
@@ -39,7 +39,7 @@ from ..sending.pool import Pool
 from ..settings.config import Settings, recorded_settings
 from ..store import runlog
 from .heartbeat import Heartbeat
-from .outbox import Outbox
+from .outbox import Held, Outbox
 
 if TYPE_CHECKING:
     import httpx
@@ -141,6 +141,10 @@ class QueueWorker:
         self._running = anyio.CancelScope()
         self._refusals: set[str] = set()
         self._outbox = Outbox(self._redis, self._outage, self._count, self._taken_over)
+        self._batch_of: dict[tuple[str, int], Held] = {}
+        """The batch each row held here belongs to, by (session, seq)."""
+        self._sent: dict[Held, int] = {}
+        """The highest row (seq) of each batch sent to the API: each push records it."""
         self._take = self._redis.register_script(TAKE)
         self.stats = WorkerStats()
 
@@ -218,7 +222,9 @@ class QueueWorker:
             if j.row.seq not in done
         ]
         held = (batch.session, batch.name)
-        gather = self._outbox.gatherer(held)
+        for job in jobs:
+            self._batch_of[batch.session, job.row.seq] = held
+        gather = self._outbox.gatherer(held, lambda: self._sent.get(held, -1))
         if self._exposition is not None:
             self._exposition.batch_taken()
             gather = _observed(gather, self._exposition, sender.api)
@@ -235,6 +241,9 @@ class QueueWorker:
             sender.last_used = self._clock()
             await self._outbox.push_gathered()  # the batch's last outcomes, before it completes
             self._outbox.forget(held)
+            self._sent.pop(held, None)
+            for job in jobs:
+                self._batch_of.pop((batch.session, job.row.seq), None)
         reason = sender.dispatcher.stop_reason
         if reason and not (self._own and batch.session == self._own.session):
             # The API stayed down past --max-outage, or refused our credentials: this
@@ -247,6 +256,11 @@ class QueueWorker:
             await self._refuse(data, f"stopped sending: {reason}")
         self.stats.batches += 1
         return len(jobs)
+
+    def _note_sent(self, session: str, seq: int) -> None:
+        held = self._batch_of.get((session, seq))
+        if held is not None:
+            self._sent[held] = max(self._sent.get(held, -1), seq)
 
     def _count(self, rows: int) -> None:
         self.stats.rows += rows
@@ -300,7 +314,7 @@ class QueueWorker:
         pace = SharedPace(self._redis, rate_key, settings.rate, settings.burst, self._outage)
         dispatcher = dispatcher_for(
             settings,
-            sender,
+            MarkingSender(sender, batch.session, self._note_sent),
             policies,
             self._clock,
             redactor=redactor,
@@ -380,3 +394,18 @@ async def _apart(step: Any, at_most: float | None = None) -> None:
     scopes would deliver again and again: a busy loop. Apart, only the wait for it is
     cancelled (a second Ctrl-C), and it finishes or is dropped with the event loop."""
     await asyncio.wait({asyncio.ensure_future(step)}, timeout=at_most)
+
+
+class MarkingSender:
+    """A session's sender that tells `sent(session, seq)` of each row just before it goes:
+    how a batch taken from this worker, were it to die, knows which rows may have reached
+    the API (outbox.PUSH records the highest with the outcomes)."""
+
+    def __init__(self, inner: SendsJobs, session: str, sent: Callable[[str, int], None]) -> None:
+        self._inner = inner
+        self._session = session
+        self._sent = sent
+
+    async def send(self, job: Job) -> Reply:
+        self._sent(self._session, job.row.seq)
+        return await self._inner.send(job)

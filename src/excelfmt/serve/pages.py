@@ -144,6 +144,9 @@ def live_figures(store: Store, session: Session) -> dict[str, Any]:
         failed = f"{recent.failed_latency[0] * 1000:,.0f} ms" if recent.failed_latency else NONE
         latency = f"{recent.ok_latency[0] * 1000:,.0f} ms / {failed}"
     in_flight = f"{progress.get('in_flight', 0)} / {progress.get('limit', NONE)}"
+    if not running:  # nothing is in flight: the most the run had is what it ran at
+        most = summary.get("concurrency_max")
+        in_flight = f"{NONE} (ran at up to {most})" if most else NONE
     return {
         "id": session.id,
         "state": session.state,
@@ -154,9 +157,11 @@ def live_figures(store: Store, session: Session) -> dict[str, Any]:
         "failed": f"{done - ok:,}",
         "open_errors": f"{figures.open_errors:,}",
         "reprocessed": f"{figures.reprocessed:,}",
+        "sent_twice": figures.sent_twice_count,
+        "sent_twice_rows": ", ".join(f"{n:,}" for n in figures.sent_twice[:50]),
         "rows_per_s": f"{rate:,.1f}",
         "eta": eta,
-        "in_flight": in_flight if running else NONE,
+        "in_flight": in_flight,
         "breaker": str(progress.get("breaker", NONE)),
         "retries": f"{_number(summary.get('retries') or progress.get('retries')):,.0f}",
         "latency": latency,
@@ -281,9 +286,11 @@ def queue_page(request: Request) -> HTMLResponse:
     from ..scaleout.status import queue_status
 
     status = queue_status(queue, lambda text: None)
-    workers = [
-        {**w, "seen": datetime.fromtimestamp(float(w.get("seen", 0)), UTC).isoformat()}
-        for w in status.workers
-    ]
+
+    def when(value: object) -> str:
+        return datetime.fromtimestamp(float(str(value or 0)), UTC).isoformat()
+
+    workers = [{**w, "seen": when(w.get("seen"))} for w in status.workers]
+    lost = [{**w, "lost_at": when(w.get("lost_at"))} for w in status.lost]
     return render(request, "queue.html", title="Queue", queue=queue, workers=workers,
-                  batches=status.batches, runs=status.runs)  # fmt: skip
+                  lost=lost, batches=status.batches, runs=status.runs)  # fmt: skip

@@ -34,6 +34,10 @@ class RunFigures:
     open_errors: int
     reprocessed: int
     resolved: int
+    sent_twice: list[int]
+    """Sheet rows a queued run's failover sent twice, or may have (the summary names at
+    most metrics.summary.SENT_TWICE_SHOWN; `sent_twice_count` counts them all)."""
+    sent_twice_count: int = 0
 
     @property
     def failed(self) -> int:
@@ -50,6 +54,8 @@ class RunFigures:
             "open_errors": self.open_errors,
             "reprocessed": self.reprocessed,
             "resolved": self.resolved,
+            "sent_twice": self.sent_twice_count,
+            "sent_twice_rows": list(self.sent_twice),
         }
 
 
@@ -83,11 +89,17 @@ def run_figures(store: Store, session: Session) -> RunFigures:
         open_errors=store.count_errors(session.id, state="open"),
         reprocessed=store.count_errors(session.id, state="reprocessed"),
         resolved=store.count_errors(session.id, state="resolved"),
+        sent_twice=[_count(n) for n in _list(summary.get("sent_twice_rows"))],
+        sent_twice_count=_count(summary.get("sent_twice")),
     )
 
 
 def _count(value: JSONValue | None) -> int:
     return int(value) if isinstance(value, int | float) else 0
+
+
+def _list(value: JSONValue | None) -> list[JSONValue]:
+    return value if isinstance(value, list) else []
 
 
 def _counts(value: JSONValue | None) -> dict[str, int]:

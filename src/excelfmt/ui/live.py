@@ -60,6 +60,8 @@ def summary_line(summary: RunSummary) -> str:
         text += f", {figures['throttled']} x 429"
     if figures.get("breaker_opened"):
         text += f", breaker opened {figures['breaker_opened']} times"
+    if summary.sent_twice:
+        text += f", {count(len(summary.sent_twice), 'row')} possibly sent twice after a failover"
     text += f"); results: {summary.output}"
     if summary.session:
         text += f"; session {summary.session}"

@@ -36,6 +36,12 @@ def print_queue_status(console: Console, status: QueueStatus, queue: str) -> Non
             f"{int(beat['rows']):,} rows, {float(beat['rows_per_s']):,.0f} rows/s, "
             f"{int(beat['batches']):,} batches, seen {_ago(beat['seen'])}"
         )
+    for lost in status.lost:
+        console.print(
+            f"  [red]lost[/] {escape(lost['name'])}: its heartbeat stopped "
+            f"{_ago(lost['lost_at'])}; {int(lost.get('rows_taken_over', 0)):,} of its rows "
+            "went to other workers"
+        )
     batches = ", ".join(f"{count:,} {state}" for state, count in status.batches.items())
     console.print(f"Batches: {batches}.")
     if status.runs:

@@ -44,7 +44,7 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 16px; margin: 28px 0 6p
 .cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(150px, 1fr)); gap: 8px;
   margin-top: 16px; }
 .card { background: var(--card); border-radius: 6px; padding: 8px 12px; }
-.card b { display: block; font-size: 20px; white-space: nowrap; }
+.card b { display: block; font-size: 20px; overflow-wrap: anywhere; }
 .card b.small { font-size: 15px; }
 .chart { width: 100%; height: auto; display: block; }
 .grid { stroke: var(--grid); stroke-width: 1; }
@@ -119,6 +119,16 @@ def _request_cards(data: dict[str, Any]) -> list[tuple[str, str]]:
     return [("requests/s", shown), ("batch", f"{size:,} rows")]
 
 
+def _failover_cards(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Rows still for a person, and rows a failover sent twice, when there are any."""
+    cards = []
+    if data.get("open_errors"):
+        cards.append(("open errors", f"{data['open_errors']:,}"))
+    if data.get("sent_twice"):
+        cards.append(("sent twice (failover)", f"{data['sent_twice']:,}"))
+    return cards
+
+
 def _header(data: dict[str, Any]) -> str:
     latency = data["latency_ms"]
 
@@ -134,6 +144,7 @@ def _header(data: dict[str, Any]) -> str:
         ("failed", f"{data['failed']:,} ({data['failure_share']:.1%})"),
         ("rows/s", "-" if data["rows_per_s"] is None else f"{data['rows_per_s']:,.0f}"),
         *_request_cards(data),
+        *_failover_cards(data),
         ("time running", charts.clock(data["duration_s"])),
         ("ok p50 / p90 / p99", ms("ok") + " ms"),
         ("failed p50 / p90 / p99", ms("failed") + " ms"),
