@@ -4,8 +4,8 @@
 
 Starts examples/api.py's API, `excelfmt serve` with a profile aimed at it, uploads
 examples/orders.xlsx through the console, and photographs each page at 1280x800: New
-run with its preview, the run as it goes and finished, the rows that need a person, the
-log, the APIs, the runs.
+run with its preview, the run as it goes and finished, the rows that need a person (all,
+those refused for Email, and the same at a phone's 390 px), the log, the APIs, the runs.
 """
 
 from __future__ import annotations
@@ -69,6 +69,15 @@ def main() -> None:
                 page.wait_for_selector("[data-grid]")
                 page.screenshot(path=str(IMAGES / "console-errors.png"))
                 run_page = page.url.rsplit("/errors", 1)[0]
+                page.select_option('select[name="column"]', "Email")  # a filter, in the URL
+                page.click(".filters button[type=submit]")
+                page.wait_for_url("**column=Email*")
+                page.screenshot(path=str(IMAGES / "console-errors-filtered.png"))
+                phone = browser.new_page(viewport={"width": 390, "height": 844})
+                phone.goto(f"{server.url}/?token={operator}")
+                phone.goto(page.url)
+                phone.screenshot(path=str(IMAGES / "console-errors-phone.png"))
+                phone.close()
                 page.goto(f"{run_page}/log")
                 page.screenshot(path=str(IMAGES / "console-log.png"))
                 page.goto(f"{server.url}/apis")

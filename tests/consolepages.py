@@ -51,10 +51,12 @@ def console(api: Any, tmp_path: Path) -> Iterator[tuple[Served, str, str]]:
     server.stop()
 
 
-def watched_page(browser: Any, server: Served) -> tuple[Any, list[str], list[str]]:
-    """A page, every URL it requested, and every error its console logged (a CSP
-    violation is one)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def watched_page(
+    browser: Any, server: Served, viewport: dict[str, int] | None = None
+) -> tuple[Any, list[str], list[str]]:
+    """A page (1280x800 unless told), every URL it requested, and every error its console
+    logged (a CSP violation is one)."""
+    context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
     page = context.new_page()
     requested: list[str] = []
     problems: list[str] = []

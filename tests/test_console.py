@@ -202,7 +202,7 @@ def test_the_queue_page_lists_the_workers_and_runs(browser, api, workbook, tmp_p
     tokens, operator, _ = make_tokens(tmp_path)
     config = write_config(tmp_path, api.url)
     server = Served(tmp_path, config, tokens, "--queue", redis_server.url).start()
-    worker = start_worker(redis_server.url, "--concurrency", "2")
+    worker = start_worker(redis_server.url)  # each run's own concurrency
     try:
         book = workbook(
             ["Order", "Email", "Amount"], [[f"A-{i}", "a@b.example", 1] for i in range(20)]
@@ -217,6 +217,7 @@ def test_the_queue_page_lists_the_workers_and_runs(browser, api, workbook, tmp_p
         worker.communicate(timeout=30)
         server.stop()
     assert str(worker.pid) in shown  # the worker, by its pid
+    assert "each run's own" in shown and "Concurrency\n0" not in shown  # it said "0"
     assert session[:8] in shown and "done" in shown
     assert problems == []
 

@@ -59,14 +59,17 @@ def grid_rows(page: Any) -> list[int]:
         "rows => rows.map(r => r.dataset.row)")]  # fmt: skip
 
 
-def test_sending_again_says_what_happened_and_the_marks_follow(browser, console, api, workbook):
+@pytest.mark.parametrize("phone", [False, True], ids=["1280", "390"])
+def test_sending_again_says_what_happened_and_the_marks_follow(
+    browser, console, api, workbook, phone
+):
     server, operator, _ = console
     api.respond = orders_api
     rows = [["A-1", "x", "nobody", 5], ["A-2", "y", "nobody", -3], ["A-3", "z", "a@b.example", 7]]
     session = server.run_to_the_end(
         operator, workbook(["Order", "Customer", "Email", "Amount"], rows)
     )
-    page = opened(browser, server, operator)
+    page = opened(browser, server, operator, phone)
     page.goto(f"{server.url}/runs/{session}/errors")
     first, second = page.locator('tr[data-row="2"]'), page.locator('tr[data-row="3"]')
     assert first.locator("td.refused").count() == 1  # Email
@@ -133,7 +136,8 @@ def test_an_uploaded_fix_workbook_says_what_it_sent_without_leaving_the_page(
     assert page.locator('tr[data-state="reprocessed"]').count() == 3
 
 
-def test_rows_are_found_by_filters_that_live_in_the_address(browser, console, api, workbook):
+@pytest.mark.parametrize("phone", [False, True], ids=["1280", "390"])
+def test_rows_are_found_by_filters_that_live_in_the_address(browser, console, api, workbook, phone):
     server, operator, viewer = console
     api.respond = mixed_api
     session = server.run_to_the_end(operator, book_of(workbook, 300))
@@ -144,7 +148,7 @@ def test_rows_are_found_by_filters_that_live_in_the_address(browser, console, ap
         by_status[error["http_status"]] = by_status.get(error["http_status"], 0) + 1
     assert set(by_status) == {400, 409, 422}
 
-    page = opened(browser, server, operator)
+    page = opened(browser, server, operator, phone)
     page.goto(f"{server.url}/runs/{session}/errors")
     page.fill('input[name="status"]', "409")
     page.click(".filters button[type=submit]")

@@ -67,11 +67,12 @@ def listed(page: Any, selector: str) -> dict[str, int]:
     return found
 
 
+@pytest.mark.parametrize("viewport", [None, PHONE], ids=["1280", "390"])
 def test_every_page_says_what_status_says_after_the_run_and_after_a_reprocess(
-    browser, console, api, tmp_path
+    browser, console, api, tmp_path, viewport
 ):
     server, operator, _ = console
-    page, requested, problems = watched_page(browser, server)
+    page, requested, problems = watched_page(browser, server, viewport)
     log_in(page, server, operator)
     session = upload_orders(page, server, tmp_path)
     page.wait_for_selector('[data-field="state"]:text("finished")', timeout=60_000)
@@ -216,3 +217,38 @@ def test_a_failover_shows_the_rows_sent_twice_and_the_lost_worker(
         context.close()
     finally:
         server.stop()
+
+
+def test_numbers_are_written_one_way_and_a_finished_run_says_what_it_ran_at(
+    browser, console, workbook
+):
+    server, operator, _ = console
+    rows = [[f"A-{n}", "a@b.example", 5] for n in range(1200)]
+    session = server.run_to_the_end(operator, workbook(["Order", "Email", "Amount"], rows))
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(f"{server.url}/?token={operator}")
+    page.goto(f"{server.url}/runs/{session}")
+    assert page.inner_text('[data-field="done"]') == "1,200"  # it was "1200" beside "1,200"
+    assert page.inner_text('[data-field="ok"]') == "1,200"
+    assert page.inner_text('[data-field="in_flight"]').startswith("- (ran at up to ")
+    cards = page.frame_locator("iframe.report").locator(".card b")
+    clipped = cards.evaluate_all("cards => cards.filter(c => c.scrollWidth > c.clientWidth + 1)")
+    assert clipped == []  # a card read "162 r"
+
+
+def test_new_run_takes_column_types_and_a_csv_delimiter(browser, console, api, tmp_path):
+    server, operator, _ = console
+    book = tmp_path / "orders.csv"
+    book.write_text("Order;Email;Amount;Zip\nA-1;a@b.example;5;01234\n")
+    page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    page.goto(f"{server.url}/?token={operator}")
+    page.goto(f"{server.url}/new")
+    page.set_input_files("#file", str(book))
+    page.fill("#delimiter", ";")
+    page.fill("#types", "Zip=text\nAmount=number")
+    page.click('[data-action="preview"]')
+    page.wait_for_selector('[data-field="preview"]:not([hidden])')
+    assert "Order, Email, Amount, Zip" in page.inner_text('[data-field="preview-columns"]')
+    shown = page.inner_text('[data-field="preview-requests"]')
+    assert '"Zip": "01234"' in shown and '"Amount": 5' in shown  # text kept, number a number
+    assert api.received == []

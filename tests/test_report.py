@@ -100,3 +100,21 @@ def test_a_day_long_run_still_makes_a_small_report():
     assert len(html.encode()) < 3 * MB
     page = parse(html)
     assert len(page.shapes) == 4 and "24:00:00" in " ".join(page.text)
+
+
+def test_a_short_runs_time_axis_says_each_time_once():
+    # Issue 33: a 3 s run's charts read 0:00, 0:01, 0:01, 0:02, 0:02, 0:03.
+    import re
+
+    start = 1_700_000_000
+    seconds = tuple(SecondRecord(start + n, {"ok": 5}, {"201": 5}, 4, 4) for n in range(3))
+    events = (PolicyEvent(start, "run", "started"), PolicyEvent(start + 3, "run", "ended"))
+    about: dict[str, JSONValue] = {
+        "session": "0123abcd", "input": "small.xlsx", "sheet": "S", "api_host": "http://x",
+        "state": "finished", "started_at": "2026-12-01T00:00:00+00:00", "finished_at": None,
+        "settings": {},
+    }  # fmt: skip
+    html = render_report(session_json(about, Closed(seconds, (), events)), [])
+    for chart in re.findall(r"<svg.*?</svg>", html, re.S):
+        times = [t for t in parse(chart).text if re.fullmatch(r"\d+:\d\d", t.strip())]
+        assert len(times) == len(set(times)), times

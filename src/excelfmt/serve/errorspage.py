@@ -49,8 +49,8 @@ def hint(error: RowError, marked: dict[str, str]) -> str | None:
 
 
 def grid_row(error: RowError, columns: list[str]) -> dict[str, Any]:
-    marked: dict[str, str] = {}  # column -> what the API said of it
-    for field, said in error.fields:
+    marked: dict[str, str] = {}  # column -> what the API said of it; none once it went through
+    for field, said in error.fields if error.state == "open" else ():
         column = matching_column(field, columns)
         if column is not None:
             marked[column] = "; ".join(filter(None, (marked.get(column), said)))

@@ -80,14 +80,26 @@ def time_axes(frame: Frame, y_label: str) -> str:
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
         )
         parts.append(label(LEFT - 6, y + 4, short(value), "end"))
-    span = frame.x1 - frame.x0
-    for step in range(6):
-        value = frame.x0 + span * step / 5
-        x = frame.x(value)
-        parts.append(label(x, HEIGHT - 8, clock(value)))
+    parts += [label(frame.x(at), HEIGHT - 8, clock(at)) for at in time_ticks(frame.x0, frame.x1)]
     turned = f'transform="rotate(90 12 {TOP + 4})"'
     parts.append(f'<text class="axis" x="12" y="{TOP + 4}" {turned}>{escape(y_label)}</text>')
     return "".join(parts)
+
+
+TIME_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800)
+"""Seconds between time labels: the first that gives at most six."""
+
+
+def time_ticks(x0: float, x1: float) -> list[float]:
+    """Where the time axis is labelled: whole steps of TIME_STEPS, so that no two labels
+    read the same (a 3 s run had 0:00, 0:01, 0:01, 0:02...)."""
+    span = max(x1 - x0, 1e-9)
+    step = next(
+        (s for s in TIME_STEPS if span / s <= 6),
+        TIME_STEPS[-1] * math.ceil(span / 6 / TIME_STEPS[-1]),
+    )
+    first = math.ceil(x0 / step) * step
+    return [first + step * n for n in range(int((x1 - first) // step) + 1)]
 
 
 def bands(frame: Frame, spans: Sequence[tuple[float, float, str, str]]) -> str:

@@ -67,7 +67,7 @@ function showFigures(scope, figures) {
     const place = scope.querySelector(`[data-field="${name}"]`);
     if (!place || typeof value === "object") continue;
     if (name === "progress") continue;
-    place.textContent = value;
+    place.textContent = typeof value === "number" ? numbers.format(value) : value;
   }
   const state = scope.querySelector('[data-field="state"]');
   if (state) state.className = `state state-${figures.state}`;
@@ -322,6 +322,16 @@ function showPreview(found) {
   }
 }
 
+function runForm(form) {
+  // The form as the API takes it: empty settings left out, a column type per line.
+  const data = new FormData(form);
+  for (const name of ["sheet", "limit", "delimiter"]) if (!data.get(name)) data.delete(name);
+  const types = String(data.get("types") || "").split(/\r?\n/).map((line) => line.trim()).filter(Boolean);
+  data.delete("types");
+  for (const type of types) data.append("type", type);
+  return data;
+}
+
 function newRunPage() {
   const form = document.querySelector('[data-action="new-run"]');
   if (!form) return;
@@ -329,8 +339,7 @@ function newRunPage() {
   if (previewButton) previewButton.addEventListener("click", async () => {
     say(form, "");
     if (!form.reportValidity()) return;
-    const data = new FormData(form);
-    for (const name of ["sheet", "limit"]) if (!data.get(name)) data.delete(name);
+    const data = runForm(form);
     previewButton.disabled = true;
     try { showPreview(await call("POST", "/api/preview", data)); }
     catch (error) { say(form, error.message); }
@@ -339,8 +348,7 @@ function newRunPage() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     say(form, "");
-    const data = new FormData(form);
-    for (const name of ["sheet", "limit"]) if (!data.get(name)) data.delete(name);
+    const data = runForm(form);
     const button = form.querySelector('button[type="submit"]');
     button.disabled = true;
     button.textContent = "Starting…";
