@@ -173,31 +173,15 @@ def test_a_failover_shows_the_rows_sent_twice_and_the_lost_worker(
     # Issue 33: a queued run never said which rows reached the API twice after a worker
     # died, and the Queue page just dropped the worker.
     pytest.importorskip("bullmq")
-    import time
-
-    from .apiserver import Reply
     from .serveserver import make_tokens, write_config
-    from .test_queue import orders, start_run, start_worker, wait_for_requests
+    from .test_failover import run_killing_a_worker
 
-    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
     tokens, operator, _ = make_tokens(tmp_path)
     server = Served(tmp_path, write_config(tmp_path, api.url), tokens, "--queue", redis_server.url)
-    victim = start_worker(redis_server.url, "--concurrency", "8")
-    time.sleep(1.0)  # the victim is up and takes the first batches
-    run = start_run(
-        str(orders(workbook, 300)), "--url", api.url, "--queue", redis_server.url,
-        "--batch-rows", "50", "--concurrency", "8", "--json",
-        "--store", str(tmp_path / "store"),
-    )  # fmt: skip
-    try:
-        wait_for_requests(api, 40)
-        victim.kill()
-        victim.communicate()
-        out, err = run.communicate(timeout=40)
-    finally:
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
+    store = ("--store", str(tmp_path / "store"))
+    victim, _, out, err = run_killing_a_worker(
+        api, workbook, redis_server.url, 300, *store, within=40
+    )
     summary = json.loads(out)
     assert summary["sent_twice"] > 0, err
     server.start()

@@ -26,23 +26,8 @@ pytest.importorskip("bullmq")
 def test_a_killed_workers_batches_go_to_another_worker_before_its_lock_lapses(
     api, workbook, redis_server
 ):
-    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
-    victim = start_worker(redis_server.url, "--concurrency", "8")  # default lock: 30 s
-    time.sleep(1.0)  # the victim is up and takes the first batches
-    run = start_run(
-        str(orders(workbook, 400)), "--url", api.url, "--queue", redis_server.url,
-        "--batch-rows", "50", "--concurrency", "8", "--json",
-    )  # fmt: skip
-    try:
-        wait_for_requests(api, 40)
-        victim.kill()
-        victim.communicate()
-        # Within BullMQ's lock, which alone would hold the victim's batches for 30 s more.
-        out, err = run.communicate(timeout=25)
-    finally:
-        if run.poll() is None:  # failed: leave no run behind, nor its pipes open
-            run.kill()
-            run.communicate()
+    # Within BullMQ's lock (30 s by default), which alone would hold the victim's batches.
+    victim, run, out, err = run_killing_a_worker(api, workbook, redis_server.url, 400, within=25)
 
     assert run.returncode == 0, err
     assert json.loads(out)["ok"] == 400
@@ -72,6 +57,30 @@ def test_a_killed_workers_batches_go_to_another_worker_before_its_lock_lapses(
     status = run_subprocess("queue", "status", "--queue", redis_server.url, "--json")
     lost = {w["name"]: w for w in json.loads(status.stdout)["lost"]}
     assert int(lost[victim_name(victim)]["rows_taken_over"]) > 0
+
+
+def run_killing_a_worker(
+    api: Any, workbook: Any, queue: str, rows: int, *extra: str, within: float
+) -> tuple[Any, Any, str, str]:
+    """A queued run of `rows` rows at 50 ms, batches of 50; its one worker (concurrency
+    8) killed with -9 once 40 requests went out. (victim, run, its stdout, its stderr)."""
+    api.respond = lambda got: Reply(201, {"ok": True}, delay=0.05)
+    victim = start_worker(queue, "--concurrency", "8")
+    time.sleep(1.0)  # the victim is up and takes the first batches
+    run = start_run(
+        str(orders(workbook, rows)), "--url", api.url, "--queue", queue,
+        "--batch-rows", "50", "--concurrency", "8", "--json", *extra,
+    )  # fmt: skip
+    try:
+        wait_for_requests(api, 40)
+        victim.kill()
+        victim.communicate()
+        out, err = run.communicate(timeout=within)
+    finally:
+        if run.poll() is None:  # failed: leave no run behind, nor its pipes open
+            run.kill()
+            run.communicate()
+    return victim, run, out, err
 
 
 def victim_name(worker: Any) -> str:

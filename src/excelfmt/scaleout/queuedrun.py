@@ -31,7 +31,8 @@ from ..settings.config import Settings
 from ..settings.options import parse_header
 from ..store import sessions
 from .feed import QueueFeed
-from .worker import OwnSession, QueueWorker, WorkerOptions
+from .senders import OwnSession
+from .worker import QueueWorker, WorkerOptions
 
 
 def check_queue_settings(settings: Settings) -> None:

@@ -29,17 +29,18 @@ from ..broker.batches import Batch, BatchRefused, read_batch
 from ..broker.connection import QUEUE_NAME, Outage, client, tidy
 from ..broker.sharedpace import HoldSync, SharedPace
 from ..calls.client import open_sender, sending
-from ..calls.reply import Clock, Reply, SendsJobs
+from ..calls.reply import Clock
 from ..errors import ExcelfmtError
-from ..models import Job, Outcome
+from ..models import Outcome
 from ..policies.resilience import Policies
 from ..sending.bulk import handler_for
-from ..sending.dispatch import Dispatcher, dispatcher_for
+from ..sending.dispatch import dispatcher_for
 from ..sending.pool import Pool
 from ..settings.config import Settings, recorded_settings
 from ..store import runlog
 from .heartbeat import Heartbeat
 from .outbox import Held, Outbox
+from .senders import MarkingSender, OwnSession, SessionSender
 
 if TYPE_CHECKING:
     import httpx
@@ -60,34 +61,6 @@ keys' lifetime. The seqs already answered; this worker noted as the batch's hold
 the run to see whether it still beats (heartbeat.py)."""
 IDLE_SESSION = 600.0
 """Seconds after which a session's HTTP client and policies are let go."""
-
-
-@dataclass
-class SessionSender:
-    """What a worker keeps for one session: its settings, policies and dispatcher."""
-
-    settings: Settings
-    policies: Policies
-    dispatcher: Dispatcher
-    hold: HoldSync
-    closer: AsyncExitStack
-    last_used: float
-    active: int = 0
-
-    @property
-    def api(self) -> str:
-        """The API it sends to, as scheme://host:port (a label in Prometheus's figures)."""
-        return keys.default_rate_key(self.settings.url)
-
-
-@dataclass(frozen=True)
-class OwnSession:
-    """A run's own session, for the worker beside it: sent with the run's dispatcher."""
-
-    session: str
-    settings: Settings
-    dispatcher: Dispatcher
-    hold: HoldSync
 
 
 @dataclass
@@ -394,18 +367,3 @@ async def _apart(step: Any, at_most: float | None = None) -> None:
     scopes would deliver again and again: a busy loop. Apart, only the wait for it is
     cancelled (a second Ctrl-C), and it finishes or is dropped with the event loop."""
     await asyncio.wait({asyncio.ensure_future(step)}, timeout=at_most)
-
-
-class MarkingSender:
-    """A session's sender that tells `sent(session, seq)` of each row just before it goes:
-    how a batch taken from this worker, were it to die, knows which rows may have reached
-    the API (outbox.PUSH records the highest with the outcomes)."""
-
-    def __init__(self, inner: SendsJobs, session: str, sent: Callable[[str, int], None]) -> None:
-        self._inner = inner
-        self._session = session
-        self._sent = sent
-
-    async def send(self, job: Job) -> Reply:
-        self._sent(self._session, job.row.seq)
-        return await self._inner.send(job)
