@@ -161,8 +161,14 @@ def test_a_viewer_on_an_operators_page_gets_a_page_saying_what_a_viewer_may_do(
     assert answer is not None and answer.status == 404
     assert "text/html" in answer.headers["content-type"]
     assert "No session" in page.inner_text("main") or "no session" in page.inner_text("main")
+    answer = page.goto(f"{server.url}/nowhere")  # a mistyped address: a page
+    assert (
+        answer is not None and answer.status == 404 and "runs are at /" in page.inner_text("main")
+    )
     answer = page.goto(f"{server.url}/api/sessions/0123456789abcdef")  # the API stays JSON
     assert answer is not None and "json" in answer.headers["content-type"]
+    with server.client(viewer) as client:
+        assert client.get("/api/nowhere").json()["detail"] == "Not Found"
     context.close()
 
 

@@ -152,7 +152,7 @@ async def _problem(request: Request, exc: Exception) -> Response:
 async def _http_problem(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = str(exc.detail)
-    if exc.status_code == 404:
+    if exc.status_code == 404 and is_page(request):
         detail = "There is no page here; the runs are at /."
     return await _problem(request, Problem(exc.status_code, detail))
 
