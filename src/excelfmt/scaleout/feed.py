@@ -346,11 +346,10 @@ class QueueFeed:
             rows = sorted(pending.jobs.values(), key=lambda job: job.row.seq)
             del self._pending[name]
             before = []
-            if name in taken:
+            if name in taken:  # from a worker that died: some of its rows may be out
                 siblings = sum(worker == taken[name] for worker in taken.values())
                 before = await self._possibly_sent(name, rows, siblings)
-            self.sent_twice.update(job.row.number for job in before)
-            if name in taken:
+                self.sent_twice.update(job.row.number for job in before)
                 await self._failover.note_lost(taken[name], len(rows))
             runlog.event(
                 logging.WARNING,
